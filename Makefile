@@ -1,0 +1,139 @@
+# One rule set for the whole tree: common/ becomes a static library, every folder
+# with a src/main.c becomes a daemon, every tests/test_*.c becomes a check program.
+# Objects go out of tree under $(BUILD); `make -j` is safe.
+#
+#   make            build everything (build/bin/<daemon>, build/lib/libeda.a)
+#   make test       build, start the local stack if needed, run every suite
+#   make asan       the same tree and tests under ASan + UBSan (build/asan)
+#   make deps       install what a fresh Debian 12 machine lacks
+#   make infra-up | infra-down | infra-status | infra-clean
+#   make fuzz       run the libFuzzer drivers for longer
+#   make format | format-check
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := rdkafka libmicrohttpd jansson libpq libmongoc-1.0 libjwt libcurl uuid
+STACK   := infrastructure/scripts/stack.sh
+
+ifeq ($(SAN),1)
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+OPT     := -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
+	   -fstack-protector-strong -pthread -MMD -MP -Icommon/include $(PKG_CFLAGS)
+LDFLAGS += -pthread $(filter -fsanitize=%,$(OPT))
+LDLIBS  := $(PKG_LIBS) -lm
+
+# ---- sources ----------------------------------------------------------------
+
+COMMON_SRCS := $(wildcard common/src/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBEDA      := $(BUILD)/lib/libeda.a
+DAEMONS     := $(patsubst %/src/main.c,%,$(wildcard */src/main.c))
+
+srcs_of = $(shell find $(1)/src -name '*.c' | sort)
+objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1)))
+
+# A daemon's tests link its objects without main.o, so they call into the same code.
+define daemon_rules
+$(BUILD)/bin/$(1): $(call objs_of,$(1)) $(LIBEDA)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+$(BUILD)/tests/$(1)/%: $(1)/tests/%.c $(filter-out %/main.o,$(call objs_of,$(1))) $(LIBEDA)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -I$(1)/src $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+TOOLS      := $(BUILD)/bin/eda-topics
+TEST_SRCS  := $(wildcard common/tests/test_*.c) $(wildcard tests/test_*.c) \
+	      $(foreach d,$(DAEMONS),$(wildcard $(d)/tests/test_*.c))
+TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
+TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
+TEST_HELPERS := $(wildcard common/tests/support/*.c)
+BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
+
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean tests fuzz \
+	format format-check clean
+.DEFAULT_GOAL := all
+
+all: $(BINS) tests
+tests: $(TEST_BINS)
+
+# ---- compile and link -------------------------------------------------------
+
+# Daemon sources see their own src/ as include root ("services/order_service.h").
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(firstword $(subst /, ,$<))/src -c -o $@ $<
+
+$(LIBEDA): $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/eda-topics: infrastructure/tools/eda-topics.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/tests/common/%: common/tests/%.c $(TEST_HELPERS) $(LIBEDA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icommon/tests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(LIBEDA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icommon/tests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- test -------------------------------------------------------------------
+
+# The stack is started once for all suites; suites read its addresses from .stack/env.
+# `make test` on a fresh clone of a fresh machine: install what is missing, then
+# build in a sub-make, which reads pkg-config again once the libraries are there.
+test:
+	@infrastructure/scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@$(STACK) up
+	@infrastructure/scripts/run-tests.sh $(TEST_BINS)
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 test
+
+# ---- local stack ------------------------------------------------------------
+
+deps:
+	@infrastructure/scripts/deps.sh
+
+infra-up: $(BUILD)/bin/eda-topics
+	@$(STACK) up
+
+infra-down:
+	@$(STACK) down
+
+infra-status:
+	@$(STACK) status
+
+infra-clean:
+	@$(STACK) clean
+
+# ---- style ------------------------------------------------------------------
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: clean"
+
+clean:
+	rm -rf build

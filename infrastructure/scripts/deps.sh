@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs everything this project needs on a Debian 12 machine, idempotently:
+# the Debian packages (C libraries, PostgreSQL, JDK, Maven, kcat, jq, ...), the
+# Apache Kafka broker and the MongoDB-protocol server, both assembled from Maven
+# Central into a cache folder outside the clone (so a fresh clone reuses them).
+# A second run checks markers and downloads nothing.
+#
+# Environment: EDA_CACHE_DIR (default ~/.cache/eda-pipeline).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../versions.env
+. "$here/versions.env"
+cache=${EDA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/eda-pipeline}
+
+die() { echo "make deps: $*" >&2; exit 1; }
+
+debian_packages=(
+	build-essential pkg-config
+	librdkafka-dev libmicrohttpd-dev libjansson-dev libpq-dev libmongoc-dev libbson-dev
+	libjwt-dev libcurl4-openssl-dev uuid-dev check
+	"postgresql-$PG_MAJOR" postgresql-client
+	openjdk-17-jdk-headless maven
+	kcat jq curl
+	clang clang-format clang-tidy libclang-rt-14-dev
+	python3-aiosmtpd python3-jsonschema
+)
+
+install_debian_packages() {
+	local missing=() p
+	for p in "${debian_packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	echo "make deps: installing Debian packages: ${missing[*]}"
+	"${sudo[@]}" apt-get update -qq ||
+		die "apt-get update failed: check the network or the apt sources"
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null ||
+		die "apt-get install failed for: ${missing[*]} (run it by hand to see why)"
+}
+
+# maven_assemble NAME POM DEST [-Dprop=value...]: copies POM's runtime dependencies
+# into DEST/libs. A marker written last makes a half-finished download redo itself.
+maven_assemble() {
+	local name=$1 pom=$2 dest=$3
+	shift 3
+	[ -f "$dest/.complete" ] && return 0
+	command -v mvn >/dev/null || die "mvn not found: install Debian's maven package"
+	echo "make deps: fetching $name from Maven Central into $dest"
+	rm -rf "$dest"
+	mkdir -p "$dest/libs"
+	if ! mvn -q -B -f "$pom" "$@" dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$dest/libs" >"$dest/mvn.log" 2>&1; then
+		tail -n 20 "$dest/mvn.log" >&2
+		die "downloading $name failed (log: $dest/mvn.log); check access to Maven Central and rerun make deps"
+	fi
+	touch "$dest/.complete"
+}
+
+install_debian_packages
+maven_assemble "Apache Kafka $KAFKA_VERSION" "$here/kafka/pom.xml" \
+	"$cache/kafka-$KAFKA_VERSION" "-Dkafka.version=$KAFKA_VERSION"
+maven_assemble "mongo-java-server $MONGO_JAVA_SERVER_VERSION" "$here/mongo/pom.xml" \
+	"$cache/mongo-java-server-$MONGO_JAVA_SERVER_VERSION" \
+	"-Dmongo-java-server.version=$MONGO_JAVA_SERVER_VERSION"
+echo "make deps: all dependencies present (cache: $cache)"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs check test programs one after another against the local stack and adds up
+# their results. Each program prints check's own summary line; the last line here
+# is the total. Exit status 1 if any test failed or any program did not finish.
+#
+#   run-tests.sh PROGRAM...
+#
+# Environment: EDA_STACK_DIR (stack addresses are read from its env file),
+# EDA_TEST_TIMEOUT (seconds per program, default 900).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+stack_env=${EDA_STACK_DIR:-$root/.stack}/env
+[ -f "$stack_env" ] && . "$stack_env"
+export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
+export CK_VERBOSITY=${CK_VERBOSITY:-normal}
+
+passed=0 failed=0 broken=()
+for prog in "$@"; do
+	echo "== ${prog#"$root"/}"
+	out=$(mktemp)
+	timeout --kill-after=10 "${EDA_TEST_TIMEOUT:-900}" "$prog" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	# check: "100%: Checks: 3, Failures: 0, Errors: 0"
+	summary=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -z "$summary" ]; then
+		echo "run-tests: $prog ended (status $rc) without a check summary"
+		failed=$((failed + 1))
+		broken+=("$prog")
+		continue
+	fi
+	read -r checks failures errors < <(echo "$summary" |
+		sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/')
+	passed=$((passed + checks - failures - errors))
+	failed=$((failed + failures + errors))
+	[ "$rc" -eq 0 ] || [ $((failures + errors)) -gt 0 ] || {
+		failed=$((failed + 1))
+		broken+=("$prog")
+	}
+done
+[ ${#broken[@]} -eq 0 ] || echo "run-tests: programs that did not finish cleanly: ${broken[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,271 @@
+/*
+ * Proves the local stack is real: Kafka through librdkafka (produce, consume in a
+ * group with headers, a second group reading independently), PostgreSQL through
+ * libpq and the MongoDB-protocol server through mongo-c-driver (unique index).
+ * Also checks that `stack.sh up` refuses a taken port with one clear line.
+ *
+ * Addresses come from KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL and MONGODB_URL, as
+ * written to .stack/env by `make infra-up` and exported by run-tests.sh.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <libpq-fe.h>
+#include <mongoc/mongoc.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+static void unique_name(char *buf, size_t size, const char *prefix)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, "%s-%d-%ld%09ld", prefix, (int)getpid(), (long)ts.tv_sec, ts.tv_nsec);
+}
+
+static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *group)
+{
+	char err[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
+					   env_or("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"), err,
+					   sizeof(err)),
+			 RD_KAFKA_CONF_OK);
+	if (type == RD_KAFKA_PRODUCER) {
+		ck_assert_int_eq(rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)),
+				 RD_KAFKA_CONF_OK);
+	} else {
+		ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)),
+				 RD_KAFKA_CONF_OK);
+		ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
+						   sizeof(err)),
+				 RD_KAFKA_CONF_OK);
+	}
+	rk = rd_kafka_new(type, conf, err, sizeof(err));
+	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+	if (type == RD_KAFKA_CONSUMER)
+		rd_kafka_poll_set_consumer(rk);
+	return rk;
+}
+
+/* Consumes from "orders" in GROUP until the message with KEY shows up (other
+ * tests' messages are skipped) and checks its value and headers. */
+static void consume_expect(const char *group, const char *key, const char *value)
+{
+	rd_kafka_t *rk = kafka_client(RD_KAFKA_CONSUMER, group);
+	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+	int found = 0;
+	time_t deadline = time(NULL) + 60;
+
+	rd_kafka_topic_partition_list_add(topics, "orders", RD_KAFKA_PARTITION_UA);
+	ck_assert_int_eq(rd_kafka_subscribe(rk, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_topic_partition_list_destroy(topics);
+
+	while (!found && time(NULL) < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+		rd_kafka_headers_t *hdrs = NULL;
+		const void *hv;
+		size_t hs;
+
+		if (m == NULL)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key_len == strlen(key) &&
+		    memcmp(m->key, key, m->key_len) == 0) {
+			found = 1;
+			ck_assert_uint_eq(m->len, strlen(value));
+			ck_assert(memcmp(m->payload, value, m->len) == 0);
+			ck_assert_int_eq(rd_kafka_message_headers(m, &hdrs), RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_int_eq(rd_kafka_header_get_last(hdrs, "content-type", &hv, &hs),
+					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_uint_eq(hs, strlen("application/cloudevents+json"));
+			ck_assert(memcmp(hv, "application/cloudevents+json", hs) == 0);
+			ck_assert_int_eq(rd_kafka_header_get_last(hdrs, "x-test", &hv, &hs),
+					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert(hs == 2 && memcmp(hv, "42", 2) == 0);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	ck_assert_msg(found, "message %s not consumed by group %s within 60 s", key, group);
+}
+
+START_TEST(kafka_produce_consume_two_groups)
+{
+	rd_kafka_t *p = kafka_client(RD_KAFKA_PRODUCER, NULL);
+	char key[96], g1[96], g2[96];
+	const char *value = "{\"specversion\":\"1.0\",\"type\":\"StackCheck\"}";
+	rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
+
+	unique_name(key, sizeof(key), "key");
+	unique_name(g1, sizeof(g1), "stack-test-a");
+	unique_name(g2, sizeof(g2), "stack-test-b");
+	rd_kafka_header_add(hdrs, "content-type", -1, "application/cloudevents+json", -1);
+	rd_kafka_header_add(hdrs, "x-test", -1, "42", -1);
+	ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("orders"), RD_KAFKA_V_KEY(key, strlen(key)),
+					   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+					   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					   RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
+			 RD_KAFKA_RESP_ERR_NO_ERROR);
+	ck_assert_int_eq(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_destroy(p);
+
+	consume_expect(g1, key, value);
+	/* A second group has its own offsets: it sees the same message. */
+	consume_expect(g2, key, value);
+}
+END_TEST
+
+START_TEST(postgres_create_insert_select)
+{
+	PGconn *c = PQconnectdb(env_or("DATABASE_URL", "postgresql://eda@127.0.0.1:55432/eda"));
+	PGresult *r;
+	const char *params[1] = {"widget"};
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+	r = PQexec(c, "CREATE TEMP TABLE stack_check (id serial PRIMARY KEY, name text NOT NULL)");
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(r);
+	r = PQexecParams(c, "INSERT INTO stack_check (name) VALUES ($1) RETURNING id", 1, NULL,
+			 params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	PQclear(r);
+	r = PQexec(c, "SELECT name, current_setting('synchronous_commit') FROM stack_check");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), "widget");
+	ck_assert_str_eq(PQgetvalue(r, 0, 1), "on");
+	PQclear(r);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(mongo_insert_unique_find)
+{
+	bson_error_t err;
+	char coll_name[96];
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	bson_t *cmd, *doc, reply;
+	const bson_t *found;
+	mongoc_cursor_t *cur;
+	int n = 0;
+
+	mongoc_init();
+	client = mongoc_client_new(env_or("MONGODB_URL", "mongodb://127.0.0.1:57017/inventory"));
+	ck_assert_ptr_nonnull(client);
+	unique_name(coll_name, sizeof(coll_name), "stack_check");
+	coll = mongoc_client_get_collection(client, "stack_test", coll_name);
+
+	cmd = BCON_NEW("createIndexes", BCON_UTF8(coll_name), "indexes", "[", "{", "key", "{", "sku",
+		       BCON_INT32(1), "version", BCON_INT32(1), "}", "name", "sku_version", "unique",
+		       BCON_BOOL(true), "}", "]");
+	ck_assert_msg(mongoc_collection_write_command_with_opts(coll, cmd, NULL, &reply, &err),
+		      "createIndexes: %s", err.message);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+
+	doc = BCON_NEW("sku", "SKU-1", "version", BCON_INT32(1), "stock", BCON_INT32(10));
+	ck_assert_msg(mongoc_collection_insert_one(coll, doc, NULL, NULL, &err), "insert: %s",
+		      err.message);
+	/* The same (sku, version) again must be refused by the unique index. */
+	ck_assert(!mongoc_collection_insert_one(coll, doc, NULL, NULL, &err));
+	ck_assert_msg(strstr(err.message, "duplicate key") != NULL, "unexpected error: %s",
+		      err.message);
+	bson_destroy(doc);
+
+	doc = BCON_NEW("sku", "SKU-1");
+	cur = mongoc_collection_find_with_opts(coll, doc, NULL, NULL);
+	while (mongoc_cursor_next(cur, &found)) {
+		bson_iter_t it;
+
+		ck_assert(bson_iter_init_find(&it, found, "stock"));
+		ck_assert_int_eq(bson_iter_int32(&it), 10);
+		n++;
+	}
+	ck_assert(!mongoc_cursor_error(cur, &err));
+	ck_assert_int_eq(n, 1);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(doc);
+
+	ck_assert(mongoc_collection_drop(coll, &err));
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(client);
+	mongoc_cleanup();
+}
+END_TEST
+
+/* Holds a loopback port, points a second stack's PostgreSQL at it and expects
+ * `stack.sh up` to fail at once with a line naming the port and the variable. */
+START_TEST(stack_refuses_taken_port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	char dir[] = "/tmp/eda-stack-test-XXXXXX", cmd[512], out[4096] = "";
+	FILE *p;
+	size_t got;
+	int status;
+
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s, 1), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+
+	snprintf(cmd, sizeof(cmd),
+		 "EDA_STACK_DIR=%s EDA_PG_PORT=%d EDA_START_TIMEOUT=10 "
+		 "infrastructure/scripts/stack.sh up 2>&1",
+		 dir, ntohs(a.sin_port));
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	got = fread(out, 1, sizeof(out) - 1, p);
+	out[got] = '\0';
+	status = pclose(p);
+	close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d, output: %s",
+		      status, out);
+	snprintf(cmd, sizeof(cmd), "postgres: port %d on 127.0.0.1 is already in use",
+		 ntohs(a.sin_port));
+	ck_assert_msg(strstr(out, cmd) != NULL, "output: %s", out);
+	ck_assert_msg(strstr(out, "EDA_PG_PORT") != NULL, "output: %s", out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("local_stack");
+	TCase *tc = tcase_create("stack");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, kafka_produce_consume_two_groups);
+	tcase_add_test(tc, postgres_create_insert_select);
+	tcase_add_test(tc, mongo_insert_unique_find);
+	tcase_add_test(tc, stack_refuses_taken_port);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
