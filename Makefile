@@ -61,7 +61,7 @@ TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_B
 TEST_HELPERS := $(wildcard common/tests/support/*.c)
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan deps infra-up infra-down infra-status infra-clean tests fuzz \
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
 
@@ -92,6 +92,33 @@ $(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(LIBEDA)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icommon/tests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
+# ---- fuzzing ----------------------------------------------------------------
+
+# fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput; its seed corpus is
+# fuzz/corpus/<name>/. Built with clang's libFuzzer, ASan and UBSan, straight
+# from the library's sources so that they carry the fuzzer's coverage.
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Icommon/include $(PKG_CFLAGS) -pthread
+FUZZ_SECONDS ?= 10
+
+$(BUILD)/fuzz/%: fuzz/%.c $(COMMON_SRCS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Runs every driver on a copy of its corpus (new inputs stay out of the tree).
+fuzz-smoke fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		name=$${f##*/fuzz_}; work=$(BUILD)/fuzz/corpus-$$name; \
+		mkdir -p $$work && cp -r fuzz/corpus/$$name/. $$work/ 2>/dev/null; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+			$$work >$(BUILD)/fuzz/$$name.log 2>&1 || { tail -n 40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	done
+
+fuzz: FUZZ_SECONDS = 300
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- test -------------------------------------------------------------------
@@ -102,6 +129,7 @@ $(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(LIBEDA)
 test:
 	@infrastructure/scripts/deps.sh
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(STACK) up
 	@infrastructure/scripts/run-tests.sh $(TEST_BINS)
 

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "support/check_main.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -254,8 +255,6 @@ int main(void)
 {
 	Suite *s = suite_create("local_stack");
 	TCase *tc = tcase_create("stack");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, kafka_produce_consume_two_groups);
@@ -263,9 +262,5 @@ int main(void)
 	tcase_add_test(tc, mongo_insert_unique_find);
 	tcase_add_test(tc, stack_refuses_taken_port);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ts_run_suite(s);
 }

@@ -1,0 +1,56 @@
+/*
+ * Settings from the environment (12-factor). A daemon's config/settings.c reads
+ * every variable through one eda_env_t, which keeps the FIRST error; after
+ * reading them all, eda_env_exit_on_error() ends the process with status 2 and
+ * one line naming the bad variable. Getters never fail hard themselves, so the
+ * same functions serve tests.
+ *
+ * Strings returned point into the environment (or are the given default) and
+ * stay valid as long as the environment is not changed.
+ */
+#ifndef EDA_SETTINGS_H
+#define EDA_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "eda/log.h"
+
+typedef struct eda_env {
+	char err[512];	/* first error: "NAME: why" */
+	bool failed;
+} eda_env_t;
+
+void eda_env_init(eda_env_t *env);
+
+/* A string; DEF NULL makes the variable required (missing or empty is an error).
+ * Values longer than 4096 bytes or holding control characters are errors. */
+const char *eda_env_string(eda_env_t *env, const char *name, const char *def);
+
+/* A decimal integer in [MIN, MAX]; anything else (spaces, signs where MIN >= 0,
+ * trailing garbage, overflow) is an error and returns DEF. */
+long eda_env_long(eda_env_t *env, const char *name, long def, long min, long max);
+
+/* A TCP port, 1..65535. */
+unsigned short eda_env_port(eda_env_t *env, const char *name, unsigned short def);
+
+/* true/false, 1/0, yes/no, on/off (any case). */
+bool eda_env_bool(eda_env_t *env, const char *name, bool def);
+
+/* A log level name (see eda_log_level_parse). */
+eda_log_level_t eda_env_log_level(eda_env_t *env, const char *name, eda_log_level_t def);
+
+/* A URL whose scheme is one of SCHEMES (NULL-terminated list, e.g.
+ * {"postgresql", "postgres", NULL}) followed by "://" and a non-empty rest. */
+const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
+			const char *const *schemes);
+
+/* Records an error for NAME found by the caller's own checks (first one wins). */
+void eda_env_fail(eda_env_t *env, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* If any getter failed: prints "SERVICE: configuration error: NAME: why" on
+ * stderr and exits with status 2. Otherwise returns. */
+void eda_env_exit_on_error(const eda_env_t *env, const char *service);
+
+#endif

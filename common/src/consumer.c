@@ -1,0 +1,547 @@
+/*
+ * The consumer-group member of eda/consumer.h.
+ *
+ * Retries keep order without relying on seek semantics: a message whose handler
+ * asks for RETRY is held, its partition is paused, and any message of that
+ * partition that was already fetched queues behind it in the same hold. When
+ * the backoff has passed, the held messages are handled in order; only when the
+ * hold is empty is the partition resumed. librdkafka resumes fetching after the
+ * last message it handed us, so nothing is skipped and nothing fetched twice.
+ * A revoke drops the hold of the revoked partitions without storing their
+ * offsets: the next owner gets those messages again.
+ */
+#include "eda/consumer.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consumer_lag.h"
+#include "eda/alloc.h"
+#include "eda/log.h"
+
+#define DLQ_TIMEOUT_MS 30000
+
+struct hold {
+	char *topic;
+	int32_t partition;
+	rd_kafka_message_t **msgs; /* FIFO: msgs[head .. head+n) */
+	size_t head, n, cap;
+	int attempts;		   /* of msgs[head] */
+	int64_t resume_at_ms;
+};
+
+struct eda_consumer {
+	rd_kafka_t *rk;
+	eda_consumer_config_t cfg;
+	char *group;
+	char *dlq_topic;
+	struct hold *holds;
+	size_t nholds, capholds;
+	atomic_bool stop;
+	bool thread_started;
+	pthread_t thread;
+	eda_metric_t *consumed, *duration, *dlq, *lag;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const void *eda_consumed_header(const eda_consumed_t *m, const char *name, size_t *len)
+{
+	rd_kafka_headers_t *hdrs;
+	const void *v;
+	size_t n;
+
+	if (rd_kafka_message_headers(m->raw, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return NULL;
+	if (rd_kafka_header_get_last(hdrs, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return NULL;
+	if (len != NULL)
+		*len = n;
+	return v;
+}
+
+/* ---- holds --------------------------------------------------------------- */
+
+static struct hold *hold_find(eda_consumer_t *c, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < c->nholds; i++) {
+		if (c->holds[i].partition == partition && strcmp(c->holds[i].topic, topic) == 0)
+			return &c->holds[i];
+	}
+	return NULL;
+}
+
+static struct hold *hold_get(eda_consumer_t *c, const char *topic, int32_t partition)
+{
+	struct hold *h = hold_find(c, topic, partition);
+
+	if (h != NULL)
+		return h;
+	if (c->nholds == c->capholds) {
+		c->capholds = c->capholds ? c->capholds * 2 : 8;
+		c->holds = eda_xrealloc(c->holds, c->capholds * sizeof(*c->holds));
+	}
+	h = &c->holds[c->nholds++];
+	memset(h, 0, sizeof(*h));
+	h->topic = eda_xstrdup(topic);
+	h->partition = partition;
+	return h;
+}
+
+static void hold_push(struct hold *h, rd_kafka_message_t *m)
+{
+	if (h->head + h->n == h->cap) {
+		if (h->head > 0) {
+			memmove(h->msgs, h->msgs + h->head, h->n * sizeof(*h->msgs));
+			h->head = 0;
+		} else {
+			h->cap = h->cap ? h->cap * 2 : 16;
+			h->msgs = eda_xrealloc(h->msgs, h->cap * sizeof(*h->msgs));
+		}
+	}
+	h->msgs[h->head + h->n++] = m;
+}
+
+static void hold_clear(struct hold *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		rd_kafka_message_destroy(h->msgs[h->head + i]);
+	h->head = h->n = 0;
+	h->attempts = 0;
+}
+
+static void hold_free_all(eda_consumer_t *c)
+{
+	for (size_t i = 0; i < c->nholds; i++) {
+		hold_clear(&c->holds[i]);
+		free(c->holds[i].msgs);
+		free(c->holds[i].topic);
+	}
+	free(c->holds);
+	c->holds = NULL;
+	c->nholds = c->capholds = 0;
+}
+
+static void set_paused(eda_consumer_t *c, const char *topic, int32_t partition, bool pause)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition);
+	e = pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		eda_log(EDA_LOG_WARN, pause ? "pause failed" : "resume failed", "topic", topic,
+			"error", rd_kafka_err2str(e), NULL);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ---- handling ------------------------------------------------------------ */
+
+static int backoff_ms(const eda_consumer_t *c, int attempts)
+{
+	int64_t ms = c->cfg.retry_initial_ms;
+
+	for (int i = 1; i < attempts && ms < c->cfg.retry_max_ms; i++)
+		ms *= 2;
+	return (int)(ms < c->cfg.retry_max_ms ? ms : c->cfg.retry_max_ms);
+}
+
+static void store_offset(eda_consumer_t *c, const rd_kafka_message_t *m)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+		m->offset + 1;
+	e = rd_kafka_offsets_store(c->rk, l);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		e = l->elems[0].err;
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		/* Typically the partition was revoked meanwhile: its next owner
+		 * handles the message again, which idempotent handlers allow. */
+		char off[32];
+
+		snprintf(off, sizeof(off), "%" PRId64, m->offset);
+		eda_log(EDA_LOG_WARN, "offset not stored", "topic", rd_kafka_topic_name(m->rkt),
+			"offset", off, "error", rd_kafka_err2str(e), NULL);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Forwards M to dlq.<group>. Returns 0 once the broker has it. */
+static int forward_to_dlq(eda_consumer_t *c, const rd_kafka_message_t *m, const char *reason)
+{
+	char part[16], off[32], err[512];
+	eda_kafka_header_t hdrs[64];
+	size_t n = 0;
+	rd_kafka_headers_t *orig = NULL;
+	int rc;
+
+	snprintf(part, sizeof(part), "%" PRId32, m->partition);
+	snprintf(off, sizeof(off), "%" PRId64, m->offset);
+	hdrs[n++] = (eda_kafka_header_t){"dlq.error", reason, strlen(reason)};
+	hdrs[n++] = (eda_kafka_header_t){"dlq.topic", rd_kafka_topic_name(m->rkt),
+					 strlen(rd_kafka_topic_name(m->rkt))};
+	hdrs[n++] = (eda_kafka_header_t){"dlq.partition", part, strlen(part)};
+	hdrs[n++] = (eda_kafka_header_t){"dlq.offset", off, strlen(off)};
+	hdrs[n++] = (eda_kafka_header_t){"dlq.group", c->group, strlen(c->group)};
+	if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		const char *name;
+		const void *val;
+		size_t len;
+
+		for (size_t i = 0; n < sizeof(hdrs) / sizeof(hdrs[0]) &&
+				   rd_kafka_header_get_all(orig, i, &name, &val, &len) ==
+					   RD_KAFKA_RESP_ERR_NO_ERROR;
+		     i++)
+			hdrs[n++] = (eda_kafka_header_t){name, val, len};
+	}
+	rc = eda_producer_send_sync(c->cfg.dlq_producer, c->dlq_topic, m->key, m->key_len,
+				    m->payload, m->len, hdrs, n, DLQ_TIMEOUT_MS, err, sizeof(err));
+	if (rc != EDA_PRODUCER_OK) {
+		eda_log(EDA_LOG_ERROR, "could not forward to the DLQ; will retry", "topic",
+			c->dlq_topic, "error", err, NULL);
+		return -1;
+	}
+	if (c->dlq != NULL)
+		eda_counter_add(c->dlq, EDA_LABELS(rd_kafka_topic_name(m->rkt)), 1);
+	eda_log(EDA_LOG_WARN, "message sent to the DLQ", "topic", rd_kafka_topic_name(m->rkt),
+		"partition", part, "offset", off, "reason", reason, NULL);
+	return 0;
+}
+
+/* Runs the handler on M and settles it unless it must be retried. */
+static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int attempt)
+{
+	eda_consumed_t msg = {
+		.topic = rd_kafka_topic_name(m->rkt),
+		.partition = m->partition,
+		.offset = m->offset,
+		.key = m->key,
+		.key_len = m->key_len,
+		.value = m->payload,
+		.len = m->len,
+		.attempt = attempt,
+		.raw = m,
+	};
+	int64_t t0 = now_ms();
+	eda_handler_result_t r = c->cfg.handler(&msg, c->cfg.ctx);
+	static const char *const result_names[] = {"done", "retry", "dead"};
+
+	if (r == EDA_HANDLER_DEAD && forward_to_dlq(c, m, msg.reason[0] ? msg.reason
+									: "unhandled") != 0)
+		r = EDA_HANDLER_RETRY;
+	if (c->consumed != NULL) {
+		eda_counter_add(c->consumed,
+				EDA_LABELS(msg.topic, msg.type ? msg.type : "unknown",
+					   result_names[r]),
+				1);
+		eda_histogram_observe(c->duration, EDA_LABELS(msg.topic),
+				      (double)(now_ms() - t0) / 1000.0);
+	}
+	if (r == EDA_HANDLER_RETRY) {
+		char off[32];
+
+		snprintf(off, sizeof(off), "%" PRId64, m->offset);
+		eda_log(EDA_LOG_WARN, "handler asked to retry", "topic", msg.topic, "offset", off,
+			"reason", msg.reason[0] ? msg.reason : "unspecified", NULL);
+		return r;
+	}
+	store_offset(c, m);
+	return r;
+}
+
+/* Handles the held messages of every hold whose backoff has passed. */
+static void drain_holds(eda_consumer_t *c)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < c->nholds && !atomic_load(&c->stop); i++) {
+		struct hold *h = &c->holds[i];
+
+		if (h->n == 0 || h->resume_at_ms > now)
+			continue;
+		while (h->n > 0 && !atomic_load(&c->stop)) {
+			rd_kafka_message_t *m = h->msgs[h->head];
+
+			if (handle(c, m, h->attempts + 1) == EDA_HANDLER_RETRY) {
+				h->attempts++;
+				h->resume_at_ms = now_ms() + backoff_ms(c, h->attempts);
+				break;
+			}
+			rd_kafka_message_destroy(m);
+			h->head++;
+			h->n--;
+			h->attempts = 0;
+		}
+		if (h->n == 0) {
+			h->head = 0;
+			set_paused(c, h->topic, h->partition, false);
+		}
+	}
+}
+
+static int next_poll_ms(const eda_consumer_t *c)
+{
+	int64_t now = now_ms(), wait = 100;
+
+	for (size_t i = 0; i < c->nholds; i++) {
+		if (c->holds[i].n > 0 && c->holds[i].resume_at_ms - now < wait)
+			wait = c->holds[i].resume_at_ms - now;
+	}
+	return wait < 0 ? 0 : (int)wait;
+}
+
+static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
+{
+	struct hold *h;
+
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			eda_log(EDA_LOG_WARN, "kafka consumer error", "group", c->group, "error",
+				rd_kafka_message_errstr(m), NULL);
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	h = hold_find(c, rd_kafka_topic_name(m->rkt), m->partition);
+	if (h != NULL && h->n > 0) {
+		/* Fetched before the pause took effect: wait behind the held one. */
+		hold_push(h, m);
+		return;
+	}
+	if (handle(c, m, 1) == EDA_HANDLER_RETRY) {
+		h = hold_get(c, rd_kafka_topic_name(m->rkt), m->partition);
+		h->attempts = 1;
+		h->resume_at_ms = now_ms() + backoff_ms(c, 1);
+		hold_push(h, m);
+		set_paused(c, h->topic, h->partition, true);
+		return;
+	}
+	rd_kafka_message_destroy(m);
+}
+
+/* ---- librdkafka callbacks -------------------------------------------------- */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	eda_consumer_t *c = opaque;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		rd_kafka_assign(rk, parts);
+		eda_logf(EDA_LOG_INFO, "group %s: %d partitions assigned", c->group, parts->cnt);
+		if (c->cfg.on_assign != NULL)
+			c->cfg.on_assign(parts, c->cfg.ctx);
+		return;
+	}
+	if (c->cfg.on_revoke != NULL)
+		c->cfg.on_revoke(parts, c->cfg.ctx);
+	/* Commit what is durable now, so the next owner starts where we stopped. */
+	rd_kafka_commit(rk, NULL, 0);
+	for (int i = 0; i < parts->cnt; i++) {
+		struct hold *h = hold_find(c, parts->elems[i].topic, parts->elems[i].partition);
+
+		if (h != NULL)
+			hold_clear(h);
+	}
+	rd_kafka_assign(rk, NULL);
+	eda_logf(EDA_LOG_INFO, "group %s: %d partitions revoked", c->group, parts->cnt);
+}
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	eda_consumer_t *c = opaque;
+
+	(void)rk;
+	if (c->lag != NULL)
+		eda_consumer_lag_update(json, len, c->lag);
+	return 0; /* librdkafka frees json */
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	eda_consumer_t *c = opaque;
+
+	(void)rk;
+	eda_log(EDA_LOG_WARN, "kafka consumer error", "group", c->group, "error", reason, "code",
+		rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static int register_metrics(eda_consumer_t *c, char *err, size_t errsz)
+{
+	eda_metrics_t *reg = c->cfg.metrics;
+	char why[256];
+
+	if (reg == NULL)
+		return 0;
+	c->consumed = eda_metrics_counter(reg, "events_consumed_total",
+					  "Messages handled, by result (done, retry, dead).",
+					  "topic,type,result", why, sizeof(why));
+	if (c->consumed != NULL)
+		c->duration = eda_metrics_histogram(reg, "event_processing_duration_seconds",
+						    "Time a handler took for one message.",
+						    "topic", NULL, 0, why, sizeof(why));
+	if (c->duration != NULL)
+		c->dlq = eda_metrics_counter(reg, "dlq_messages_total",
+					     "Messages forwarded to the dead-letter topic.", "topic",
+					     why, sizeof(why));
+	if (c->dlq != NULL)
+		c->lag = eda_metrics_gauge(reg, "consumer_lag",
+					   "Messages behind the partition's high watermark.",
+					   "topic,partition", why, sizeof(why));
+	if (c->lag == NULL) {
+		snprintf(err, errsz, "metrics: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg,
+				 char *err, size_t errsz)
+{
+	eda_consumer_t *c = eda_xcalloc(1, sizeof(*c));
+	rd_kafka_topic_partition_list_t *subs = NULL;
+	rd_kafka_resp_err_t e;
+	char why[512], interval[16], reset[32];
+	size_t reset_len = sizeof(reset);
+
+	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
+	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
+		snprintf(err, errsz, "consumer: group, topics, handler and dlq_producer are required");
+		goto fail;
+	}
+	c->cfg = *cfg;
+	c->group = eda_xstrdup(cfg->group);
+	c->dlq_topic = eda_xasprintf("dlq.%s", cfg->group);
+	c->cfg.group = c->group;
+	c->cfg.topics = NULL; /* not kept: only used to subscribe below */
+	if (c->cfg.retry_initial_ms <= 0)
+		c->cfg.retry_initial_ms = 100;
+	if (c->cfg.retry_max_ms <= 0)
+		c->cfg.retry_max_ms = 30000;
+	if (c->cfg.retry_max_ms < c->cfg.retry_initial_ms)
+		c->cfg.retry_max_ms = c->cfg.retry_initial_ms;
+	if (c->cfg.stats_interval_ms == 0)
+		c->cfg.stats_interval_ms = 5000;
+	if (register_metrics(c, err, errsz) != 0)
+		goto fail;
+
+	if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &reset_len) != RD_KAFKA_CONF_OK ||
+	    strcmp(reset, "largest") == 0) /* librdkafka's default: new groups read from the start */
+		snprintf(reset, sizeof(reset), "earliest");
+	snprintf(interval, sizeof(interval), "%d",
+		 c->cfg.stats_interval_ms > 0 ? c->cfg.stats_interval_ms : 0);
+	const char *const props[][2] = {
+		{"group.id", c->group},
+		{"enable.auto.offset.store", "false"},
+		{"enable.auto.commit", "true"},
+		{"auto.offset.reset", reset},
+		{"statistics.interval.ms", interval},
+	};
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (eda_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != 0) {
+			snprintf(err, errsz, "%s: %s", props[i][0], why);
+			goto fail;
+		}
+	}
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_stats_cb(conf, on_stats);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, c);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+	if (c->rk == NULL) {
+		snprintf(err, errsz, "kafka consumer: %s", why);
+		goto fail;
+	}
+	conf = NULL;
+	rd_kafka_poll_set_consumer(c->rk);
+
+	subs = rd_kafka_topic_partition_list_new(4);
+	for (const char *const *t = cfg->topics; *t != NULL; t++)
+		rd_kafka_topic_partition_list_add(subs, *t, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(c->rk, subs);
+	rd_kafka_topic_partition_list_destroy(subs);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errsz, "subscribe: %s", rd_kafka_err2str(e));
+		goto fail;
+	}
+	return c;
+fail:
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
+	eda_consumer_free(c);
+	return NULL;
+}
+
+void eda_consumer_run(eda_consumer_t *c)
+{
+	while (!atomic_load(&c->stop)) {
+		rd_kafka_message_t *m;
+
+		drain_holds(c);
+		m = rd_kafka_consumer_poll(c->rk, next_poll_ms(c));
+		if (m != NULL)
+			on_message(c, m);
+	}
+}
+
+static void *run_thread(void *arg)
+{
+	eda_consumer_run(arg);
+	return NULL;
+}
+
+int eda_consumer_start(eda_consumer_t *c, char *err, size_t errsz)
+{
+	if (pthread_create(&c->thread, NULL, run_thread, c) != 0) {
+		snprintf(err, errsz, "consumer %s: cannot start its thread", c->group);
+		return -1;
+	}
+	c->thread_started = true;
+	return 0;
+}
+
+void eda_consumer_stop(eda_consumer_t *c)
+{
+	atomic_store(&c->stop, true);
+	if (c->thread_started) {
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
+	}
+}
+
+void eda_consumer_free(eda_consumer_t *c)
+{
+	if (c == NULL)
+		return;
+	eda_consumer_stop(c);
+	if (c->rk != NULL) {
+		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			eda_log(EDA_LOG_WARN, "final commit failed", "group", c->group, "error",
+				rd_kafka_err2str(e), NULL);
+		/* Held messages were never settled: drop them before leaving so that
+		 * the rebalance on close does not see them. */
+		hold_free_all(c);
+		rd_kafka_consumer_close(c->rk);
+		rd_kafka_destroy(c->rk);
+	}
+	hold_free_all(c);
+	free(c->dlq_topic);
+	free(c->group);
+	free(c);
+}

@@ -1,0 +1,95 @@
+/*
+ * KAFKA_* environment variables -> librdkafka properties. The mapping is
+ * mechanical on purpose: any property librdkafka knows can be set by a
+ * deployment (TLS, SASL, timeouts) without a code change, and librdkafka itself
+ * rejects names and values it does not know, which we report with the variable.
+ */
+#include "eda/kafka.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+extern char **environ;
+
+#define PREFIX "KAFKA_"
+
+int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+		       size_t errsz)
+{
+	char why[512];
+
+	if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errsz, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* KAFKA_SSL_CA_LOCATION -> ssl.ca.location; returns -1 for an empty or too long name. */
+static int property_name(const char *var, size_t var_len, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	if (var_len == 0)
+		return -1;
+	for (size_t i = 0; i < var_len; i++) {
+		char c = var[i];
+
+		if (o + 1 >= outsz)
+			return -1;
+		if (c == '_' && i + 1 < var_len && var[i + 1] == '_') {
+			out[o++] = '_';
+			i++;
+		} else if (c == '_') {
+			out[o++] = '.';
+		} else {
+			out[o++] = (char)tolower((unsigned char)c);
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t errsz)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	int have_bootstrap = 0;
+
+	if (envp == NULL)
+		envp = environ;
+	for (char *const *e = envp; *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		char prop[256], why[512];
+		size_t name_len;
+
+		if (eq == NULL || strncmp(*e, PREFIX, strlen(PREFIX)) != 0)
+			continue;
+		name_len = (size_t)(eq - *e);
+		if (property_name(*e + strlen(PREFIX), name_len - strlen(PREFIX), prop,
+				  sizeof(prop)) != 0) {
+			snprintf(err, errsz, "%.*s: not a Kafka property name", (int)name_len, *e);
+			goto fail;
+		}
+		if (strcmp(prop, "bootstrap.servers") == 0) {
+			if (eq[1] == '\0')
+				continue;
+			have_bootstrap = 1;
+		}
+		if (eda_kafka_conf_set(conf, prop, eq + 1, why, sizeof(why)) != 0) {
+			/* librdkafka's message may quote the value; it never holds more
+			 * than the property name for unknown properties, and for refused
+			 * values the variable name is what the operator needs. */
+			snprintf(err, errsz, "%.*s: %s", (int)name_len, *e, why);
+			goto fail;
+		}
+	}
+	if (!have_bootstrap) {
+		snprintf(err, errsz, "KAFKA_BOOTSTRAP_SERVERS: required but not set");
+		goto fail;
+	}
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
