@@ -38,6 +38,8 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBEDA      := $(BUILD)/lib/libeda.a
 DAEMONS     := $(patsubst %/src/main.c,%,$(wildcard */src/main.c))
 
+TEST_HELPERS := $(wildcard common/tests/support/*.c)
+
 srcs_of = $(shell find $(1)/src -name '*.c' | sort)
 objs_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call srcs_of,$(1)))
 
@@ -47,18 +49,20 @@ $(BUILD)/bin/$(1): $(call objs_of,$(1)) $(LIBEDA)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
-$(BUILD)/tests/$(1)/%: $(1)/tests/%.c $(filter-out %/main.o,$(call objs_of,$(1))) $(LIBEDA)
+# ... and with the shared test helpers plus their own tests/support/*.c.
+$(BUILD)/tests/$(1)/%: $(1)/tests/%.c $(filter-out %/main.o,$(call objs_of,$(1))) $(TEST_HELPERS) \
+		$(wildcard $(1)/tests/support/*.c) $(LIBEDA)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) -I$(1)/src $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(CC) $$(CFLAGS) -I$(1)/src -I$(1)/tests -Icommon/tests $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
 TOOLS      := $(BUILD)/bin/eda-topics
-TEST_SRCS  := $(wildcard common/tests/test_*.c) $(wildcard tests/test_*.c) \
-	      $(foreach d,$(DAEMONS),$(wildcard $(d)/tests/test_*.c))
+# Order matters for `make test`: the library, then each daemon, then the whole system.
+TEST_SRCS  := $(wildcard common/tests/test_*.c) \
+	      $(foreach d,$(DAEMONS),$(wildcard $(d)/tests/test_*.c)) $(wildcard tests/test_*.c)
 TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
-TEST_HELPERS := $(wildcard common/tests/support/*.c)
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
 .PHONY: all test asan deps infra-up infra-down infra-status infra-clean tests fuzz fuzz-smoke \
@@ -131,7 +135,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(STACK) up
-	@infrastructure/scripts/run-tests.sh $(TEST_BINS)
+	@EDA_BIN_DIR=$(abspath $(BUILD))/bin infrastructure/scripts/run-tests.sh $(TEST_BINS)
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
