@@ -133,7 +133,7 @@ fuzz: FUZZ_SECONDS = 300
 test:
 	@infrastructure/scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory fuzz-smoke
+	$(if $(filter 1,$(SAN)),,@$(MAKE) --no-print-directory fuzz-smoke)
 	@$(STACK) up
 	@EDA_BIN_DIR=$(abspath $(BUILD))/bin infrastructure/scripts/run-tests.sh $(TEST_BINS)
 

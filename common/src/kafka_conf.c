@@ -54,7 +54,8 @@ static int property_name(const char *var, size_t var_len, char *out, size_t outs
 rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t errsz)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	int have_bootstrap = 0;
+	char bootstrap[4200]; /* settings.c caps values at 4096 bytes */
+	size_t bootstrap_len = sizeof(bootstrap);
 
 	if (envp == NULL)
 		envp = environ;
@@ -71,11 +72,6 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 			snprintf(err, errsz, "%.*s: not a Kafka property name", (int)name_len, *e);
 			goto fail;
 		}
-		if (strcmp(prop, "bootstrap.servers") == 0) {
-			if (eq[1] == '\0')
-				continue;
-			have_bootstrap = 1;
-		}
 		if (eda_kafka_conf_set(conf, prop, eq + 1, why, sizeof(why)) != 0) {
 			/* librdkafka's message may quote the value; it never holds more
 			 * than the property name for unknown properties, and for refused
@@ -84,7 +80,11 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 			goto fail;
 		}
 	}
-	if (!have_bootstrap) {
+	/* Read back what librdkafka kept: it strips blanks, so "KAFKA_BOOTSTRAP_SERVERS= "
+	 * would otherwise pass as set and leave the daemon with no broker. */
+	if (rd_kafka_conf_get(conf, "bootstrap.servers", bootstrap, &bootstrap_len) !=
+		    RD_KAFKA_CONF_OK ||
+	    strspn(bootstrap, " \t\r\n\v\f,") == strlen(bootstrap)) {
 		snprintf(err, errsz, "KAFKA_BOOTSTRAP_SERVERS: required but not set");
 		goto fail;
 	}
