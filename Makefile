@@ -57,7 +57,7 @@ $(BUILD)/tests/$(1)/%: $(1)/tests/%.c $(filter-out %/main.o,$(call objs_of,$(1))
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
-TOOLS      := $(BUILD)/bin/eda-topics
+TOOLS      := $(patsubst infrastructure/tools/%.c,$(BUILD)/bin/%,$(wildcard infrastructure/tools/*.c))
 # Order matters for `make test`: the library, then each daemon, then the whole system.
 TEST_SRCS  := $(wildcard common/tests/test_*.c) \
 	      $(foreach d,$(DAEMONS),$(wildcard $(d)/tests/test_*.c)) $(wildcard tests/test_*.c)
@@ -65,7 +65,7 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan deps infra-up infra-down infra-status infra-clean tests fuzz fuzz-smoke \
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
 
@@ -84,9 +84,10 @@ $(LIBEDA): $(COMMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/eda-topics: infrastructure/tools/eda-topics.c
+# Operator tools (eda-topics, eda-dlq): one C file each, linked with the library.
+$(BUILD)/bin/%: infrastructure/tools/%.c $(LIBEDA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/common/%: common/tests/%.c $(TEST_HELPERS) $(LIBEDA)
 	@mkdir -p $(@D)
@@ -103,13 +104,22 @@ $(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(LIBEDA)
 # from the library's sources so that they carry the fuzzer's coverage.
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -Icommon/include $(PKG_CFLAGS) -pthread
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g -fno-sanitize-recover=all -Icommon/include \
+		$(PKG_CFLAGS) -pthread
+FUZZ_LIB     := $(BUILD)/fuzz/libeda-fuzz.a
 FUZZ_SECONDS ?= 10
 
-$(BUILD)/fuzz/%: fuzz/%.c $(COMMON_SRCS)
+# The library is compiled once with coverage instrumentation; each driver links it.
+$(BUILD)/fuzz/obj/%.o: common/src/%.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -Icommon/src -c -o $@ $<
+
+$(FUZZ_LIB): $(COMMON_SRCS:common/src/%.c=$(BUILD)/fuzz/obj/%.o)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 # Runs every driver on a copy of its corpus (new inputs stay out of the tree).
 fuzz-smoke fuzz: $(FUZZ_BINS)
@@ -156,6 +166,13 @@ infra-status:
 
 infra-clean:
 	@$(STACK) clean
+
+# Lists every dead-letter topic of infrastructure/kafka/topics.conf.
+dlq: $(BUILD)/bin/eda-dlq
+	@. $${EDA_STACK_DIR:-.stack}/env 2>/dev/null; \
+	for t in $$(awk '$$1 ~ /^dlq\./ {print $$1}' infrastructure/kafka/topics.conf); do \
+		echo "== $$t"; $(BUILD)/bin/eda-dlq list $$t || exit 1; \
+	done
 
 # ---- style ------------------------------------------------------------------
 
