@@ -28,7 +28,7 @@ static int run_dlq(const char *args, char *out, size_t outsz)
 	int status;
 
 	snprintf(cmd, sizeof(cmd), "KAFKA_BOOTSTRAP_SERVERS=%s %s/eda-dlq %s 2>&1", ts_bootstrap(),
-		 bin_dir(), args);
+	         bin_dir(), args);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	n = fread(out, 1, outsz - 1, p);
@@ -55,11 +55,11 @@ static void put_dead_letter(const char *dlq, const char *origin)
 	rd_kafka_header_add(h, "dlq.offset", -1, "7", -1);
 	rd_kafka_header_add(h, "dlq.group", -1, "some-group", -1);
 	ck_assert_int_eq(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(dlq), RD_KAFKA_V_PARTITION(0),
-					   RD_KAFKA_V_KEY("order-9", 7),
-					   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-					   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					   RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END),
-			 RD_KAFKA_RESP_ERR_NO_ERROR);
+	                                   RD_KAFKA_V_KEY("order-9", 7),
+	                                   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+	                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                                   RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END),
+	                 RD_KAFKA_RESP_ERR_NO_ERROR);
 	ck_assert_int_eq(rd_kafka_flush(rk, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_destroy(rk);
 }
@@ -90,7 +90,8 @@ START_TEST(list_show_replay)
 
 	snprintf(args, sizeof(args), "list %s", dlq);
 	ck_assert_int_eq(run_dlq(args, out, sizeof(out)), 0);
-	snprintf(want, sizeof(want), "0:0\t%s/0/7\tinvalid envelope: specversion\treplays=0", origin);
+	snprintf(want, sizeof(want), "0:0\t%s/0/7\tinvalid envelope: specversion\treplays=0",
+	         origin);
 	ck_assert_msg(strstr(out, want) != NULL, "list: %s", out);
 
 	snprintf(args, sizeof(args), "show %s 0:0", dlq);
@@ -119,8 +120,14 @@ START_TEST(list_show_replay)
 END_TEST
 
 static const char *const bad_usage[] = {
-	"", "list", "frobnicate dlq.x", "show dlq.x", "show dlq.x zero", "replay dlq.x 1:-1",
-	"show dlq.x --all", "replay dlq.x 0:1x",
+        "",
+        "list",
+        "frobnicate dlq.x",
+        "show dlq.x",
+        "show dlq.x zero",
+        "replay dlq.x 1:-1",
+        "show dlq.x --all",
+        "replay dlq.x 0:1x",
 };
 
 START_TEST(bad_usage_exits_2)

@@ -7,10 +7,11 @@
  * Addresses come from KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL and MONGODB_URL, as
  * written to .stack/env by `make infra-up` and exported by run-tests.sh.
  */
+#include "support/check_main.h"
 #include <arpa/inet.h>
 #include <check.h>
-#include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "support/check_main.h"
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -44,18 +44,19 @@ static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *group)
 	rd_kafka_t *rk;
 
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers",
-					   env_or("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"), err,
-					   sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	                                   env_or("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"),
+	                                   err, sizeof(err)),
+	                 RD_KAFKA_CONF_OK);
 	if (type == RD_KAFKA_PRODUCER) {
-		ck_assert_int_eq(rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)),
-				 RD_KAFKA_CONF_OK);
+		ck_assert_int_eq(
+		        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)),
+		        RD_KAFKA_CONF_OK);
 	} else {
 		ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)),
-				 RD_KAFKA_CONF_OK);
-		ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
-						   sizeof(err)),
-				 RD_KAFKA_CONF_OK);
+		                 RD_KAFKA_CONF_OK);
+		ck_assert_int_eq(
+		        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err)),
+		        RD_KAFKA_CONF_OK);
 	}
 	rk = rd_kafka_new(type, conf, err, sizeof(err));
 	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
@@ -90,13 +91,14 @@ static void consume_expect(const char *group, const char *key, const char *value
 			found = 1;
 			ck_assert_uint_eq(m->len, strlen(value));
 			ck_assert(memcmp(m->payload, value, m->len) == 0);
-			ck_assert_int_eq(rd_kafka_message_headers(m, &hdrs), RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_int_eq(rd_kafka_message_headers(m, &hdrs),
+			                 RD_KAFKA_RESP_ERR_NO_ERROR);
 			ck_assert_int_eq(rd_kafka_header_get_last(hdrs, "content-type", &hv, &hs),
-					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			                 RD_KAFKA_RESP_ERR_NO_ERROR);
 			ck_assert_uint_eq(hs, strlen("application/cloudevents+json"));
 			ck_assert(memcmp(hv, "application/cloudevents+json", hs) == 0);
 			ck_assert_int_eq(rd_kafka_header_get_last(hdrs, "x-test", &hv, &hs),
-					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			                 RD_KAFKA_RESP_ERR_NO_ERROR);
 			ck_assert(hs == 2 && memcmp(hv, "42", 2) == 0);
 		}
 		rd_kafka_message_destroy(m);
@@ -118,11 +120,12 @@ START_TEST(kafka_produce_consume_two_groups)
 	unique_name(g2, sizeof(g2), "stack-test-b");
 	rd_kafka_header_add(hdrs, "content-type", -1, "application/cloudevents+json", -1);
 	rd_kafka_header_add(hdrs, "x-test", -1, "42", -1);
-	ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("orders"), RD_KAFKA_V_KEY(key, strlen(key)),
-					   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-					   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					   RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
-			 RD_KAFKA_RESP_ERR_NO_ERROR);
+	ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("orders"),
+	                                   RD_KAFKA_V_KEY(key, strlen(key)),
+	                                   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+	                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                                   RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
+	                 RD_KAFKA_RESP_ERR_NO_ERROR);
 	ck_assert_int_eq(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_destroy(p);
 
@@ -143,7 +146,7 @@ START_TEST(postgres_create_insert_select)
 	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
 	PQclear(r);
 	r = PQexecParams(c, "INSERT INTO stack_check (name) VALUES ($1) RETURNING id", 1, NULL,
-			 params, NULL, NULL, 0);
+	                 params, NULL, NULL, 0);
 	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
 	PQclear(r);
 	r = PQexec(c, "SELECT name, current_setting('synchronous_commit') FROM stack_check");
@@ -173,21 +176,21 @@ START_TEST(mongo_insert_unique_find)
 	unique_name(coll_name, sizeof(coll_name), "stack_check");
 	coll = mongoc_client_get_collection(client, "stack_test", coll_name);
 
-	cmd = BCON_NEW("createIndexes", BCON_UTF8(coll_name), "indexes", "[", "{", "key", "{", "sku",
-		       BCON_INT32(1), "version", BCON_INT32(1), "}", "name", "sku_version", "unique",
-		       BCON_BOOL(true), "}", "]");
+	cmd = BCON_NEW("createIndexes", BCON_UTF8(coll_name), "indexes", "[", "{", "key", "{",
+	               "sku", BCON_INT32(1), "version", BCON_INT32(1), "}", "name", "sku_version",
+	               "unique", BCON_BOOL(true), "}", "]");
 	ck_assert_msg(mongoc_collection_write_command_with_opts(coll, cmd, NULL, &reply, &err),
-		      "createIndexes: %s", err.message);
+	              "createIndexes: %s", err.message);
 	bson_destroy(&reply);
 	bson_destroy(cmd);
 
 	doc = BCON_NEW("sku", "SKU-1", "version", BCON_INT32(1), "stock", BCON_INT32(10));
 	ck_assert_msg(mongoc_collection_insert_one(coll, doc, NULL, NULL, &err), "insert: %s",
-		      err.message);
+	              err.message);
 	/* The same (sku, version) again must be refused by the unique index. */
 	ck_assert(!mongoc_collection_insert_one(coll, doc, NULL, NULL, &err));
 	ck_assert_msg(strstr(err.message, "duplicate key") != NULL, "unexpected error: %s",
-		      err.message);
+	              err.message);
 	bson_destroy(doc);
 
 	doc = BCON_NEW("sku", "SKU-1");
@@ -230,9 +233,9 @@ START_TEST(stack_refuses_taken_port)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 
 	snprintf(cmd, sizeof(cmd),
-		 "EDA_STACK_DIR=%s EDA_PG_PORT=%d EDA_START_TIMEOUT=10 "
-		 "infrastructure/scripts/stack.sh up 2>&1",
-		 dir, ntohs(a.sin_port));
+	         "EDA_STACK_DIR=%s EDA_PG_PORT=%d EDA_START_TIMEOUT=10 "
+	         "infrastructure/scripts/stack.sh up 2>&1",
+	         dir, ntohs(a.sin_port));
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	got = fread(out, 1, sizeof(out) - 1, p);
@@ -243,9 +246,9 @@ START_TEST(stack_refuses_taken_port)
 	ck_assert_int_eq(system(cmd), 0);
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d, output: %s",
-		      status, out);
+	              status, out);
 	snprintf(cmd, sizeof(cmd), "postgres: port %d on 127.0.0.1 is already in use",
-		 ntohs(a.sin_port));
+	         ntohs(a.sin_port));
 	ck_assert_msg(strstr(out, cmd) != NULL, "output: %s", out);
 	ck_assert_msg(strstr(out, "EDA_PG_PORT") != NULL, "output: %s", out);
 }

@@ -9,8 +9,9 @@
 static void out_of_memory(size_t size, const char *file, int line)
 {
 	/* No allocation and no logger here: write the line with the least machinery. */
-	fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory allocating %zu bytes at %s:%d\"}\n",
-		size, file, line);
+	fprintf(stderr,
+	        "{\"level\":\"fatal\",\"msg\":\"out of memory allocating %zu bytes at %s:%d\"}\n",
+	        size, file, line);
 	abort();
 }
 

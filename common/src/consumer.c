@@ -31,7 +31,7 @@ struct hold {
 	int32_t partition;
 	rd_kafka_message_t **msgs; /* FIFO: msgs[head .. head+n) */
 	size_t head, n, cap;
-	int attempts;		   /* of msgs[head] */
+	int attempts; /* of msgs[head] */
 	int64_t resume_at_ms;
 };
 
@@ -142,7 +142,7 @@ static void set_paused(eda_consumer_t *c, const char *topic, int32_t partition, 
 	e = pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		eda_log(EDA_LOG_WARN, pause ? "pause failed" : "resume failed", "topic", topic,
-			"error", rd_kafka_err2str(e), NULL);
+		        "error", rd_kafka_err2str(e), NULL);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -163,7 +163,7 @@ static void store_offset(eda_consumer_t *c, const rd_kafka_message_t *m)
 	rd_kafka_resp_err_t e;
 
 	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
-		m->offset + 1;
+	        m->offset + 1;
 	e = rd_kafka_offsets_store(c->rk, l);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		e = l->elems[0].err;
@@ -174,7 +174,7 @@ static void store_offset(eda_consumer_t *c, const rd_kafka_message_t *m)
 
 		snprintf(off, sizeof(off), "%" PRId64, m->offset);
 		eda_log(EDA_LOG_WARN, "offset not stored", "topic", rd_kafka_topic_name(m->rkt),
-			"offset", off, "error", rd_kafka_err2str(e), NULL);
+		        "offset", off, "error", rd_kafka_err2str(e), NULL);
 	}
 	rd_kafka_topic_partition_list_destroy(l);
 }
@@ -192,7 +192,7 @@ static int forward_to_dlq(eda_consumer_t *c, const rd_kafka_message_t *m, const 
 	snprintf(off, sizeof(off), "%" PRId64, m->offset);
 	hdrs[n++] = (eda_kafka_header_t){"dlq.error", reason, strlen(reason)};
 	hdrs[n++] = (eda_kafka_header_t){"dlq.topic", rd_kafka_topic_name(m->rkt),
-					 strlen(rd_kafka_topic_name(m->rkt))};
+	                                 strlen(rd_kafka_topic_name(m->rkt))};
 	hdrs[n++] = (eda_kafka_header_t){"dlq.partition", part, strlen(part)};
 	hdrs[n++] = (eda_kafka_header_t){"dlq.offset", off, strlen(off)};
 	hdrs[n++] = (eda_kafka_header_t){"dlq.group", c->group, strlen(c->group)};
@@ -202,22 +202,22 @@ static int forward_to_dlq(eda_consumer_t *c, const rd_kafka_message_t *m, const 
 		size_t len;
 
 		for (size_t i = 0; n < sizeof(hdrs) / sizeof(hdrs[0]) &&
-				   rd_kafka_header_get_all(orig, i, &name, &val, &len) ==
-					   RD_KAFKA_RESP_ERR_NO_ERROR;
+		                   rd_kafka_header_get_all(orig, i, &name, &val, &len) ==
+		                           RD_KAFKA_RESP_ERR_NO_ERROR;
 		     i++)
 			hdrs[n++] = (eda_kafka_header_t){name, val, len};
 	}
 	rc = eda_producer_send_sync(c->cfg.dlq_producer, c->dlq_topic, m->key, m->key_len,
-				    m->payload, m->len, hdrs, n, DLQ_TIMEOUT_MS, err, sizeof(err));
+	                            m->payload, m->len, hdrs, n, DLQ_TIMEOUT_MS, err, sizeof(err));
 	if (rc != EDA_PRODUCER_OK) {
 		eda_log(EDA_LOG_ERROR, "could not forward to the DLQ; will retry", "topic",
-			c->dlq_topic, "error", err, NULL);
+		        c->dlq_topic, "error", err, NULL);
 		return -1;
 	}
 	if (c->dlq != NULL)
 		eda_counter_add(c->dlq, EDA_LABELS(rd_kafka_topic_name(m->rkt)), 1);
 	eda_log(EDA_LOG_WARN, "message sent to the DLQ", "topic", rd_kafka_topic_name(m->rkt),
-		"partition", part, "offset", off, "reason", reason, NULL);
+	        "partition", part, "offset", off, "reason", reason, NULL);
 	return 0;
 }
 
@@ -225,37 +225,36 @@ static int forward_to_dlq(eda_consumer_t *c, const rd_kafka_message_t *m, const 
 static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int attempt)
 {
 	eda_consumed_t msg = {
-		.topic = rd_kafka_topic_name(m->rkt),
-		.partition = m->partition,
-		.offset = m->offset,
-		.key = m->key,
-		.key_len = m->key_len,
-		.value = m->payload,
-		.len = m->len,
-		.attempt = attempt,
-		.raw = m,
+	        .topic = rd_kafka_topic_name(m->rkt),
+	        .partition = m->partition,
+	        .offset = m->offset,
+	        .key = m->key,
+	        .key_len = m->key_len,
+	        .value = m->payload,
+	        .len = m->len,
+	        .attempt = attempt,
+	        .raw = m,
 	};
 	int64_t t0 = now_ms();
 	eda_handler_result_t r = c->cfg.handler(&msg, c->cfg.ctx);
 	static const char *const result_names[] = {"done", "retry", "dead"};
 
-	if (r == EDA_HANDLER_DEAD && forward_to_dlq(c, m, msg.reason[0] ? msg.reason
-									: "unhandled") != 0)
+	if (r == EDA_HANDLER_DEAD &&
+	    forward_to_dlq(c, m, msg.reason[0] ? msg.reason : "unhandled") != 0)
 		r = EDA_HANDLER_RETRY;
 	if (c->consumed != NULL) {
-		eda_counter_add(c->consumed,
-				EDA_LABELS(msg.topic, msg.type ? msg.type : "unknown",
-					   result_names[r]),
-				1);
+		eda_counter_add(
+		        c->consumed,
+		        EDA_LABELS(msg.topic, msg.type ? msg.type : "unknown", result_names[r]), 1);
 		eda_histogram_observe(c->duration, EDA_LABELS(msg.topic),
-				      (double)(now_ms() - t0) / 1000.0);
+		                      (double)(now_ms() - t0) / 1000.0);
 	}
 	if (r == EDA_HANDLER_RETRY) {
 		char off[32];
 
 		snprintf(off, sizeof(off), "%" PRId64, m->offset);
 		eda_log(EDA_LOG_WARN, "handler asked to retry", "topic", msg.topic, "offset", off,
-			"reason", msg.reason[0] ? msg.reason : "unspecified", NULL);
+		        "reason", msg.reason[0] ? msg.reason : "unspecified", NULL);
 		return r;
 	}
 	store_offset(c, m);
@@ -310,7 +309,7 @@ static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			eda_log(EDA_LOG_WARN, "kafka consumer error", "group", c->group, "error",
-				rd_kafka_message_errstr(m), NULL);
+			        rd_kafka_message_errstr(m), NULL);
 		rd_kafka_message_destroy(m);
 		return;
 	}
@@ -334,7 +333,7 @@ static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
 /* ---- librdkafka callbacks -------------------------------------------------- */
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	eda_consumer_t *c = opaque;
 
@@ -375,7 +374,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	(void)rk;
 	eda_log(EDA_LOG_WARN, "kafka consumer error", "group", c->group, "error", reason, "code",
-		rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
+	        rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -388,20 +387,20 @@ static int register_metrics(eda_consumer_t *c, char *err, size_t errsz)
 	if (reg == NULL)
 		return 0;
 	c->consumed = eda_metrics_counter(reg, "events_consumed_total",
-					  "Messages handled, by result (done, retry, dead).",
-					  "topic,type,result", why, sizeof(why));
+	                                  "Messages handled, by result (done, retry, dead).",
+	                                  "topic,type,result", why, sizeof(why));
 	if (c->consumed != NULL)
 		c->duration = eda_metrics_histogram(reg, "event_processing_duration_seconds",
-						    "Time a handler took for one message.",
-						    "topic", NULL, 0, why, sizeof(why));
+		                                    "Time a handler took for one message.", "topic",
+		                                    NULL, 0, why, sizeof(why));
 	if (c->duration != NULL)
 		c->dlq = eda_metrics_counter(reg, "dlq_messages_total",
-					     "Messages forwarded to the dead-letter topic.", "topic",
-					     why, sizeof(why));
+		                             "Messages forwarded to the dead-letter topic.",
+		                             "topic", why, sizeof(why));
 	if (c->dlq != NULL)
 		c->lag = eda_metrics_gauge(reg, "consumer_lag",
-					   "Messages behind the partition's high watermark.",
-					   "topic,partition", why, sizeof(why));
+		                           "Messages behind the partition's high watermark.",
+		                           "topic,partition", why, sizeof(why));
 	if (c->lag == NULL) {
 		snprintf(err, errsz, "metrics: %s", why);
 		return -1;
@@ -409,8 +408,8 @@ static int register_metrics(eda_consumer_t *c, char *err, size_t errsz)
 	return 0;
 }
 
-eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg,
-				 char *err, size_t errsz)
+eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
+                                 size_t errsz)
 {
 	eda_consumer_t *c = eda_xcalloc(1, sizeof(*c));
 	rd_kafka_topic_partition_list_t *subs = NULL;
@@ -420,7 +419,8 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 
 	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
 	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
-		snprintf(err, errsz, "consumer: group, topics, handler and dlq_producer are required");
+		snprintf(err, errsz,
+		         "consumer: group, topics, handler and dlq_producer are required");
 		goto fail;
 	}
 	c->cfg = *cfg;
@@ -440,16 +440,17 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 		goto fail;
 
 	if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &reset_len) != RD_KAFKA_CONF_OK ||
-	    strcmp(reset, "largest") == 0) /* librdkafka's default: new groups read from the start */
+	    strcmp(reset, "largest") ==
+	            0) /* librdkafka's default: new groups read from the start */
 		snprintf(reset, sizeof(reset), "earliest");
 	snprintf(interval, sizeof(interval), "%d",
-		 c->cfg.stats_interval_ms > 0 ? c->cfg.stats_interval_ms : 0);
+	         c->cfg.stats_interval_ms > 0 ? c->cfg.stats_interval_ms : 0);
 	const char *const props[][2] = {
-		{"group.id", c->group},
-		{"enable.auto.offset.store", "false"},
-		{"enable.auto.commit", "true"},
-		{"auto.offset.reset", reset},
-		{"statistics.interval.ms", interval},
+	        {"group.id", c->group},
+	        {"enable.auto.offset.store", "false"},
+	        {"enable.auto.commit", "true"},
+	        {"auto.offset.reset", reset},
+	        {"statistics.interval.ms", interval},
 	};
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
 		if (eda_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != 0) {
@@ -533,7 +534,7 @@ void eda_consumer_free(eda_consumer_t *c)
 
 		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 			eda_log(EDA_LOG_WARN, "final commit failed", "group", c->group, "error",
-				rd_kafka_err2str(e), NULL);
+			        rd_kafka_err2str(e), NULL);
 		/* Held messages were never settled: drop them before leaving so that
 		 * the rebalance on close does not see them. */
 		hold_free_all(c);

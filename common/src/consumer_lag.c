@@ -35,7 +35,7 @@ int eda_consumer_lag_update(const char *json, size_t len, eda_metric_t *gauge)
 			    json_integer_value(lag) < 0)
 				continue;
 			eda_gauge_set(gauge, EDA_LABELS(tname, pname),
-				      (double)json_integer_value(lag));
+			              (double)json_integer_value(lag));
 			n++;
 		}
 	}

@@ -459,7 +459,7 @@ int eda_http_server_start(eda_http_server_t *s, char *err, size_t errsz)
 	rc = getaddrinfo(s->bind_addr, port, &hints, &ai);
 	if (rc != 0) {
 		eda_errf(err, errsz, "cannot resolve HTTP bind address '%s': %s", s->bind_addr,
-		        gai_strerror(rc));
+		         gai_strerror(rc));
 		return EDA_HTTP_EINVAL;
 	}
 	if (ai->ai_family == AF_INET6)
@@ -476,7 +476,7 @@ int eda_http_server_start(eda_http_server_t *s, char *err, size_t errsz)
 	freeaddrinfo(ai);
 	if (s->daemon == NULL) {
 		eda_errf(err, errsz, "cannot listen on %s:%u: %s", s->bind_addr, (unsigned)s->port,
-		        saved != 0 ? strerror(saved) : "libmicrohttpd refused to start");
+		         saved != 0 ? strerror(saved) : "libmicrohttpd refused to start");
 		return EDA_HTTP_ESYS;
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -15,7 +15,7 @@ extern char **environ;
 #define PREFIX "KAFKA_"
 
 int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-		       size_t errsz)
+                       size_t errsz)
 {
 	char why[512];
 
@@ -68,7 +68,7 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 			continue;
 		name_len = (size_t)(eq - *e);
 		if (property_name(*e + strlen(PREFIX), name_len - strlen(PREFIX), prop,
-				  sizeof(prop)) != 0) {
+		                  sizeof(prop)) != 0) {
 			snprintf(err, errsz, "%.*s: not a Kafka property name", (int)name_len, *e);
 			goto fail;
 		}
@@ -83,7 +83,7 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 	/* Read back what librdkafka kept: it strips blanks, so "KAFKA_BOOTSTRAP_SERVERS= "
 	 * would otherwise pass as set and leave the daemon with no broker. */
 	if (rd_kafka_conf_get(conf, "bootstrap.servers", bootstrap, &bootstrap_len) !=
-		    RD_KAFKA_CONF_OK ||
+	            RD_KAFKA_CONF_OK ||
 	    strspn(bootstrap, " \t\r\n\v\f,") == strlen(bootstrap)) {
 		snprintf(err, errsz, "KAFKA_BOOTSTRAP_SERVERS: required but not set");
 		goto fail;

@@ -337,9 +337,9 @@ static eda_metric_t *register_family(eda_metrics_t *reg, metric_type_t type, con
 	if (m != NULL) {
 		if (!same_shape(m, type, labels, nlabels, buckets, nbuckets)) {
 			eda_errf(err, errsz,
-			        "metric \"%s\" is already registered as a %s with other labels or "
-			        "buckets",
-			        name, type_names[m->type]);
+			         "metric \"%s\" is already registered as a %s with other labels or "
+			         "buckets",
+			         name, type_names[m->type]);
 			m = NULL;
 		}
 		goto out;
@@ -407,14 +407,14 @@ eda_metric_t *eda_metrics_histogram(eda_metrics_t *reg, const char *name, const 
 	for (size_t i = 0; i < nbuckets; i++) {
 		if (!isfinite(buckets[i])) {
 			eda_errf(err, errsz, "histogram \"%s\": bucket %zu is not finite",
-			        name != NULL ? name : "(null)", i);
+			         name != NULL ? name : "(null)", i);
 			return NULL;
 		}
 		if (i > 0 && !(buckets[i] > buckets[i - 1])) {
 			eda_errf(err, errsz,
-			        "histogram \"%s\": buckets must be strictly increasing (bucket "
-			        "%zu)",
-			        name != NULL ? name : "(null)", i);
+			         "histogram \"%s\": buckets must be strictly increasing (bucket "
+			         "%zu)",
+			         name != NULL ? name : "(null)", i);
 			return NULL;
 		}
 	}

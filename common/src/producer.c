@@ -84,14 +84,16 @@ static void on_message_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, vo
 	eda_producer_t *p = opaque;
 	struct delivery *d = m->_private;
 	int err = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? EDA_PRODUCER_OK : EDA_PRODUCER_ERR;
-	const char *why = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? "delivered" : rd_kafka_err2str(m->err);
+	const char *why =
+	        m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? "delivered" : rd_kafka_err2str(m->err);
 
 	(void)rk;
 	if (m->err == RD_KAFKA_RESP_ERR__FATAL)
 		err = EDA_PRODUCER_FATAL;
 	if (p->produced != NULL)
 		eda_counter_add(p->produced,
-				EDA_LABELS(rd_kafka_topic_name(m->rkt), err == 0 ? "ok" : "error"), 1);
+		                EDA_LABELS(rd_kafka_topic_name(m->rkt), err == 0 ? "ok" : "error"),
+		                1);
 	if (d == NULL)
 		return;
 	if (d->wait != NULL) {
@@ -128,7 +130,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	/* Transient errors (broker down, all brokers down) are retried by librdkafka
 	 * itself; they are worth a line but not an action. */
 	eda_log(EDA_LOG_WARN, "kafka producer error", "error", reason, "code",
-		rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
+	        rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
 }
 
 static void *poll_loop(void *arg)
@@ -141,14 +143,14 @@ static void *poll_loop(void *arg)
 }
 
 eda_producer_t *eda_producer_new(rd_kafka_conf_t *conf, eda_delivery_fn on_delivery, void *ctx,
-				 eda_metrics_t *metrics, char *err, size_t errsz)
+                                 eda_metrics_t *metrics, char *err, size_t errsz)
 {
 	/* The guarantees of DESIGN.md rest on these; the environment cannot override them. */
 	static const char *const required[][2] = {
-		{"enable.idempotence", "true"},
-		{"acks", "all"},
-		{"max.in.flight.requests.per.connection", "5"},
-		{"message.send.max.retries", "2147483647"},
+	        {"enable.idempotence", "true"},
+	        {"acks", "all"},
+	        {"max.in.flight.requests.per.connection", "5"},
+	        {"message.send.max.retries", "2147483647"},
 	};
 	eda_producer_t *p = eda_xcalloc(1, sizeof(*p));
 	char why[512];
@@ -158,15 +160,16 @@ eda_producer_t *eda_producer_new(rd_kafka_conf_t *conf, eda_delivery_fn on_deliv
 	pthread_mutex_init(&p->fatal_lock, NULL);
 	if (metrics != NULL) {
 		p->produced = eda_metrics_counter(metrics, "kafka_messages_produced_total",
-						  "Messages the broker acknowledged or refused.",
-						  "topic,result", why, sizeof(why));
+		                                  "Messages the broker acknowledged or refused.",
+		                                  "topic,result", why, sizeof(why));
 		if (p->produced == NULL) {
 			snprintf(err, errsz, "metrics: %s", why);
 			goto fail;
 		}
 	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (eda_kafka_conf_set(conf, required[i][0], required[i][1], why, sizeof(why)) != 0) {
+		if (eda_kafka_conf_set(conf, required[i][0], required[i][1], why, sizeof(why)) !=
+		    0) {
 			snprintf(err, errsz, "%s: %s", required[i][0], why);
 			goto fail;
 		}
@@ -207,8 +210,8 @@ bool eda_producer_fatal(eda_producer_t *p, char *why, size_t whysz)
 }
 
 static int produce(eda_producer_t *p, const char *topic, const void *key, size_t key_len,
-		   const void *value, size_t len, const eda_kafka_header_t *headers,
-		   size_t nheaders, struct delivery *d, char *err, size_t errsz)
+                   const void *value, size_t len, const eda_kafka_header_t *headers,
+                   size_t nheaders, struct delivery *d, char *err, size_t errsz)
 {
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_resp_err_t e;
@@ -224,12 +227,12 @@ static int produce(eda_producer_t *p, const char *topic, const void *key, size_t
 		hdrs = rd_kafka_headers_new(nheaders);
 		for (size_t i = 0; i < nheaders; i++)
 			rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value,
-					    (ssize_t)headers[i].len);
+			                    (ssize_t)headers[i].len);
 	}
 	e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-			      RD_KAFKA_V_VALUE((void *)value, len),
-			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-			      RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+	                      RD_KAFKA_V_VALUE((void *)value, len),
+	                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+	                      RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return EDA_PRODUCER_OK;
 	/* On failure the headers are still ours. */
@@ -247,8 +250,8 @@ static int produce(eda_producer_t *p, const char *topic, const void *key, size_t
 }
 
 int eda_producer_send(eda_producer_t *p, const char *topic, const void *key, size_t key_len,
-		      const void *value, size_t len, const eda_kafka_header_t *headers,
-		      size_t nheaders, void *opaque, char *err, size_t errsz)
+                      const void *value, size_t len, const eda_kafka_header_t *headers,
+                      size_t nheaders, void *opaque, char *err, size_t errsz)
 {
 	struct delivery *d = eda_xmalloc(sizeof(*d));
 	int rc;
@@ -262,8 +265,8 @@ int eda_producer_send(eda_producer_t *p, const char *topic, const void *key, siz
 }
 
 int eda_producer_send_sync(eda_producer_t *p, const char *topic, const void *key, size_t key_len,
-			   const void *value, size_t len, const eda_kafka_header_t *headers,
-			   size_t nheaders, int timeout_ms, char *err, size_t errsz)
+                           const void *value, size_t len, const eda_kafka_header_t *headers,
+                           size_t nheaders, int timeout_ms, char *err, size_t errsz)
 {
 	struct sync_wait *w = eda_xcalloc(1, sizeof(*w));
 	struct delivery *d = eda_xmalloc(sizeof(*d));
@@ -309,8 +312,9 @@ int eda_producer_send_sync(eda_producer_t *p, const char *topic, const void *key
 
 int eda_producer_flush(eda_producer_t *p, int timeout_ms)
 {
-	return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? EDA_PRODUCER_OK
-									       : EDA_PRODUCER_TIMEOUT;
+	return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR
+	               ? EDA_PRODUCER_OK
+	               : EDA_PRODUCER_TIMEOUT;
 }
 
 int eda_producer_outq_len(eda_producer_t *p)
@@ -326,7 +330,7 @@ void eda_producer_free(eda_producer_t *p, int timeout_ms)
 	pthread_join(p->poller, NULL);
 	if (rd_kafka_flush(p->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		eda_logf(EDA_LOG_WARN, "kafka producer: %d messages undelivered at shutdown",
-			 rd_kafka_outq_len(p->rk));
+		         rd_kafka_outq_len(p->rk));
 		/* Purged messages get a delivery report with an error, so that no
 		 * caller waits forever and the outbox keeps them unpublished. */
 		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

@@ -130,7 +130,7 @@ eda_log_level_t eda_env_log_level(eda_env_t *env, const char *name, eda_log_leve
 }
 
 const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
-			const char *const *schemes)
+                        const char *const *schemes)
 {
 	const char *v = eda_env_string(env, name, def);
 	const char *sep;
@@ -140,7 +140,8 @@ const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
 	sep = strstr(v, "://");
 	if (sep != NULL && sep[3] != '\0') {
 		for (const char *const *s = schemes; *s != NULL; s++) {
-			if (strlen(*s) == (size_t)(sep - v) && strncasecmp(v, *s, (size_t)(sep - v)) == 0)
+			if (strlen(*s) == (size_t)(sep - v) &&
+			    strncasecmp(v, *s, (size_t)(sep - v)) == 0)
 				return v;
 		}
 	}

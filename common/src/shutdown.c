@@ -48,7 +48,8 @@ int eda_shutdown_wait(int timeout_ms)
 		if (timeout_ms < 0) {
 			sig = sigwaitinfo(&set, NULL);
 		} else {
-			struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+			struct timespec ts = {timeout_ms / 1000,
+			                      (long)(timeout_ms % 1000) * 1000000L};
 
 			sig = sigtimedwait(&set, NULL, &ts);
 		}

@@ -9,21 +9,20 @@
 #include "../src/consumer_lag.h"
 #include "support/check_main.h"
 
-static const char stats[] =
-	"{\"name\":\"rdkafka#consumer-1\",\"type\":\"consumer\",\"topics\":{"
-	"\"orders\":{\"topic\":\"orders\",\"partitions\":{"
-	"\"0\":{\"partition\":0,\"consumer_lag\":5},"
-	"\"1\":{\"partition\":1,\"consumer_lag\":0},"
-	"\"2\":{\"partition\":2,\"consumer_lag\":-1},"
-	"\"-1\":{\"partition\":-1,\"consumer_lag\":-1}}},"
-	"\"inventory\":{\"partitions\":{\"3\":{\"consumer_lag\":12}}}}}";
+static const char stats[] = "{\"name\":\"rdkafka#consumer-1\",\"type\":\"consumer\",\"topics\":{"
+                            "\"orders\":{\"topic\":\"orders\",\"partitions\":{"
+                            "\"0\":{\"partition\":0,\"consumer_lag\":5},"
+                            "\"1\":{\"partition\":1,\"consumer_lag\":0},"
+                            "\"2\":{\"partition\":2,\"consumer_lag\":-1},"
+                            "\"-1\":{\"partition\":-1,\"consumer_lag\":-1}}},"
+                            "\"inventory\":{\"partitions\":{\"3\":{\"consumer_lag\":12}}}}}";
 
 START_TEST(lag_per_partition)
 {
 	eda_metrics_t *reg = eda_metrics_new();
 	char err[128];
-	eda_metric_t *g = eda_metrics_gauge(reg, "consumer_lag", "lag", "topic,partition", err,
-					    sizeof(err));
+	eda_metric_t *g =
+	        eda_metrics_gauge(reg, "consumer_lag", "lag", "topic,partition", err, sizeof(err));
 
 	ck_assert_int_eq(eda_consumer_lag_update(stats, strlen(stats), g), 3);
 	ck_assert_double_eq(eda_metric_value(g, EDA_LABELS("orders", "0")), 5);
@@ -38,16 +37,21 @@ START_TEST(lag_per_partition)
 END_TEST
 
 static const char *const bad[] = {
-	"", "{", "[]", "null", "{\"topics\":[]}", "{\"topics\":{\"t\":{\"partitions\":7}}}",
-	"{\"topics\":{\"t\":{\"partitions\":{\"0\":{\"consumer_lag\":\"5\"}}}}}",
+        "",
+        "{",
+        "[]",
+        "null",
+        "{\"topics\":[]}",
+        "{\"topics\":{\"t\":{\"partitions\":7}}}",
+        "{\"topics\":{\"t\":{\"partitions\":{\"0\":{\"consumer_lag\":\"5\"}}}}}",
 };
 
 START_TEST(malformed_stats)
 {
 	eda_metrics_t *reg = eda_metrics_new();
 	char err[128];
-	eda_metric_t *g = eda_metrics_gauge(reg, "consumer_lag", "lag", "topic,partition", err,
-					    sizeof(err));
+	eda_metric_t *g =
+	        eda_metrics_gauge(reg, "consumer_lag", "lag", "topic,partition", err, sizeof(err));
 
 	ck_assert_int_le(eda_consumer_lag_update(bad[_i], strlen(bad[_i]), g), 0);
 	eda_metrics_free(reg);

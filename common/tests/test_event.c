@@ -8,11 +8,11 @@
  */
 #include "eda/event.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "support/check_main.h"
 
 #define UUID1 "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 #define UUID2 "7d444840-9dc0-41d2-8e8a-0016d3cca427"

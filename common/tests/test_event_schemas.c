@@ -12,6 +12,7 @@
  */
 #include "eda/event.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "support/check_main.h"
 
 #define ORDER    "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 #define PAYMENT  "7d444840-9dc0-41d2-8e8a-0016d3cca427"

@@ -6,11 +6,11 @@
  */
 #include "eda/http_router.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "support/check_main.h"
 
 /* ---- route table used by the matching cases ---------------------------- */
 

@@ -10,6 +10,7 @@
 #include "eda/log.h"
 #include "eda/metrics.h"
 
+#include "support/check_main.h"
 #include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
@@ -26,7 +27,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "support/check_main.h"
 
 #define CLIENT_TIMEOUT_S 20
 

@@ -19,11 +19,11 @@
 #include "eda/log.h"
 #include "eda/metrics.h"
 #include "eda/producer.h"
-#include "support/kafka_support.h"
 #include "support/check_main.h"
+#include "support/kafka_support.h"
 
 #define MAX_SEEN 64
-#define WAIT_S	 60
+#define WAIT_S   60
 
 /* What a test handler saw, shared with the test's thread. */
 struct seen {
@@ -36,9 +36,9 @@ struct seen {
 	/* behaviour */
 	const char *retry_value; /* RETRY this value until its attempt reaches retry_until */
 	int retry_until;
-	const char *dead_value;	 /* DEAD for this value */
+	const char *dead_value;    /* DEAD for this value */
 	int64_t retry_from_offset; /* RETRY every offset >= this (-1: never) */
-	int kill_fd;		   /* >= 0: write the value here, then SIGKILL ourselves */
+	int kill_fd;               /* >= 0: write the value here, then SIGKILL ourselves */
 };
 
 static void seen_init(struct seen *s)
@@ -70,7 +70,8 @@ static eda_handler_result_t record(eda_consumed_t *m, void *ctx)
 	if (s->kill_fd >= 0) {
 		/* The effect happened (the pipe write); the process dies before the
 		 * offset can be stored. */
-		ck_assert_int_eq(write(s->kill_fd, value, strlen(value) + 1), (ssize_t)strlen(value) + 1);
+		ck_assert_int_eq(write(s->kill_fd, value, strlen(value) + 1),
+		                 (ssize_t)strlen(value) + 1);
 		raise(SIGKILL);
 	}
 	pthread_mutex_lock(&s->lock);
@@ -105,31 +106,32 @@ struct fixture {
 	eda_metrics_t *metrics;
 };
 
-static void start_consumer(struct fixture *f, const char *group, const char *topic,
-			   struct seen *s, rd_kafka_conf_t *conf)
+static void start_consumer(struct fixture *f, const char *group, const char *topic, struct seen *s,
+                           rd_kafka_conf_t *conf)
 {
 	const char *topics[] = {topic, NULL};
 	char err[512];
 	eda_consumer_config_t cfg = {
-		.group = group,
-		.topics = topics,
-		.handler = record,
-		.ctx = s,
-		.retry_initial_ms = 50,
-		.retry_max_ms = 200,
-		.stats_interval_ms = 500,
+	        .group = group,
+	        .topics = topics,
+	        .handler = record,
+	        .ctx = s,
+	        .retry_initial_ms = 50,
+	        .retry_max_ms = 200,
+	        .stats_interval_ms = 500,
 	};
 
 	if (f->metrics == NULL)
 		f->metrics = eda_metrics_new();
 	if (f->producer == NULL) {
-		f->producer = eda_producer_new(ts_kafka_conf(), NULL, NULL, f->metrics, err,
-					       sizeof(err));
+		f->producer =
+		        eda_producer_new(ts_kafka_conf(), NULL, NULL, f->metrics, err, sizeof(err));
 		ck_assert_msg(f->producer != NULL, "%s", err);
 	}
 	cfg.dlq_producer = f->producer;
 	cfg.metrics = f->metrics;
-	f->consumer = eda_consumer_new(conf != NULL ? conf : ts_kafka_conf(), &cfg, err, sizeof(err));
+	f->consumer =
+	        eda_consumer_new(conf != NULL ? conf : ts_kafka_conf(), &cfg, err, sizeof(err));
 	ck_assert_msg(f->consumer != NULL, "%s", err);
 	ck_assert_int_eq(eda_consumer_start(f->consumer, err, sizeof(err)), 0);
 }
@@ -151,7 +153,7 @@ static void wait_for_count(struct seen *s, int n)
 	while (seen_count(s) < n && time(NULL) < deadline)
 		usleep(20 * 1000);
 	ck_assert_msg(seen_count(s) >= n, "saw %d of %d messages within %d s", seen_count(s), n,
-		      WAIT_S);
+	              WAIT_S);
 }
 
 /* ---- producer ------------------------------------------------------------ */
@@ -193,22 +195,22 @@ START_TEST(producer_reports_and_consumer_receives)
 	for (int i = 1; i <= 10; i++) {
 		snprintf(value, sizeof(value), "v%d", i);
 		ck_assert_int_eq(eda_producer_send(p, topic, value, strlen(value), value,
-						   strlen(value), NULL, 0, (void *)(intptr_t)i, err,
-						   sizeof(err)),
-				 EDA_PRODUCER_OK);
+		                                   strlen(value), NULL, 0, (void *)(intptr_t)i, err,
+		                                   sizeof(err)),
+		                 EDA_PRODUCER_OK);
 	}
 	ck_assert_int_eq(eda_producer_flush(p, 30000), EDA_PRODUCER_OK);
 	ck_assert_int_eq(r.ok, 10);
 	ck_assert_int_eq(r.failed, 0);
 	ck_assert_int_eq(r.opaque_sum, 55);
 	ck_assert_int_eq(eda_producer_send_sync(p, topic, "k", 1, "sync", 4, &hdr, 1, 30000, err,
-						sizeof(err)),
-			 EDA_PRODUCER_OK);
+	                                        sizeof(err)),
+	                 EDA_PRODUCER_OK);
 	ck_assert(!eda_producer_fatal(p, NULL, 0));
 	/* An unknown topic is refused by the broker (auto-creation is off). */
 	ck_assert_int_ne(eda_producer_send_sync(p, "no.such.topic.anywhere", NULL, 0, "x", 1, NULL,
-						0, 5000, err, sizeof(err)),
-			 EDA_PRODUCER_OK);
+	                                        0, 5000, err, sizeof(err)),
+	                 EDA_PRODUCER_OK);
 	eda_producer_free(p, 5000);
 
 	seen_init(&s);
@@ -225,7 +227,7 @@ START_TEST(retry_keeps_order_and_close_commits)
 {
 	static const char *const values[] = {"m0", "m1", "m2", "m3", "m4"};
 	static const char *const want[][2] = {{"m0", "1"}, {"m1", "1"}, {"m2", "1"}, {"m2", "2"},
-					      {"m2", "3"}, {"m3", "1"}, {"m4", "1"}};
+	                                      {"m2", "3"}, {"m3", "1"}, {"m4", "1"}};
 	struct fixture f = {0};
 	struct seen s;
 	char topic[96], group[96];
@@ -284,28 +286,30 @@ START_TEST(dead_goes_to_dlq_with_headers)
 	wait_for_count(&s, 3);
 	ck_assert_str_eq(s.value[2], "a2"); /* it went on after the dead one */
 	ck_assert_double_eq(eda_metric_value(eda_metrics_counter(f.metrics, "dlq_messages_total",
-								 "", "topic", err, sizeof(err)),
-					     EDA_LABELS(topic)),
-			    1);
+	                                                         "", "topic", err, sizeof(err)),
+	                                     EDA_LABELS(topic)),
+	                    1);
 	stop_all(&f);
 
 	m = ts_read_first(dlq, 0, &rk);
 	ck_assert_uint_eq(m->len, 2);
 	ck_assert(memcmp(m->payload, "a1", 2) == 0);
 	ck_assert_int_eq(rd_kafka_message_headers(m, &hdrs), RD_KAFKA_RESP_ERR_NO_ERROR);
-	static const char *const want[][2] = {{"dlq.error", "bad payload"}, {"dlq.topic", NULL},
-					      {"dlq.partition", "0"},	    {"dlq.offset", "1"},
-					      {"dlq.group", NULL}};
+	static const char *const want[][2] = {{"dlq.error", "bad payload"},
+	                                      {"dlq.topic", NULL},
+	                                      {"dlq.partition", "0"},
+	                                      {"dlq.offset", "1"},
+	                                      {"dlq.group", NULL}};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const void *v;
 		size_t n;
 		const char *expect = want[i][1] ? want[i][1] : (i == 1 ? topic : group);
 
 		ck_assert_msg(rd_kafka_header_get_last(hdrs, want[i][0], &v, &n) ==
-				      RD_KAFKA_RESP_ERR_NO_ERROR,
-			      "header %s missing", want[i][0]);
+		                      RD_KAFKA_RESP_ERR_NO_ERROR,
+		              "header %s missing", want[i][0]);
 		ck_assert_msg(n == strlen(expect) && memcmp(v, expect, n) == 0, "%s = %.*s",
-			      want[i][0], (int)n, (const char *)v);
+		              want[i][0], (int)n, (const char *)v);
 	}
 	rd_kafka_message_destroy(m);
 	ts_reader_close(rk);
@@ -321,9 +325,9 @@ static rd_kafka_conf_t *fast_session_conf(void)
 
 	/* The broker's minimum: a killed member is noticed after 6 s, not 45. */
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "session.timeout.ms", "6000", err, sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	                 RD_KAFKA_CONF_OK);
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	                 RD_KAFKA_CONF_OK);
 	return conf;
 }
 
@@ -374,7 +378,7 @@ END_TEST
 START_TEST(lag_is_reported)
 {
 	static const char *const values[] = {"l0", "l1", "l2", "l3", "l4",
-					     "l5", "l6", "l7", "l8", "l9"};
+	                                     "l5", "l6", "l7", "l8", "l9"};
 	struct fixture f = {0};
 	struct seen s;
 	char topic[96], group[96], err[256];
@@ -387,8 +391,9 @@ START_TEST(lag_is_reported)
 	ts_unique(group, sizeof(group), "g-lag");
 	ts_create_topic(topic, 1);
 	ts_produce(topic, 0, "order-4", values, 10);
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.commit.interval.ms", "200", err, sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	ck_assert_int_eq(
+	        rd_kafka_conf_set(conf, "auto.commit.interval.ms", "200", err, sizeof(err)),
+	        RD_KAFKA_CONF_OK);
 
 	/* Offsets 0-4 are handled, 5 is retried for ever: 5 messages behind. */
 	seen_init(&s);

@@ -6,6 +6,7 @@
  */
 #include "eda/log.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "support/check_main.h"
 
 #define JWT                                                                                        \
 	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1LTQyIiwiZW1haWwiOiJqQGV4LmNvbSJ9."       \

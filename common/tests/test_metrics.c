@@ -6,13 +6,13 @@
  */
 #include "eda/metrics.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "support/check_main.h"
 
 static void assert_render(eda_metrics_t *reg, const char *want)
 {

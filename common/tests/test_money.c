@@ -6,11 +6,11 @@
  */
 #include "eda/money.h"
 
+#include "support/check_main.h"
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "support/check_main.h"
 
 static const struct str_case {
 	const char *in;

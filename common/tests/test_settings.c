@@ -22,23 +22,23 @@ struct long_case {
 };
 
 static const struct long_case long_cases[] = {
-	{NULL, 0, 10, 7, 7, 0, NULL},
-	{"", 0, 10, 7, 7, 0, NULL},
-	{"5", 0, 10, 7, 5, 0, NULL},
-	{"0", 0, 10, 7, 0, 0, NULL},
-	{"10", 0, 10, 7, 10, 0, NULL},
-	{"-3", -5, 5, 0, -3, 0, NULL},
-	{"11", 0, 10, 7, 7, 1, "out of range [0, 10]"},
-	{"-1", 0, 10, 7, 7, 1, "out of range"},
-	{"abc", 0, 10, 7, 7, 1, "not an integer"},
-	{"5x", 0, 10, 7, 7, 1, "not an integer"},
-	{" 5", 0, 10, 7, 7, 1, "not an integer"},
-	{"+5", 0, 10, 7, 7, 1, "not an integer"},
-	{"0x10", 0, 100, 7, 7, 1, "not an integer"},
-	{"99999999999999999999999", 0, 10, 7, 7, 1, "not an integer"},
-	{"1.5", 0, 10, 7, 7, 1, "not an integer"},
-	{"-", -5, 5, 0, 0, 1, "not an integer"},
-	{"5\t", 0, 10, 7, 7, 1, "control character"},
+        {NULL, 0, 10, 7, 7, 0, NULL},
+        {"", 0, 10, 7, 7, 0, NULL},
+        {"5", 0, 10, 7, 5, 0, NULL},
+        {"0", 0, 10, 7, 0, 0, NULL},
+        {"10", 0, 10, 7, 10, 0, NULL},
+        {"-3", -5, 5, 0, -3, 0, NULL},
+        {"11", 0, 10, 7, 7, 1, "out of range [0, 10]"},
+        {"-1", 0, 10, 7, 7, 1, "out of range"},
+        {"abc", 0, 10, 7, 7, 1, "not an integer"},
+        {"5x", 0, 10, 7, 7, 1, "not an integer"},
+        {" 5", 0, 10, 7, 7, 1, "not an integer"},
+        {"+5", 0, 10, 7, 7, 1, "not an integer"},
+        {"0x10", 0, 100, 7, 7, 1, "not an integer"},
+        {"99999999999999999999999", 0, 10, 7, 7, 1, "not an integer"},
+        {"1.5", 0, 10, 7, 7, 1, "not an integer"},
+        {"-", -5, 5, 0, 0, 1, "not an integer"},
+        {"5\t", 0, 10, 7, 7, 1, "control character"},
 };
 
 START_TEST(env_long_table)
@@ -68,9 +68,9 @@ struct bool_case {
 };
 
 static const struct bool_case bool_cases[] = {
-	{NULL, 1, 0},	  {"true", 1, 0}, {"TRUE", 1, 0}, {"1", 1, 0},	  {"yes", 1, 0},
-	{"on", 1, 0},	  {"false", 0, 0}, {"0", 0, 0},	  {"No", 0, 0},	  {"off", 0, 0},
-	{"maybe", 1, 1}, {"2", 1, 1},	  {"truee", 1, 1},
+        {NULL, 1, 0},    {"true", 1, 0},  {"TRUE", 1, 0},  {"1", 1, 0},  {"yes", 1, 0},
+        {"on", 1, 0},    {"false", 0, 0}, {"0", 0, 0},     {"No", 0, 0}, {"off", 0, 0},
+        {"maybe", 1, 1}, {"2", 1, 1},     {"truee", 1, 1},
 };
 
 START_TEST(env_bool_table)
@@ -94,15 +94,15 @@ struct url_case {
 };
 
 static const struct url_case url_cases[] = {
-	{"postgresql://eda@127.0.0.1:5432/eda", 0},
-	{"postgres://u:p@h/db", 0},
-	{"POSTGRESQL://h", 0},
-	{"mysql://h/db", 1},
-	{"mysql://user:hunter2@h/db", 1},
-	{"postgresql://", 1},
-	{"postgresql:/h", 1},
-	{"h:5432", 1},
-	{"postgresqlx://h", 1},
+        {"postgresql://eda@127.0.0.1:5432/eda", 0},
+        {"postgres://u:p@h/db", 0},
+        {"POSTGRESQL://h", 0},
+        {"mysql://h/db", 1},
+        {"mysql://user:hunter2@h/db", 1},
+        {"postgresql://", 1},
+        {"postgresql:/h", 1},
+        {"h:5432", 1},
+        {"postgresqlx://h", 1},
 };
 
 START_TEST(env_url_table)
@@ -214,32 +214,40 @@ END_TEST
 struct kafka_case {
 	const char *env[4];
 	const char *prop, *want; /* property to read back, if it succeeds */
-	const char *err;	 /* substring of the error, if it fails */
+	const char *err;         /* substring of the error, if it fails */
 };
 
 static const struct kafka_case kafka_cases[] = {
-	{{"KAFKA_BOOTSTRAP_SERVERS=h1:9092,h2:9092"}, "bootstrap.servers", "h1:9092,h2:9092", NULL},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SECURITY_PROTOCOL=sasl_ssl"},
-	 "security.protocol",
-	 "sasl_ssl",
-	 NULL},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SASL_MECHANISMS=PLAIN", "KAFKA_CLIENT_ID=x"},
-	 "client.id",
-	 "x",
-	 NULL},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SOCKET_TIMEOUT_MS=1234"}, "socket.timeout.ms", "1234",
-	 NULL},
-	{{"PATH=/bin", "KAFKA_BOOTSTRAP_SERVERS=h:1"}, "bootstrap.servers", "h:1", NULL},
-	{{"KAFKA_SECURITY_PROTOCOL=ssl"}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
-	{{"KAFKA_BOOTSTRAP_SERVERS="}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
-	{{"KAFKA_BOOTSTRAP_SERVERS= \v "}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_NO_SUCH_THING=1"}, NULL, NULL,
-	 "KAFKA_NO_SUCH_THING: "},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SECURITY_PROTOCOL=carrier_pigeon"}, NULL, NULL,
-	 "KAFKA_SECURITY_PROTOCOL: "},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_=x"}, NULL, NULL, "KAFKA_: not a Kafka property"},
-	{{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SOCKET_TIMEOUT_MS=soon"}, NULL, NULL,
-	 "KAFKA_SOCKET_TIMEOUT_MS: "},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h1:9092,h2:9092"}, "bootstrap.servers", "h1:9092,h2:9092", NULL},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SECURITY_PROTOCOL=sasl_ssl"},
+         "security.protocol",
+         "sasl_ssl",
+         NULL},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SASL_MECHANISMS=PLAIN", "KAFKA_CLIENT_ID=x"},
+         "client.id",
+         "x",
+         NULL},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SOCKET_TIMEOUT_MS=1234"},
+         "socket.timeout.ms",
+         "1234",
+         NULL},
+        {{"PATH=/bin", "KAFKA_BOOTSTRAP_SERVERS=h:1"}, "bootstrap.servers", "h:1", NULL},
+        {{"KAFKA_SECURITY_PROTOCOL=ssl"}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
+        {{"KAFKA_BOOTSTRAP_SERVERS="}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
+        {{"KAFKA_BOOTSTRAP_SERVERS= \v "}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_NO_SUCH_THING=1"},
+         NULL,
+         NULL,
+         "KAFKA_NO_SUCH_THING: "},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SECURITY_PROTOCOL=carrier_pigeon"},
+         NULL,
+         NULL,
+         "KAFKA_SECURITY_PROTOCOL: "},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_=x"}, NULL, NULL, "KAFKA_: not a Kafka property"},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_SOCKET_TIMEOUT_MS=soon"},
+         NULL,
+         NULL,
+         "KAFKA_SOCKET_TIMEOUT_MS: "},
 };
 
 START_TEST(kafka_env_table)

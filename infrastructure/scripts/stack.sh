@@ -34,13 +34,15 @@ run=$dir/run
 
 fail() { echo "infra: $*" >&2; exit 1; }
 
-# fail_with_log COMPONENT MESSAGE: the one clear line, then the log tail.
+# fail_with_log COMPONENT MESSAGE [HINT]: the one clear line, the log tail, a hint.
 fail_with_log() {
 	echo "infra: $1: $2" >&2
 	if [ -s "$logs/$1.log" ]; then
 		echo "---- last lines of $logs/$1.log ----" >&2
 		tail -n 25 "$logs/$1.log" >&2
+		echo "----" >&2
 	fi
+	[ -z "${3:-}" ] || echo "infra: $3" >&2
 	exit 1
 }
 
@@ -63,7 +65,8 @@ wait_for() {
 	local name=$1 deadline=$((SECONDS + timeout))
 	shift
 	until "$@" >/dev/null 2>&1; do
-		alive "$name" || fail_with_log "$name" "the process exited during start-up"
+		alive "$name" || fail_with_log "$name" "the process exited during start-up" \
+			"if its data in $dir is damaged, 'make infra-clean' starts the stack afresh (deleting that data)"
 		[ $SECONDS -lt $deadline ] ||
 			fail_with_log "$name" "not healthy after ${timeout}s (raise EDA_START_TIMEOUT if the machine is slow)"
 		sleep 0.2

@@ -31,7 +31,7 @@
 #include "eda/producer.h"
 
 #define MAX_PARTITIONS 256
-#define WAIT_MS	       10000
+#define WAIT_MS        10000
 
 struct position {
 	int32_t partition;
@@ -41,8 +41,8 @@ struct position {
 static void usage(void)
 {
 	fprintf(stderr, "usage: eda-dlq list DLQ_TOPIC\n"
-			"       eda-dlq show DLQ_TOPIC PARTITION:OFFSET\n"
-			"       eda-dlq replay DLQ_TOPIC (PARTITION:OFFSET... | --all)\n");
+	                "       eda-dlq show DLQ_TOPIC PARTITION:OFFSET\n"
+	                "       eda-dlq replay DLQ_TOPIC (PARTITION:OFFSET... | --all)\n");
 }
 
 static int parse_position(const char *s, struct position *out)
@@ -117,7 +117,7 @@ static rd_kafka_t *open_reader(const char *topic, int64_t *ends, int *npart)
 		return NULL;
 	}
 	*npart = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt
-							      : MAX_PARTITIONS;
+	                                                      : MAX_PARTITIONS;
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_topic_destroy(rkt);
 
@@ -163,7 +163,7 @@ static int read_all(const char *topic, visit_fn fn, void *ctx)
 		m = rd_kafka_consumer_poll(rk, WAIT_MS);
 		if (m == NULL) {
 			fprintf(stderr, "eda-dlq: no message from %s within %d s\n", topic,
-				WAIT_MS / 1000);
+			        WAIT_MS / 1000);
 			status = 1;
 			break;
 		}
@@ -232,8 +232,8 @@ static int print_one(const rd_kafka_message_t *m, void *ctx)
 	printf("partition %" PRId32 " offset %" PRId64 "\nkey: %.*s\n", m->partition, m->offset,
 	       (int)m->key_len, m->key ? (const char *)m->key : "");
 	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &v, &n) ==
-				   RD_KAFKA_RESP_ERR_NO_ERROR;
+		for (size_t i = 0;
+		     rd_kafka_header_get_all(hdrs, i, &name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR;
 		     i++)
 			printf("header %s: %.*s\n", name, (int)n, v ? (const char *)v : "");
 	}
@@ -257,16 +257,17 @@ static int replay_one(const rd_kafka_message_t *m, void *ctx)
 		return 0;
 	s->found++;
 	if (header(m, "dlq.topic", topic, sizeof(topic)) == NULL) {
-		fprintf(stderr, "eda-dlq: %" PRId32 ":%" PRId64 " has no dlq.topic header; skipped\n",
-			m->partition, m->offset);
+		fprintf(stderr,
+		        "eda-dlq: %" PRId32 ":%" PRId64 " has no dlq.topic header; skipped\n",
+		        m->partition, m->offset);
 		return 1;
 	}
 	snprintf(count, sizeof(count), "%d",
-		 atoi(header(m, "dlq.replay-count", count, sizeof(count)) ?: "0") + 1);
+	         atoi(header(m, "dlq.replay-count", count, sizeof(count)) ?: "0") + 1);
 	snprintf(from, sizeof(from), "%s/%" PRId32 "/%" PRId64, s->dlq, m->partition, m->offset);
 	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		for (size_t i = 0; nout < 60 && rd_kafka_header_get_all(hdrs, i, &name, &v, &n) ==
-							   RD_KAFKA_RESP_ERR_NO_ERROR;
+		                                        RD_KAFKA_RESP_ERR_NO_ERROR;
 		     i++) {
 			if (strncmp(name, "dlq.", 4) != 0)
 				out[nout++] = (eda_kafka_header_t){name, v, n};
@@ -275,7 +276,7 @@ static int replay_one(const rd_kafka_message_t *m, void *ctx)
 	out[nout++] = (eda_kafka_header_t){"dlq.replayed-from", from, strlen(from)};
 	out[nout++] = (eda_kafka_header_t){"dlq.replay-count", count, strlen(count)};
 	rc = eda_producer_send_sync(s->producer, topic, m->key, m->key_len, m->payload, m->len, out,
-				    nout, 30000, err, sizeof(err));
+	                            nout, 30000, err, sizeof(err));
 	if (rc != EDA_PRODUCER_OK) {
 		fprintf(stderr, "eda-dlq: replay of %s to %s failed: %s\n", from, topic, err);
 		return 1;
@@ -336,7 +337,7 @@ int main(int argc, char **argv)
 	}
 	if (status == 0 && !sel.all && sel.found < sel.nwant) {
 		fprintf(stderr, "eda-dlq: %d of the given positions are not in %s\n",
-			sel.nwant - sel.found, dlq);
+		        sel.nwant - sel.found, dlq);
 		status = 1;
 	}
 	return status;

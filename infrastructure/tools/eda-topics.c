@@ -49,10 +49,11 @@ static int read_topics(const char *path, struct topic_line *out, size_t max, siz
 			goto fail;
 		}
 		got = sscanf(line, "%249s %d %d %1s", out[*n].name, &out[*n].partitions,
-			     &out[*n].replication, extra);
+		             &out[*n].replication, extra);
 		if (got != 3 || out[*n].partitions < 1 || out[*n].replication < 1) {
-			fprintf(stderr, "eda-topics: %s:%d: expected 'name partitions replication'\n",
-				path, lineno);
+			fprintf(stderr,
+			        "eda-topics: %s:%d: expected 'name partitions replication'\n", path,
+			        lineno);
 			goto fail;
 		}
 		(*n)++;
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		newt[i] = rd_kafka_NewTopic_new(topics[i].name, topics[i].partitions,
-						topics[i].replication, err, sizeof(err));
+		                                topics[i].replication, err, sizeof(err));
 		if (newt[i] == NULL) {
 			fprintf(stderr, "eda-topics: %s: %s\n", topics[i].name, err);
 			goto done;
@@ -107,7 +108,8 @@ int main(int argc, char **argv)
 	}
 
 	queue = rd_kafka_queue_new(rk);
-	rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+	rd_kafka_AdminOptions_t *opts =
+	        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
 	rd_kafka_AdminOptions_set_request_timeout(opts, 30000, err, sizeof(err));
 	rd_kafka_CreateTopics(rk, newt, n, opts, queue);
 	rd_kafka_AdminOptions_destroy(opts);
@@ -137,7 +139,8 @@ int main(int argc, char **argv)
 		} else {
 			const char *msg = rd_kafka_topic_result_error_string(tres[i]);
 
-			fprintf(stderr, "eda-topics: %s: %s\n", name, msg ? msg : rd_kafka_err2str(e));
+			fprintf(stderr, "eda-topics: %s: %s\n", name,
+			        msg ? msg : rd_kafka_err2str(e));
 			status = 1;
 		}
 	}

@@ -60,17 +60,17 @@ typedef eda_handler_result_t (*eda_handler_fn)(eda_consumed_t *m, void *ctx);
 typedef void (*eda_rebalance_fn)(const rd_kafka_topic_partition_list_t *parts, void *ctx);
 
 typedef struct eda_consumer_config {
-	const char *group;		  /* group.id, also names the DLQ: dlq.<group> */
-	const char *const *topics;	  /* NULL-terminated */
+	const char *group;         /* group.id, also names the DLQ: dlq.<group> */
+	const char *const *topics; /* NULL-terminated */
 	eda_handler_fn handler;
-	void *ctx;			  /* passed to handler and rebalance callbacks */
-	eda_producer_t *dlq_producer;	  /* required: forwards dead messages */
-	eda_metrics_t *metrics;		  /* may be NULL */
-	int retry_initial_ms;		  /* first backoff; 0 means 100 */
-	int retry_max_ms;		  /* cap; 0 means 30000 */
-	int stats_interval_ms;		  /* lag statistics; 0 means 5000, -1 off */
-	eda_rebalance_fn on_assign;	  /* may be NULL */
-	eda_rebalance_fn on_revoke;	  /* may be NULL */
+	void *ctx;                    /* passed to handler and rebalance callbacks */
+	eda_producer_t *dlq_producer; /* required: forwards dead messages */
+	eda_metrics_t *metrics;       /* may be NULL */
+	int retry_initial_ms;         /* first backoff; 0 means 100 */
+	int retry_max_ms;             /* cap; 0 means 30000 */
+	int stats_interval_ms;        /* lag statistics; 0 means 5000, -1 off */
+	eda_rebalance_fn on_assign;   /* may be NULL */
+	eda_rebalance_fn on_revoke;   /* may be NULL */
 } eda_consumer_config_t;
 
 typedef struct eda_consumer eda_consumer_t;
@@ -78,8 +78,8 @@ typedef struct eda_consumer eda_consumer_t;
 /* Takes ownership of CONF (also on failure); sets group.id, auto.offset.reset
  * (earliest, unless CONF sets it), enable.auto.offset.store=false and
  * enable.auto.commit=true over it and subscribes to the topics. */
-eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg,
-				 char *err, size_t errsz);
+eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
+                                 size_t errsz);
 
 /* Polls and handles messages on the calling thread until eda_consumer_stop(). */
 void eda_consumer_run(eda_consumer_t *c);

@@ -22,7 +22,7 @@ eda_metric_t *eda_event_published_metric(eda_metrics_t *reg, char *err, size_t e
  * broker's acknowledgement. Counts it in PUBLISHED (may be NULL) once
  * acknowledged. Returns an EDA_PRODUCER_* code (0 when durable in Kafka). */
 int eda_event_publish_sync(eda_producer_t *p, const char *topic, const eda_event_t *ev,
-			   eda_metric_t *published, int timeout_ms, char *err, size_t errsz);
+                           eda_metric_t *published, int timeout_ms, char *err, size_t errsz);
 
 /* The Kafka headers an event message carries (content-type). */
 extern const eda_kafka_header_t eda_event_headers[];
@@ -31,7 +31,7 @@ extern const size_t eda_event_nheaders;
 /* A handler of one event type. EV is valid (envelope and data checked) and
  * owned by the dispatcher; M is the message, for its reason and type fields. */
 typedef eda_handler_result_t (*eda_event_handler_fn)(const eda_event_t *ev, eda_consumed_t *m,
-						     void *ctx);
+                                                     void *ctx);
 
 typedef struct eda_event_route {
 	const char *type;
@@ -48,6 +48,6 @@ typedef struct eda_event_route {
  *   - otherwise whatever the route returns.
  */
 eda_handler_result_t eda_event_dispatch(eda_consumed_t *m, const eda_event_route_t *routes,
-					size_t nroutes, void *ctx);
+                                        size_t nroutes, void *ctx);
 
 #endif

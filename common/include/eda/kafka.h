@@ -19,7 +19,7 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 
 /* Sets NAME=VALUE on CONF. Returns 0, or -1 with ERR filled. */
 int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-		       size_t errsz);
+                       size_t errsz);
 
 /* One Kafka message header, for the producer. */
 typedef struct eda_kafka_header {

@@ -29,14 +29,14 @@ void eda_metrics_free(eda_metrics_t *reg);
  * family, or NULL with ERR filled for an invalid name or label name, or a name
  * already registered with another type or other labels. */
 eda_metric_t *eda_metrics_counter(eda_metrics_t *reg, const char *name, const char *help,
-				  const char *label_names, char *err, size_t errsz);
+                                  const char *label_names, char *err, size_t errsz);
 eda_metric_t *eda_metrics_gauge(eda_metrics_t *reg, const char *name, const char *help,
-				const char *label_names, char *err, size_t errsz);
+                                const char *label_names, char *err, size_t errsz);
 /* BUCKETS: NBUCKETS strictly increasing upper bounds (the +Inf bucket is
  * implicit); NULL uses eda_metrics_default_buckets (5 ms .. 10 s). */
 eda_metric_t *eda_metrics_histogram(eda_metrics_t *reg, const char *name, const char *help,
-				    const char *label_names, const double *buckets,
-				    size_t nbuckets, char *err, size_t errsz);
+                                    const char *label_names, const double *buckets, size_t nbuckets,
+                                    char *err, size_t errsz);
 
 extern const double eda_metrics_default_buckets[];
 extern const size_t eda_metrics_default_nbuckets;

@@ -28,11 +28,11 @@ typedef struct eda_producer eda_producer_t;
 
 enum {
 	EDA_PRODUCER_OK = 0,
-	EDA_PRODUCER_ERR = -1,		/* the broker refused or the message timed out */
-	EDA_PRODUCER_QUEUE_FULL = -2,	/* local queue full: poll and try again */
-	EDA_PRODUCER_FATAL = -3,	/* the producer is unusable; exit and restart */
-	EDA_PRODUCER_INVALID = -4,	/* bad arguments (topic, sizes) */
-	EDA_PRODUCER_TIMEOUT = -5,	/* no delivery report in time (may still be delivered) */
+	EDA_PRODUCER_ERR = -1,        /* the broker refused or the message timed out */
+	EDA_PRODUCER_QUEUE_FULL = -2, /* local queue full: poll and try again */
+	EDA_PRODUCER_FATAL = -3,      /* the producer is unusable; exit and restart */
+	EDA_PRODUCER_INVALID = -4,    /* bad arguments (topic, sizes) */
+	EDA_PRODUCER_TIMEOUT = -5,    /* no delivery report in time (may still be delivered) */
 };
 
 /* Delivery report: ERR is EDA_PRODUCER_OK or a negative code, WHY a message
@@ -44,17 +44,17 @@ typedef void (*eda_delivery_fn)(void *opaque, int err, const char *why, void *ct
  * need over whatever CONF holds. ON_DELIVERY may be NULL when only
  * eda_producer_send_sync is used. METRICS may be NULL. */
 eda_producer_t *eda_producer_new(rd_kafka_conf_t *conf, eda_delivery_fn on_delivery, void *ctx,
-				 eda_metrics_t *metrics, char *err, size_t errsz);
+                                 eda_metrics_t *metrics, char *err, size_t errsz);
 
 /* Queues one message; KEY may be NULL. The bytes are copied. HEADERS may be NULL. */
 int eda_producer_send(eda_producer_t *p, const char *topic, const void *key, size_t key_len,
-		      const void *value, size_t len, const eda_kafka_header_t *headers,
-		      size_t nheaders, void *opaque, char *err, size_t errsz);
+                      const void *value, size_t len, const eda_kafka_header_t *headers,
+                      size_t nheaders, void *opaque, char *err, size_t errsz);
 
 /* Sends and waits up to TIMEOUT_MS for the broker's acknowledgement. */
 int eda_producer_send_sync(eda_producer_t *p, const char *topic, const void *key, size_t key_len,
-			   const void *value, size_t len, const eda_kafka_header_t *headers,
-			   size_t nheaders, int timeout_ms, char *err, size_t errsz);
+                           const void *value, size_t len, const eda_kafka_header_t *headers,
+                           size_t nheaders, int timeout_ms, char *err, size_t errsz);
 
 /* Waits up to TIMEOUT_MS for every queued message to be reported. Returns 0, or
  * EDA_PRODUCER_TIMEOUT with messages still in flight. */

@@ -17,7 +17,7 @@
 #include "eda/log.h"
 
 typedef struct eda_env {
-	char err[512];	/* first error: "NAME: why" */
+	char err[512]; /* first error: "NAME: why" */
 	bool failed;
 } eda_env_t;
 
@@ -43,11 +43,11 @@ eda_log_level_t eda_env_log_level(eda_env_t *env, const char *name, eda_log_leve
 /* A URL whose scheme is one of SCHEMES (NULL-terminated list, e.g.
  * {"postgresql", "postgres", NULL}) followed by "://" and a non-empty rest. */
 const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
-			const char *const *schemes);
+                        const char *const *schemes);
 
 /* Records an error for NAME found by the caller's own checks (first one wins). */
 void eda_env_fail(eda_env_t *env, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* If any getter failed: prints "SERVICE: configuration error: NAME: why" on
  * stderr and exits with status 2. Otherwise returns. */

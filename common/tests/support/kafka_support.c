@@ -28,9 +28,9 @@ rd_kafka_conf_t *ts_kafka_conf(void)
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char err[256];
 
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", ts_bootstrap(), err,
-					   sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	ck_assert_int_eq(
+	        rd_kafka_conf_set(conf, "bootstrap.servers", ts_bootstrap(), err, sizeof(err)),
+	        RD_KAFKA_CONF_OK);
 	return conf;
 }
 
@@ -54,9 +54,10 @@ void ts_create_topic(const char *topic, int partitions)
 	res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_msg(rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
-			      rd_kafka_topic_result_error(res[0]) ==
-				      RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
-		      "CreateTopics %s: %s", topic, rd_kafka_err2str(rd_kafka_topic_result_error(res[0])));
+	                      rd_kafka_topic_result_error(res[0]) ==
+	                              RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
+	              "CreateTopics %s: %s", topic,
+	              rd_kafka_err2str(rd_kafka_topic_result_error(res[0])));
 	rd_kafka_event_destroy(ev);
 	rd_kafka_queue_destroy(q);
 	rd_kafka_NewTopic_destroy(nt);
@@ -64,7 +65,7 @@ void ts_create_topic(const char *topic, int partitions)
 }
 
 void ts_produce(const char *topic, int partition, const char *key, const char *const *values,
-		size_t n)
+                size_t n)
 {
 	char err[512];
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, ts_kafka_conf(), err, sizeof(err));
@@ -72,13 +73,14 @@ void ts_produce(const char *topic, int partition, const char *key, const char *c
 	ck_assert_msg(rk != NULL, "%s", err);
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_int_eq(
-			rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-					  RD_KAFKA_V_PARTITION(partition >= 0 ? partition
-									      : RD_KAFKA_PARTITION_UA),
-					  RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-					  RD_KAFKA_V_VALUE((void *)values[i], strlen(values[i])),
-					  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-			RD_KAFKA_RESP_ERR_NO_ERROR);
+		        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+		                          RD_KAFKA_V_PARTITION(partition >= 0
+		                                                       ? partition
+		                                                       : RD_KAFKA_PARTITION_UA),
+		                          RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+		                          RD_KAFKA_V_VALUE((void *)values[i], strlen(values[i])),
+		                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+		        RD_KAFKA_RESP_ERR_NO_ERROR);
 	}
 	ck_assert_int_eq(rd_kafka_flush(rk, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_destroy(rk);
@@ -96,12 +98,12 @@ rd_kafka_message_t *ts_read_first(const char *topic, int partition, rd_kafka_t *
 	/* Read by assignment; librdkafka still wants a group id. */
 	snprintf(group, sizeof(group), "%s-reader", topic);
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)),
-			 RD_KAFKA_CONF_OK);
+	                 RD_KAFKA_CONF_OK);
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
 	ck_assert_msg(rk != NULL, "%s", err);
 	parts = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(parts, topic, partition)->offset =
-		RD_KAFKA_OFFSET_BEGINNING;
+	        RD_KAFKA_OFFSET_BEGINNING;
 	ck_assert_int_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_topic_partition_list_destroy(parts);
 	for (deadline = time(NULL) + 60; time(NULL) < deadline;) {

@@ -23,7 +23,7 @@ void ts_create_topic(const char *topic, int partitions);
 /* Produces N messages with plain librdkafka and waits for them: values
  * VALUES[i], all with KEY (same partition), to PARTITION if >= 0. */
 void ts_produce(const char *topic, int partition, const char *key, const char *const *values,
-		size_t n);
+                size_t n);
 
 /* Reads the first message of TOPIC/PARTITION from the beginning (waiting up to
  * 60 s; fails the test if none comes). *READER receives the consumer, which the
