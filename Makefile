@@ -6,7 +6,8 @@
 #   make test       build, start the local stack if needed, run every suite
 #   make asan       the same tree and tests under ASan + UBSan (build/asan)
 #   make deps       install what a fresh Debian 12 machine lacks
-#   make infra-up | infra-down | infra-status | infra-clean
+#   make infra-up | infra-down | infra-status | infra-clean   the local stack alone
+#   make up | down | status | logs   the stack and the four daemons
 #   make fuzz       run the libFuzzer drivers for longer
 #   make format | format-check
 
@@ -65,7 +66,8 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq tests fuzz fuzz-smoke \
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq up down status logs demo \
+	tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
 
@@ -93,9 +95,9 @@ $(BUILD)/tests/common/%: common/tests/%.c $(TEST_HELPERS) $(LIBEDA)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icommon/tests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(LIBEDA)
+$(BUILD)/tests/system/%: tests/%.c $(TEST_HELPERS) $(wildcard tests/support/*.c) $(LIBEDA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Icommon/tests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Icommon/tests -Itests $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 # ---- fuzzing ----------------------------------------------------------------
 
@@ -166,6 +168,31 @@ infra-status:
 
 infra-clean:
 	@$(STACK) clean
+
+# ---- the whole system ---------------------------------------------------------
+
+SERVICES := infrastructure/scripts/services.sh
+
+# Everything from a fresh machine: packages, build, stack, the four daemons.
+up:
+	@infrastructure/scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@$(STACK) up
+	@$(SERVICES) up
+
+down:
+	@$(SERVICES) down
+	@$(STACK) down
+
+status:
+	@$(STACK) status; $(SERVICES) status
+
+logs:
+	@$(SERVICES) logs
+
+# The three sagas through the gateway of a running `make up`, as a report.
+demo: $(BUILD)/bin/eda-demo
+	@. $${EDA_STACK_DIR:-.stack}/env && eval "$$($(SERVICES) tokens)" && $(BUILD)/bin/eda-demo
 
 # Lists every dead-letter topic of infrastructure/kafka/topics.conf.
 dlq: $(BUILD)/bin/eda-dlq

@@ -21,9 +21,9 @@ debian_packages=(
 	libjwt-dev libcurl4-openssl-dev uuid-dev check
 	"postgresql-$PG_MAJOR" postgresql-client
 	openjdk-17-jdk-headless maven
-	kcat jq curl
+	kcat jq curl wrk
 	clang clang-format clang-tidy libclang-rt-14-dev
-	python3-aiosmtpd python3-jsonschema
+	python3-aiosmtpd python3-jsonschema python3-yaml docker-compose
 )
 
 install_debian_packages() {
@@ -62,7 +62,21 @@ maven_assemble() {
 	touch "$dest/.complete"
 }
 
+# The offline deployment-file validator of make test (npm packages, pinned by
+# package-lock.json); a checksum of the lock file marks a finished install.
+npm_validator() {
+	local dir=$here/validate sum
+	command -v npm >/dev/null || die "npm not found: install Node.js (it ships npm) or Debian's npm"
+	sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	[ "$(cat "$dir/node_modules/.eda-lock-sum" 2>/dev/null)" = "$sum" ] && return 0
+	echo "make deps: installing the Kubernetes manifest validator (npm ci)"
+	(cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null) ||
+		die "npm ci in $dir failed: check access to the npm registry and rerun make deps"
+	echo "$sum" >"$dir/node_modules/.eda-lock-sum"
+}
+
 install_debian_packages
+npm_validator
 maven_assemble "Apache Kafka $KAFKA_VERSION" "$here/kafka/pom.xml" \
 	"$cache/kafka-$KAFKA_VERSION" "-Dkafka.version=$KAFKA_VERSION"
 maven_assemble "mongo-java-server $MONGO_JAVA_SERVER_VERSION" "$here/mongo/pom.xml" \

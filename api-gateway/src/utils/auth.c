@@ -1,0 +1,386 @@
+/*
+ * Bearer-token authentication (see auth.h). The claims are read as one JSON
+ * object (jwt_get_grants_json) and checked with Jansson, because libjwt's
+ * typed getters answer 0 for a missing claim and would let an absent "exp"
+ * read as "expired in 1970" or, worse, a missing check pass.
+ */
+#include "utils/auth.h"
+
+#include "eda/alloc.h"
+#include "eda/errbuf.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <jwt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct gw_auth {
+	gw_alg_t alg;
+	unsigned char *key;
+	size_t keylen;
+	char *issuer;
+	char *audience;
+	long leeway_s;
+};
+
+static jwt_alg_t jwt_alg_of(gw_alg_t alg)
+{
+	return alg == GW_ALG_RS256 ? JWT_ALG_RS256 : JWT_ALG_HS256;
+}
+
+gw_auth_t *gw_auth_new(gw_alg_t alg, const void *key, size_t keylen, const char *issuer,
+                       const char *audience, long leeway_s, char *err, size_t errsz)
+{
+	gw_auth_t *a;
+
+	/* A NULL or empty key makes libjwt skip verification (FACTS.md). */
+	if (key == NULL || keylen == 0 || keylen > 65536) {
+		eda_errf(err, errsz, "the JWT key is empty or too large");
+		return NULL;
+	}
+	if (alg == GW_ALG_RS256 && memmem(key, keylen, "-----BEGIN PUBLIC KEY-----", 26) == NULL) {
+		eda_errf(err, errsz, "the RS256 key is not a PEM public key");
+		return NULL;
+	}
+	a = eda_xcalloc(1, sizeof(*a));
+	a->alg = alg;
+	a->key = eda_xmalloc(keylen + 1);
+	memcpy(a->key, key, keylen);
+	a->key[keylen] = '\0';
+	a->keylen = keylen;
+	a->issuer = issuer != NULL ? eda_xstrdup(issuer) : NULL;
+	a->audience = audience != NULL ? eda_xstrdup(audience) : NULL;
+	a->leeway_s = leeway_s < 0 ? 0 : leeway_s;
+	return a;
+}
+
+char *gw_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (f == NULL) {
+		eda_errf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = eda_xmalloc(max + 1);
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		eda_errf(err, errsz, "cannot read %s: %s", path,
+		         ferror(f) ? strerror(errno) : "file too large");
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+gw_auth_t *gw_auth_from_settings(const gw_settings_t *s, char *err, size_t errsz)
+{
+	gw_auth_t *a;
+	char *pem;
+	size_t n;
+
+	if (s->jwt_alg == GW_ALG_HS256)
+		return gw_auth_new(GW_ALG_HS256, s->jwt_secret,
+		                   s->jwt_secret != NULL ? strlen(s->jwt_secret) : 0, s->jwt_issuer,
+		                   s->jwt_audience, s->jwt_leeway_s, err, errsz);
+	pem = gw_read_file(s->jwt_public_key_file, 65536, &n, err, errsz);
+	if (pem == NULL)
+		return NULL;
+	a = gw_auth_new(GW_ALG_RS256, pem, n, s->jwt_issuer, s->jwt_audience, s->jwt_leeway_s, err,
+	                errsz);
+	free(pem);
+	return a;
+}
+
+void gw_auth_free(gw_auth_t *a)
+{
+	if (a == NULL)
+		return;
+	free(a->key);
+	free(a->issuer);
+	free(a->audience);
+	free(a);
+}
+
+/* Header-safe text: printable, no control bytes (UTF-8 above 0x7f allowed). */
+static bool text_ok(const char *s, size_t max, bool allow_comma)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		if (n >= max || c < 0x20 || c == 0x7f || (!allow_comma && c == ','))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Extracts the token from "Bearer <token>", refusing anything but the
+ * base64url alphabet and the two dots of a JWS compact serialisation. */
+static int bearer_token(const char *h, char tok[GW_MAX_TOKEN + 1], char *why, size_t whysz)
+{
+	size_t n, dots = 0;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		eda_errf(why, whysz, "a Bearer token is required");
+		return GW_AUTH_EMISSING;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	n = strlen(h);
+	while (n > 0 && h[n - 1] == ' ')
+		n--;
+	if (n == 0) {
+		eda_errf(why, whysz, "a Bearer token is required");
+		return GW_AUTH_EMISSING;
+	}
+	if (n > GW_MAX_TOKEN) {
+		eda_errf(why, whysz, "the token is too long");
+		return GW_AUTH_EINVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+
+		if (c == '.')
+			dots++;
+		else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		           (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			dots = 99;
+	}
+	if (dots != 2) {
+		eda_errf(why, whysz, "the token is malformed");
+		return GW_AUTH_EINVALID;
+	}
+	memcpy(tok, h, n);
+	tok[n] = '\0';
+	return GW_AUTH_OK;
+}
+
+/* A NumericDate claim; absent is OK only when not REQUIRED. */
+static int numeric_date(json_t *claims, const char *name, bool required, double *out)
+{
+	json_t *v = json_object_get(claims, name);
+
+	if (v == NULL)
+		return required ? -1 : 1;
+	if (!json_is_number(v))
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+static bool audience_ok(json_t *aud, const char *want)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), want) == 0;
+	json_array_foreach(aud, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int read_roles(json_t *roles, gw_identity_t *id)
+{
+	size_t i, used = 0;
+	json_t *v;
+
+	id->roles[0] = '\0';
+	if (roles == NULL)
+		return 0;
+	if (!json_is_array(roles))
+		return -1;
+	json_array_foreach(roles, i, v)
+	{
+		const char *r = json_string_value(v);
+		int n;
+
+		if (r == NULL || !text_ok(r, 64, false) || strchr(r, ' ') != NULL)
+			return -1;
+		n = snprintf(id->roles + used, sizeof(id->roles) - used, "%s%s", used ? "," : "",
+		             r);
+		if (n < 0 || (size_t)n >= sizeof(id->roles) - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t *id, char *why,
+                        size_t whysz)
+{
+	const char *sub = json_string_value(json_object_get(c, "sub"));
+	json_t *email = json_object_get(c, "email");
+	double exp = 0, nbf = 0;
+	int rc;
+
+	if (numeric_date(c, "exp", true, &exp) != 0) {
+		eda_errf(why, whysz, "the token has no valid exp claim");
+		return -1;
+	}
+	if ((double)now > exp + (double)a->leeway_s) {
+		eda_errf(why, whysz, "the token has expired");
+		return -1;
+	}
+	rc = numeric_date(c, "nbf", false, &nbf);
+	if (rc < 0 || (rc == 0 && (double)now + (double)a->leeway_s < nbf)) {
+		eda_errf(why, whysz, "the token is not valid yet");
+		return -1;
+	}
+	if (a->issuer != NULL) {
+		const char *iss = json_string_value(json_object_get(c, "iss"));
+
+		if (iss == NULL || strcmp(iss, a->issuer) != 0) {
+			eda_errf(why, whysz, "the token has the wrong issuer");
+			return -1;
+		}
+	}
+	if (a->audience != NULL && !audience_ok(json_object_get(c, "aud"), a->audience)) {
+		eda_errf(why, whysz, "the token is not meant for this audience");
+		return -1;
+	}
+	if (sub == NULL || !text_ok(sub, sizeof(id->sub) - 1, true)) {
+		eda_errf(why, whysz, "the token has no valid sub claim");
+		return -1;
+	}
+	strcpy(id->sub, sub);
+	id->email[0] = '\0';
+	if (email != NULL && !json_is_null(email)) {
+		const char *e = json_string_value(email);
+
+		if (e == NULL || !text_ok(e, sizeof(id->email) - 1, false) ||
+		    strchr(e, '@') == NULL) {
+			eda_errf(why, whysz, "the token has an invalid email claim");
+			return -1;
+		}
+		strcpy(id->email, e);
+	}
+	if (read_roles(json_object_get(c, "roles"), id) != 0) {
+		eda_errf(why, whysz, "the token's roles claim is not an array of role names");
+		return -1;
+	}
+	return 0;
+}
+
+int gw_auth_verify(const gw_auth_t *a, const char *authorization, time_t now, gw_identity_t *id,
+                   char *why, size_t whysz)
+{
+	char tok[GW_MAX_TOKEN + 1];
+	jwt_t *jwt = NULL;
+	char *grants = NULL;
+	json_t *claims = NULL;
+	int rc = bearer_token(authorization, tok, why, whysz);
+
+	if (rc != GW_AUTH_OK)
+		return rc;
+	rc = GW_AUTH_EINVALID;
+	/* The key is never NULL here (gw_auth_new refuses it), so libjwt
+	 * verifies the signature of whatever algorithm the token names... */
+	if (jwt_decode(&jwt, tok, a->key, (int)a->keylen) != 0 || jwt == NULL) {
+		eda_errf(why, whysz, "the token signature or encoding is invalid");
+		goto out;
+	}
+	/* ...and only the pinned one is acceptable: "none", and an HS256 token
+	 * "signed" with our RS256 public key as its secret, stop here. */
+	if (jwt_get_alg(jwt) != jwt_alg_of(a->alg)) {
+		eda_errf(why, whysz, "the token is not signed with %s",
+		         a->alg == GW_ALG_RS256 ? "RS256" : "HS256");
+		goto out;
+	}
+	grants = jwt_get_grants_json(jwt, NULL);
+	claims = grants != NULL ? json_loads(grants, 0, NULL) : NULL;
+	if (!json_is_object(claims)) {
+		eda_errf(why, whysz, "the token has no claims");
+		goto out;
+	}
+	if (check_claims(a, claims, now, id, why, whysz) != 0)
+		goto out;
+	rc = GW_AUTH_OK;
+out:
+	json_decref(claims);
+	free(grants);
+	jwt_free(jwt);
+	return rc;
+}
+
+bool gw_auth_has_role(const gw_identity_t *id, const char *role)
+{
+	size_t n = strlen(role);
+
+	for (const char *p = id->roles; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, role, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static json_t *roles_array(const char *csv)
+{
+	json_t *arr = json_array();
+	char *copy = eda_xstrdup(csv != NULL ? csv : ""), *save = NULL;
+
+	for (char *r = strtok_r(copy, ",", &save); r != NULL; r = strtok_r(NULL, ",", &save))
+		json_array_append_new(arr, json_string(r));
+	free(copy);
+	return arr;
+}
+
+char *gw_auth_issue(gw_alg_t alg, const void *key, size_t keylen, const char *sub,
+                    const char *email, const char *roles_csv, long ttl_s, const char *issuer,
+                    const char *audience, time_t now, char *err, size_t errsz)
+{
+	jwt_t *jwt = NULL;
+	json_t *claims = json_object();
+	char *text = NULL, *out = NULL;
+
+	if (key == NULL || keylen == 0 || sub == NULL || *sub == '\0') {
+		eda_errf(err, errsz, "a key and a subject are required");
+		goto out;
+	}
+	json_object_set_new(claims, "sub", json_string(sub));
+	if (email != NULL)
+		json_object_set_new(claims, "email", json_string(email));
+	json_object_set_new(claims, "roles", roles_array(roles_csv));
+	json_object_set_new(claims, "iat", json_integer((json_int_t)now));
+	json_object_set_new(claims, "exp", json_integer((json_int_t)now + ttl_s));
+	if (issuer != NULL)
+		json_object_set_new(claims, "iss", json_string(issuer));
+	if (audience != NULL)
+		json_object_set_new(claims, "aud", json_string(audience));
+	text = json_dumps(claims, JSON_COMPACT);
+	if (text == NULL || jwt_new(&jwt) != 0 || jwt_add_grants_json(jwt, text) != 0 ||
+	    jwt_set_alg(jwt, jwt_alg_of(alg), key, (int)keylen) != 0) {
+		eda_errf(err, errsz, "cannot build the token (bad claims or key)");
+		goto out;
+	}
+	out = jwt_encode_str(jwt);
+	if (out == NULL)
+		eda_errf(err, errsz, "cannot sign the token (is the key a valid %s key?)",
+		         alg == GW_ALG_RS256 ? "RS256 private" : "HS256");
+out:
+	free(text);
+	json_decref(claims);
+	jwt_free(jwt);
+	return out;
+}

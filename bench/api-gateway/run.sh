@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Gateway benchmark (issue 7): wrk with a valid token straight at a trivial
+# upstream and then through the api-gateway to it, in one run, at full load;
+# then both again at half the gateway's peak rate to compare p99 latency.
+# Prints requests/s, p99 and the ratios, and the gateway's peak RSS.
+#
+#   bench/api-gateway/run.sh            (from anywhere; needs wrk: apt-get install wrk)
+#   DURATION=30 CONNS=128 bench/api-gateway/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD=${BUILD:-build}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+HALF_CONNS=${HALF_CONNS:-32}
+UP_PORT=${UP_PORT:-18101}
+GW_PORT=${GW_PORT:-18100}
+GW_THREADS=${GW_THREADS:-2}
+OUT=${OUT:-$BUILD/bench/api-gateway}
+
+command -v wrk >/dev/null || { echo "run.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+make -s BUILD="$BUILD" "$BUILD/bin/api-gateway"
+mkdir -p "$OUT"
+cc -O2 -Wall -o "$OUT/upstream" bench/api-gateway/upstream.c -lmicrohttpd -lpthread
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$OUT/upstream" "$UP_PORT" 1 &
+pids+=($!)
+export JWT_SECRET=bench-secret-0123456789abcdef-0123456789
+PORT=$GW_PORT BIND_ADDR=127.0.0.1 HTTP_THREADS=$GW_THREADS LOG_LEVEL=warn \
+	ORDER_SERVICE_URL=http://127.0.0.1:$UP_PORT INVENTORY_SERVICE_URL=http://127.0.0.1:$UP_PORT \
+	RATE_LIMIT_PER_SECOND=0 OPENAPI_FILE=api-gateway/openapi.json \
+	"$BUILD/bin/api-gateway" 2>"$OUT/gateway.log" &
+gw_pid=$!
+pids+=($gw_pid)
+for _ in $(seq 100); do
+	curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && break
+	sleep 0.1
+done
+curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null || { echo "gateway not ready" >&2; exit 1; }
+TOKEN=$("$BUILD/bin/api-gateway" token --sub bench --roles customer)
+AUTH="Authorization: Bearer $TOKEN"
+
+# wrk's "99%" line in milliseconds.
+p99_ms() { awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+	f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.3f", v * f }' "$1"; }
+rps() { awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$1"; }
+
+run() { # name url conns [lua]
+	local name=$1 url=$2 conns=$3 lua=${4:-}
+	wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -H "$AUTH" ${lua:+-s "$lua"} "$url" \
+		>"$OUT/$name.txt"
+	grep -q "Non-2xx" "$OUT/$name.txt" && { echo "$name: non-2xx answers" >&2; cat "$OUT/$name.txt" >&2; exit 1; }
+	printf '%-22s %10s req/s   p99 %8s ms\n' "$name" "$(rps "$OUT/$name.txt")" "$(p99_ms "$OUT/$name.txt")"
+}
+
+echo "== peak: $CONNS connections, $THREADS wrk threads, ${DURATION}s each"
+run direct-peak "http://127.0.0.1:$UP_PORT/orders/o-1" "$CONNS"
+run gateway-peak "http://127.0.0.1:$GW_PORT/orders/o-1" "$CONNS"
+direct=$(rps "$OUT/direct-peak.txt")
+gw=$(rps "$OUT/gateway-peak.txt")
+
+# Half the gateway's peak: each of HALF_CONNS connections waits DELAY ms
+# between requests (wrk has no fixed-rate mode; wrk2 is not in Debian).
+delay=$(( HALF_CONNS * 1000 * 2 / gw ))
+[ "$delay" -ge 1 ] || delay=1
+printf 'local d = %d\nfunction delay() return d end\n' "$delay" >"$OUT/delay.lua"
+echo "== half rate: target $(( gw / 2 )) req/s ($HALF_CONNS connections, ${delay} ms apart)"
+run direct-half "http://127.0.0.1:$UP_PORT/orders/o-1" "$HALF_CONNS" "$OUT/delay.lua"
+run gateway-half "http://127.0.0.1:$GW_PORT/orders/o-1" "$HALF_CONNS" "$OUT/delay.lua"
+
+rss=$(awk '/VmHWM/ { print $2 / 1024 }' "/proc/$gw_pid/status")
+echo "== summary"
+awk -v d="$direct" -v g="$gw" 'BEGIN { printf "throughput kept: %.1f%% of direct (target >= 60%%)\n", 100 * g / d }'
+awk -v a="$(p99_ms "$OUT/direct-half.txt")" -v b="$(p99_ms "$OUT/gateway-half.txt")" \
+	'BEGIN { printf "p99 added at half peak: %.3f ms (target < 1 ms)\n", b - a }'
+printf 'gateway peak RSS: %.1f MB (target < 32 MB)\n' "$rss"
+echo "raw wrk output: $OUT/"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark of inventory-service (issue 5). Builds the daemon in its own build
+# dir and the load generator (load.c) with cc + pkg-config, then on the local
+# stack (source .stack/env; `make infra-up` if it is down):
+#   1. ceiling: a plain mongo-c-driver loop doing one guarded decrement per
+#      order item ({_id, stock >= q} + $inc), no Kafka;
+#   2. drain: N OrderPlaced (1-5 items over 1,000 SKUs) are put on a fresh
+#      orders topic, then the service is started and the rate at which result
+#      events appear is measured (reservations/s);
+#   3. latency: orders are produced at half the measured drain rate; p50/p99
+#      from each order's send time to its result being readable by a consumer;
+#   4. the daemon's peak RSS (VmHWM).
+# Usage: bench/inventory-service/run.sh [N] (default 5000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-5000}
+SKUS=1000
+BUILD=build/h-inv-bench
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+source .stack/env
+make -s BUILD=$BUILD $BUILD/bin/inventory-service
+cc -O2 -std=c11 -D_GNU_SOURCE -o "$OUT/load" bench/inventory-service/load.c \
+	$(pkg-config --cflags --libs rdkafka jansson libmongoc-1.0 uuid) -pthread
+
+TAG=bench$$
+export TOPIC_ORDERS=$TAG.orders TOPIC_INVENTORY=$TAG.inventory CONSUMER_GROUP=$TAG
+export MONGODB_DATABASE=$TAG PORT=${PORT:-18502} LOG_LEVEL=warn
+printf '%s 6 1\n%s 6 1\ndlq.%s 1 1\n' "$TOPIC_ORDERS" "$TOPIC_INVENTORY" "$TAG" >"$OUT/topics.conf"
+if [ -x build/bin/eda-topics ]; then TOPICS=build/bin/eda-topics; else
+	make -s BUILD=$BUILD $BUILD/bin/eda-topics; TOPICS=$BUILD/bin/eda-topics; fi
+$TOPICS "$KAFKA_BOOTSTRAP_SERVERS" "$OUT/topics.conf" >/dev/null
+
+echo "== ceiling (plain mongo-c-driver, $N orders)"
+"$OUT/load" ceiling "$MONGODB_URL" "${TAG}_ceiling" "$N" $SKUS | tee "$OUT/ceiling.txt"
+
+echo "== seeding $SKUS SKUs"
+"$OUT/load" catalogue "$OUT/catalogue.json" $SKUS 1000000
+$BUILD/bin/inventory-service seed "$OUT/catalogue.json"
+
+echo "== drain ($N orders queued before the service starts)"
+"$OUT/load" fill "$KAFKA_BOOTSTRAP_SERVERS" "$TOPIC_ORDERS" "$N" $SKUS
+$BUILD/bin/inventory-service 2>"$OUT/daemon.log" &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+"$OUT/load" drain "$KAFKA_BOOTSTRAP_SERVERS" "$TOPIC_INVENTORY" "$N" | tee "$OUT/drain.txt"
+
+RATE=$(awk '/reservations_per_s/ {print int($2 / 2)}' "$OUT/drain.txt")
+LN=$((RATE * 20)); [ "$LN" -gt "$N" ] && LN=$N; [ "$LN" -lt 200 ] && LN=200
+echo "== latency ($LN orders at $RATE/s, half the drain rate)"
+"$OUT/load" latency "$KAFKA_BOOTSTRAP_SERVERS" "$TOPIC_ORDERS" "$TOPIC_INVENTORY" "$LN" "$RATE" $SKUS |
+	tee "$OUT/latency.txt"
+
+echo "== memory"
+grep -E 'VmHWM|VmRSS' /proc/$PID/status | tee "$OUT/memory.txt"
+kill -TERM $PID; wait $PID || true
+trap - EXIT
+
+CEIL=$(awk '/ceiling_orders_per_s/ {print $2}' "$OUT/ceiling.txt")
+SVC=$(awk '/reservations_per_s/ {print $2}' "$OUT/drain.txt")
+echo "== summary: service $SVC orders/s = $(awk -v a="$SVC" -v b="$CEIL" 'BEGIN {printf "%.0f", 100*a/b}')% of the ceiling ($CEIL/s)"

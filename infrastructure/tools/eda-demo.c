@@ -1,0 +1,370 @@
+/*
+ * eda-demo: the saga, shown on a running system (`make up`, then `make demo`).
+ *
+ * Through the gateway only, with real HTTP calls and tokens, it
+ *   1. places an order that is confirmed,
+ *   2. places one that is rejected for lack of stock,
+ *   3. places one, waits for its confirmation and cancels it,
+ * and for each prints the status sequence, the events seen on the topics (type,
+ * id and the id of the event it reacts to) and the e-mails written to the
+ * spool. It exits 1 if a saga does not end as expected, 2 for bad usage.
+ *
+ * Environment: GATEWAY_URL (http://127.0.0.1:8080), TOKEN and ADMIN_TOKEN
+ * (bearer tokens, as printed by `make up`), KAFKA_BOOTSTRAP_SERVERS,
+ * TOPIC_ORDERS (orders), TOPIC_INVENTORY (inventory), MAIL_SPOOL_DIR (where
+ * notification-service writes; .stack/mail).
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eda/event.h"
+#include "eda/kafka.h"
+#include "eda/log.h"
+
+#define MAX_PARTS 64
+
+struct demo {
+	const char *gateway, *token, *admin, *spool;
+	const char *topics[2];
+	int64_t start[2][MAX_PARTS]; /* high watermarks when the demo began */
+	int nparts[2];
+};
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : def;
+}
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t add = size * n;
+	char *grown = realloc(b->data, b->len + add + 1);
+
+	if (grown == NULL)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, p, add);
+	b->len += add;
+	b->data[b->len] = '\0';
+	return add;
+}
+
+/* One HTTP call; returns the status (0 if the gateway is unreachable) and the
+ * JSON body in *OUT (may be NULL). */
+static int http(const struct demo *d, const char *method, const char *path, const char *token,
+                const char *body, json_t **out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf b = {NULL, 0};
+	char url[512], auth[4096];
+	long code = 0;
+
+	snprintf(url, sizeof(url), "%s%s", d->gateway, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "X-Request-Id: demo-request");
+	if (body != NULL) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 40L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (out != NULL)
+		*out = b.data ? json_loads(b.data, 0, NULL) : NULL;
+	free(b.data);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return (int)code;
+}
+
+static rd_kafka_t *reader(void)
+{
+	char err[512], group[64];
+	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, err, sizeof(err));
+	rd_kafka_t *rk;
+
+	if (conf == NULL) {
+		fprintf(stderr, "eda-demo: %s\n", err);
+		exit(2);
+	}
+	snprintf(group, sizeof(group), "eda-demo-%d", (int)getpid());
+	if (eda_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) != 0 ||
+	    eda_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) != 0) {
+		fprintf(stderr, "eda-demo: %s\n", err);
+		exit(2);
+	}
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	if (rk == NULL) {
+		fprintf(stderr, "eda-demo: %s\n", err);
+		exit(1);
+	}
+	return rk;
+}
+
+/* Notes where each partition ends now, so that only this run's events are shown. */
+static void mark_start(struct demo *d)
+{
+	rd_kafka_t *rk = reader();
+
+	for (int t = 0; t < 2; t++) {
+		const struct rd_kafka_metadata *md;
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, d->topics[t], NULL);
+
+		if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			fprintf(stderr, "eda-demo: topic %s not found (is `make up` running?)\n",
+			        d->topics[t]);
+			exit(1);
+		}
+		d->nparts[t] = md->topics[0].partition_cnt < MAX_PARTS ? md->topics[0].partition_cnt
+		                                                       : MAX_PARTS;
+		rd_kafka_metadata_destroy(md);
+		rd_kafka_topic_destroy(rkt);
+		for (int p = 0; p < d->nparts[t]; p++) {
+			int64_t lo;
+
+			if (rd_kafka_query_watermark_offsets(rk, d->topics[t], p, &lo,
+			                                     &d->start[t][p], 10000) != 0)
+				d->start[t][p] = 0;
+		}
+	}
+	rd_kafka_destroy(rk);
+}
+
+/* Prints the events about ORDER_ID written since mark_start (up to the current
+ * end of each partition); returns how many. */
+static int show_events(const struct demo *d, const char *order_id)
+{
+	rd_kafka_t *rk = reader();
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+	int64_t end[2][MAX_PARTS], next[2][MAX_PARTS];
+	int n = 0;
+
+	for (int t = 0; t < 2; t++) {
+		for (int p = 0; p < d->nparts[t]; p++) {
+			int64_t lo;
+
+			if (rd_kafka_query_watermark_offsets(rk, d->topics[t], p, &lo, &end[t][p],
+			                                     10000) != 0)
+				end[t][p] = d->start[t][p];
+			next[t][p] = d->start[t][p];
+			if (next[t][p] < end[t][p])
+				rd_kafka_topic_partition_list_add(parts, d->topics[t], p)->offset =
+				        next[t][p];
+		}
+	}
+	rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	for (time_t deadline = time(NULL) + 20; time(NULL) < deadline;) {
+		int left = 0;
+		rd_kafka_message_t *m;
+
+		for (int t = 0; t < 2; t++) {
+			for (int p = 0; p < d->nparts[t]; p++)
+				left |= next[t][p] < end[t][p];
+		}
+		if (!left)
+			break;
+		m = rd_kafka_consumer_poll(rk, 1000);
+		if (m == NULL)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			int t = strcmp(rd_kafka_topic_name(m->rkt), d->topics[0]) == 0 ? 0 : 1;
+			eda_event_t *ev = NULL;
+			char err[128];
+
+			next[t][m->partition] = m->offset + 1;
+			if (eda_event_parse(m->payload, m->len, &ev, err, sizeof(err)) == 0 &&
+			    ev->subject != NULL && strcmp(ev->subject, order_id) == 0) {
+				printf("    %-10s %-27s id %s\n%47s%s\n", d->topics[t], ev->type,
+				       ev->id, "caused by ",
+				       ev->causationid ? ev->causationid : "(the HTTP request)");
+				n++;
+			}
+			eda_event_free(ev);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return n;
+}
+
+/* Prints the subject line of each spooled e-mail that mentions ORDER_ID (or
+ * only counts them when QUIET). */
+static int scan_mails(const struct demo *d, const char *order_id, int quiet)
+{
+	DIR *dir = opendir(d->spool);
+	struct dirent *e;
+	char prefix[9];
+	int n = 0;
+
+	/* Bodies are quoted-printable, which may break the full id across lines;
+	 * its first 8 characters (the short form subjects use) stay whole. */
+	snprintf(prefix, sizeof(prefix), "%.8s", order_id);
+
+	if (dir == NULL) {
+		if (!quiet)
+			printf("    (no mail spool at %s: is SMTP_URL set?)\n", d->spool);
+		return 0;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		char path[1024], line[1024], subject[512] = "";
+		FILE *f;
+		int mentions = 0;
+
+		if (strstr(e->d_name, ".eml") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->spool, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "Subject: ", 9) == 0 && subject[0] == '\0')
+				snprintf(subject, sizeof(subject), "%.500s", line + 9);
+			if (strstr(line, prefix) != NULL)
+				mentions = 1;
+		}
+		fclose(f);
+		if (mentions) {
+			subject[strcspn(subject, "\r\n")] = '\0';
+			if (!quiet)
+				printf("    mail  %s  (%s)\n", subject, e->d_name);
+			n++;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Shows the e-mails about ORDER_ID once MAILS of them are there (the
+ * notification service works asynchronously), or what there is after 10 s. */
+static int show_mails(const struct demo *d, const char *order_id, int mails)
+{
+	for (int i = 0; i < 100 && scan_mails(d, order_id, 1) < mails; i++)
+		usleep(100 * 1000);
+	return scan_mails(d, order_id, 0);
+}
+
+/* Places an order, follows its status, optionally cancels it once CONFIRMED;
+ * returns 0 if it ends in WANT with MAILS e-mails written about it. */
+static int saga(const struct demo *d, const char *title, const char *sku, int quantity, int cancel,
+                const char *want, int mails)
+{
+	char body[256], path[256], last[32] = "";
+	json_t *o = NULL;
+	const char *id;
+	int code, ok;
+
+	printf("\n== %s\n", title);
+	snprintf(body, sizeof(body),
+	         "{\"items\":[{\"sku\":\"%s\",\"quantity\":%d,\"unit_price\":\"19.99\"}],"
+	         "\"currency\":\"EUR\"}",
+	         sku, quantity);
+	code = http(d, "POST", "/orders", d->token, body, &o);
+	if (code != 201 || json_string_value(json_object_get(o, "id")) == NULL) {
+		printf("    POST /orders answered %d\n", code);
+		json_decref(o);
+		return 1;
+	}
+	char *order_id = strdup(json_string_value(json_object_get(o, "id")));
+	id = order_id;
+	printf("    POST /orders -> 201, order %s\n    status: %s", id,
+	       json_string_value(json_object_get(o, "status")));
+	snprintf(last, sizeof(last), "%s", json_string_value(json_object_get(o, "status")));
+	for (int i = 0; i < 20 && strcmp(last, "PENDING") == 0; i++) {
+		json_decref(o);
+		snprintf(path, sizeof(path), "/orders/%s?wait=5", id);
+		if (http(d, "GET", path, d->token, NULL, &o) != 200)
+			break;
+		snprintf(last, sizeof(last), "%s", json_string_value(json_object_get(o, "status")));
+		if (strcmp(last, "PENDING") != 0)
+			printf(" -> %s", last);
+	}
+	if (cancel && strcmp(last, "CONFIRMED") == 0) {
+		json_decref(o);
+		snprintf(path, sizeof(path), "/orders/%s/cancel", id);
+		code = http(d, "POST", path, d->token, NULL, &o);
+		snprintf(last, sizeof(last), "%s",
+		         code == 200 ? json_string_value(json_object_get(o, "status")) : "?");
+		printf(" -> %s (POST /orders/{id}/cancel: %d)", last, code);
+	}
+	printf("\n");
+	json_decref(o);
+	usleep(500 * 1000); /* let the saga's last events land before reading the topics */
+	show_events(d, id);
+	ok = strcmp(last, want) == 0 && show_mails(d, id, mails) >= mails;
+	printf("    %s: ended %s with its e-mails, expected %s\n", ok ? "OK" : "FAILED", last,
+	       want);
+	free(order_id);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct demo d = {
+	        .gateway = env_or("GATEWAY_URL", "http://127.0.0.1:8080"),
+	        .token = env_or("TOKEN", NULL),
+	        .admin = env_or("ADMIN_TOKEN", NULL),
+	        .spool = env_or("MAIL_SPOOL_DIR", ".stack/mail"),
+	        .topics = {env_or("TOPIC_ORDERS", "orders"),
+	                   env_or("TOPIC_INVENTORY", "inventory")},
+	};
+	int failed = 0;
+
+	(void)argv;
+	eda_log_init("eda-demo", EDA_LOG_ERROR);
+	if (argc != 1 || d.token == NULL || d.admin == NULL) {
+		fprintf(stderr, "eda-demo: set TOKEN and ADMIN_TOKEN (printed by make up); "
+		                "make demo does this\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (http(&d, "PUT", "/products/DEMO-PLENTY", d.admin,
+	         "{\"name\":\"Demo mug\",\"price\":\"19.99\",\"stock\":1000}",
+	         NULL) / 100 !=
+	            2 ||
+	    http(&d, "PUT", "/products/DEMO-SCARCE", d.admin,
+	         "{\"name\":\"Demo lamp\",\"price\":\"19.99\",\"stock\":1}",
+	         NULL) / 100 !=
+	            2) {
+		fprintf(stderr,
+		        "eda-demo: could not set up demo products through %s "
+		        "(is `make up` running?)\n",
+		        d.gateway);
+		return 1;
+	}
+	mark_start(&d);
+	failed |= saga(&d, "An order that is confirmed", "DEMO-PLENTY", 2, 0, "CONFIRMED", 2);
+	failed |=
+	        saga(&d, "An order rejected for lack of stock", "DEMO-SCARCE", 5, 0, "REJECTED", 2);
+	failed |=
+	        saga(&d, "A confirmed order, then cancelled", "DEMO-PLENTY", 1, 1, "CANCELLED", 3);
+	printf("\n%s\n", failed ? "demo: a saga did not end as expected"
+	                        : "demo: all sagas ended "
+	                          "as expected");
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,163 @@
+/*
+ * The process's mongoc client pool and the indexes the design needs:
+ *   ledger  unique (sku, version)  optimistic concurrency per SKU
+ *           unique op             each reservation/release/restock once
+ *           order_id              finds what an order holds
+ *   outbox  _id = <order id>/<kind> (unique by nature), published
+ */
+#include "config/database.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "eda/alloc.h"
+#include "eda/errbuf.h"
+
+struct inv_db {
+	mongoc_uri_t *uri;
+	mongoc_client_pool_t *pool;
+	char name[128];
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_driver(void)
+{
+	mongoc_init();
+}
+
+inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz)
+{
+	bson_error_t be;
+	inv_db_t *db;
+	const char *from_url;
+
+	pthread_once(&init_once, init_driver);
+	db = eda_xcalloc(1, sizeof(*db));
+	db->uri = mongoc_uri_new_with_error(url, &be);
+	if (db->uri == NULL) {
+		eda_errf(err, errsz, "MONGODB_URL: %s", be.message);
+		goto fail;
+	}
+	/* Requests must fail within a bounded time when the server is away, so
+	 * that handlers retry with backoff instead of hanging. */
+	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 5000);
+	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_CONNECTTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
+	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_APPNAME))
+		mongoc_uri_set_appname(db->uri, "inventory-service");
+	from_url = mongoc_uri_get_database(db->uri);
+	if (dbname != NULL && dbname[0] != '\0')
+		snprintf(db->name, sizeof(db->name), "%s", dbname);
+	else
+		snprintf(db->name, sizeof(db->name), "%s",
+		         from_url != NULL && from_url[0] != '\0' ? from_url : "inventory");
+	db->pool = mongoc_client_pool_new_with_error(db->uri, &be);
+	if (db->pool == NULL) {
+		eda_errf(err, errsz, "MONGODB_URL: %s", be.message);
+		goto fail;
+	}
+	mongoc_client_pool_set_error_api(db->pool, MONGOC_ERROR_API_VERSION_2);
+	mongoc_client_pool_max_size(db->pool, (uint32_t)pool_size);
+	return db;
+fail:
+	inv_db_close(db);
+	return NULL;
+}
+
+const char *inv_db_name(const inv_db_t *db)
+{
+	return db->name;
+}
+
+mongoc_client_t *inv_db_acquire(inv_db_t *db)
+{
+	return mongoc_client_pool_pop(db->pool);
+}
+
+void inv_db_release(inv_db_t *db, mongoc_client_t *client)
+{
+	if (client != NULL)
+		mongoc_client_pool_push(db->pool, client);
+}
+
+mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, const char *name)
+{
+	return mongoc_client_get_collection(client, db->name, name);
+}
+
+bool inv_db_is_duplicate(const bson_error_t *err)
+{
+	return err->code == 11000 || err->code == 11001 || strstr(err->message, "E11000") != NULL ||
+	       strstr(err->message, "duplicate key") != NULL;
+}
+
+static int create_indexes(mongoc_database_t *d, bson_t *cmd, char *err, size_t errsz)
+{
+	bson_error_t be;
+	bool ok = mongoc_database_write_command_with_opts(d, cmd, NULL, NULL, &be);
+
+	bson_destroy(cmd);
+	if (!ok) {
+		eda_errf(err, errsz, "createIndexes: %s", be.message);
+		return -1;
+	}
+	return 0;
+}
+
+int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_database_t *d = mongoc_client_get_database(c, db->name);
+	int rc = -1;
+
+	if (create_indexes(d,
+	                   BCON_NEW("createIndexes", INV_COLL_LEDGER, "indexes", "[", "{", "key",
+	                            "{", "sku", BCON_INT32(1), "version", BCON_INT32(1), "}",
+	                            "name", "sku_version", "unique", BCON_BOOL(true), "}", "{",
+	                            "key", "{", "op", BCON_INT32(1), "}", "name", "op", "unique",
+	                            BCON_BOOL(true), "}", "{", "key", "{", "order_id",
+	                            BCON_INT32(1), "}", "name", "order_id", "}", "{", "key", "{",
+	                            "published", BCON_INT32(1), "}", "name", "published", "}", "]"),
+	                   err, errsz) < 0)
+		goto out;
+	if (create_indexes(d,
+	                   BCON_NEW("createIndexes", INV_COLL_OUTBOX, "indexes", "[", "{", "key",
+	                            "{", "published", BCON_INT32(1), "}", "name", "published", "}",
+	                            "]"),
+	                   err, errsz) < 0)
+		goto out;
+	rc = 0;
+out:
+	mongoc_database_destroy(d);
+	inv_db_release(db, c);
+	return rc;
+}
+
+int inv_db_ping(inv_db_t *db, char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
+	bson_error_t be;
+	bool ok = mongoc_client_command_simple(c, "admin", cmd, NULL, NULL, &be);
+
+	bson_destroy(cmd);
+	inv_db_release(db, c);
+	if (!ok) {
+		eda_errf(err, errsz, "mongodb: %s", be.message);
+		return -1;
+	}
+	return 0;
+}
+
+void inv_db_close(inv_db_t *db)
+{
+	if (db == NULL)
+		return;
+	if (db->pool != NULL)
+		mongoc_client_pool_destroy(db->pool);
+	if (db->uri != NULL)
+		mongoc_uri_destroy(db->uri);
+	free(db);
+}

@@ -1,0 +1,46 @@
+/*
+ * MongoDB connection handling: one mongoc client pool for the process, the
+ * database name, the collections' unique indexes (created at start; the
+ * guarantees rest on them) and a bounded ping for /readyz.
+ *
+ * Collections: products (catalogue + cached balance), ledger (append-only
+ * stock entries, the truth), outbox (result events of orders).
+ */
+#ifndef INV_DATABASE_H
+#define INV_DATABASE_H
+
+#include <mongoc/mongoc.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct inv_db inv_db_t;
+
+/* Connects a pool for URL (database DBNAME, or the URL's, or "inventory").
+ * Does not talk to the server yet. NULL with ERR on a bad URL. */
+inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz);
+
+/* Creates the indexes (idempotent). Returns 0, or -1 with ERR. */
+int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
+
+/* Pings the server within about 2 s. Returns 0, or -1 with ERR. */
+int inv_db_ping(inv_db_t *db, char *err, size_t errsz);
+
+void inv_db_close(inv_db_t *db);
+
+const char *inv_db_name(const inv_db_t *db);
+
+/* A pooled client and one of its collections; give both back with
+ * inv_db_release. Blocks while the pool is exhausted. */
+mongoc_client_t *inv_db_acquire(inv_db_t *db);
+void inv_db_release(inv_db_t *db, mongoc_client_t *client);
+mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, const char *name);
+
+/* true if ERR is a duplicate-key error. mongo-java-server may report code 0,
+ * so the message is checked too. */
+bool inv_db_is_duplicate(const bson_error_t *err);
+
+#define INV_COLL_PRODUCTS "products"
+#define INV_COLL_LEDGER   "ledger"
+#define INV_COLL_OUTBOX   "outbox"
+
+#endif

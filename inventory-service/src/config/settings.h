@@ -1,0 +1,32 @@
+/*
+ * The inventory service's settings, read once from the environment at start-up
+ * (12-factor). Every variable and its default is listed in .env.example.
+ */
+#ifndef INV_SETTINGS_H
+#define INV_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "eda/log.h"
+#include "eda/settings.h"
+
+typedef struct inv_settings {
+	const char *bind_addr;
+	unsigned short port;
+	unsigned http_threads;
+	eda_log_level_t log_level;
+	const char *mongodb_url;
+	const char *mongodb_database; /* "" = the database named in the URL, else "inventory" */
+	long mongodb_pool_size;
+	const char *topic_orders;
+	const char *topic_inventory;
+	const char *consumer_group;
+	const char *crash_at; /* test switch: see utils/crash.h; "" = off */
+	long shutdown_timeout_s;
+} inv_settings_t;
+
+/* Reads every variable into *S. Errors are recorded in ENV (first one wins); the
+ * caller decides whether to exit (eda_env_exit_on_error). */
+void inv_settings_load(inv_settings_t *s, eda_env_t *env);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * A product of the catalogue and the rules on its fields, free of storage and
+ * HTTP: what a SKU may look like, the bounds of stock and price, and how a
+ * stock change is judged (never below zero, never above the cap).
+ */
+#ifndef INV_PRODUCT_H
+#define INV_PRODUCT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eda/event.h"
+
+#define INV_SKU_MAX     64
+#define INV_NAME_MAX    200 /* characters (UTF-8 code points) */
+#define INV_STOCK_MAX   EDA_EVENT_MAX_STOCK
+#define INV_TIME_STRLEN 32
+
+typedef struct inv_product {
+	char sku[INV_SKU_MAX + 1];
+	char *name; /* owned; freed by inv_product_clear */
+	int64_t price_cents;
+	int64_t stock;
+	int64_t version;    /* ledger version the stock comes from */
+	int64_t updated_ms; /* Unix time in milliseconds */
+} inv_product_t;
+
+/* 1 if S is a SKU: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
+bool inv_sku_valid(const char *s);
+
+/* 1 if S is a product name: 1..INV_NAME_MAX characters of UTF-8 text without
+ * control characters, not only spaces. */
+bool inv_name_valid(const char *s);
+
+/* The balance after adding DELTA to BALANCE, in *OUT. Returns 0, -1 when it
+ * would go below zero, -2 when above INV_STOCK_MAX. */
+int inv_stock_add(int64_t balance, int64_t delta, int64_t *out);
+
+/* Formats MS (Unix ms) as RFC 3339 UTC with milliseconds. */
+void inv_time_format(int64_t ms, char out[static INV_TIME_STRLEN]);
+
+/* Unix time now, in milliseconds. */
+int64_t inv_now_ms(void);
+
+void inv_product_clear(inv_product_t *p);
+
+#endif

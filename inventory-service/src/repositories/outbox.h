@@ -1,0 +1,43 @@
+/*
+ * The outbox of order results: one row per (order, kind) with _id
+ * "<order id>/<kind>" (kind "placed" or "cancelled"), so inserting it is the
+ * atomic decision of the order's outcome. A row carries the serialized result
+ * event (or none, for a cancel that released nothing) and a published flag;
+ * the event is sent to Kafka only after the row is durable.
+ */
+#ifndef INV_OUTBOX_H
+#define INV_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/database.h"
+#include "repositories/ledger.h"
+
+#define INV_OUTBOX_ID_MAX (INV_ORDER_ID_MAX + 16)
+
+typedef struct inv_outbox_row {
+	char id[INV_OUTBOX_ID_MAX];
+	char outcome[24]; /* "reserved", "failed", "released", "nothing" */
+	char *event;      /* owned, NULL when there is none */
+	bool published;
+} inv_outbox_row_t;
+
+void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind);
+
+/* Inserts a row; EVENT may be NULL (then it is born published). Returns
+ * INV_REPO_OK, INV_REPO_DUP (the outcome was decided before) or INV_REPO_ERR. */
+int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
+                      const char *event, char *err, size_t errsz);
+
+/* Reads row ID into *ROW (free with inv_outbox_row_clear). Returns 1, 0 or
+ * INV_REPO_ERR. */
+int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *err, size_t errsz);
+
+void inv_outbox_row_clear(inv_outbox_row_t *row);
+
+/* Calls FN for each unpublished row, at most LIMIT (marking: inv_mark_published). */
+int inv_outbox_unpublished(inv_db_t *db, size_t limit, inv_unpublished_fn fn, void *ctx, char *err,
+                           size_t errsz);
+
+#endif

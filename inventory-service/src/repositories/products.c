@@ -1,0 +1,125 @@
+/* Products queries; see products.h. */
+#include "repositories/products.h"
+
+#include <string.h>
+
+#include "eda/alloc.h"
+#include "eda/errbuf.h"
+#include "repositories/ledger.h"
+
+static int64_t get_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
+		return bson_iter_as_int64(&it);
+	return 0;
+}
+
+static void product_from_bson(const bson_t *doc, inv_product_t *p)
+{
+	bson_iter_t it;
+
+	memset(p, 0, sizeof(*p));
+	if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+		snprintf(p->sku, sizeof(p->sku), "%s", bson_iter_utf8(&it, NULL));
+	if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
+		p->name = eda_xstrdup(bson_iter_utf8(&it, NULL));
+	else
+		p->name = eda_xstrdup("");
+	p->price_cents = get_int(doc, "price_cents");
+	p->stock = get_int(doc, "stock");
+	p->version = get_int(doc, "version");
+	p->updated_ms = get_int(doc, "updated_ms");
+}
+
+static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
+                  char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(upsert));
+	bson_error_t be;
+	int rc = INV_REPO_OK;
+
+	if (!mongoc_collection_update_one(coll, filter, upd, opts, NULL, &be)) {
+		/* Two upserts of a new SKU may race on _id; the loser's
+		 * name and price are simply the earlier writer's. */
+		if (!inv_db_is_duplicate(&be)) {
+			eda_errf(err, errsz, "%s: %s", what, be.message);
+			rc = INV_REPO_ERR;
+		}
+	}
+	bson_destroy(opts);
+	bson_destroy(filter);
+	bson_destroy(upd);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
+int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t errsz)
+{
+	return update(db, BCON_NEW("_id", BCON_UTF8(p->sku)),
+	              BCON_NEW("$set", "{", "name", BCON_UTF8(p->name), "price_cents",
+	                       BCON_INT64(p->price_cents), "updated_ms", BCON_INT64(p->updated_ms),
+	                       "}"),
+	              true, "products upsert", err, errsz);
+}
+
+int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64_t version,
+                             char *err, size_t errsz)
+{
+	return update(db,
+	              BCON_NEW("_id", BCON_UTF8(sku), "$or", "[", "{", "version", "{", "$lt",
+	                       BCON_INT64(version), "}", "}", "{", "version", "{", "$exists",
+	                       BCON_BOOL(false), "}", "}", "]"),
+	              BCON_NEW("$set", "{", "stock", BCON_INT64(stock), "version",
+	                       BCON_INT64(version), "updated_ms", BCON_INT64(inv_now_ms()), "}"),
+	              false, "products cache", err, errsz);
+}
+
+static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_product_t *out, size_t max,
+                char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	bson_error_t be;
+	int n = 0;
+
+	while ((size_t)n < max && mongoc_cursor_next(cur, &doc))
+		product_from_bson(doc, &out[n++]);
+	if (mongoc_cursor_error(cur, &be)) {
+		eda_errf(err, errsz, "products find: %s", be.message);
+		while (n > 0)
+			inv_product_clear(&out[--n]);
+		n = INV_REPO_ERR;
+	}
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	bson_destroy(filter);
+	bson_destroy(opts);
+	return n;
+}
+
+int inv_products_get(inv_db_t *db, const char *sku, inv_product_t *p, char *err, size_t errsz)
+{
+	memset(p, 0, sizeof(*p));
+	return find(db, BCON_NEW("_id", BCON_UTF8(sku)), BCON_NEW("limit", BCON_INT64(1)), p, 1,
+	            err, errsz);
+}
+
+int inv_products_list(inv_db_t *db, const char *after, size_t limit, inv_product_t *out, char *err,
+                      size_t errsz)
+{
+	bson_t *filter =
+	        after != NULL ? BCON_NEW("_id", "{", "$gt", BCON_UTF8(after), "}") : bson_new();
+
+	return find(db, filter,
+	            BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "limit",
+	                     BCON_INT64((int64_t)limit)),
+	            out, limit, err, errsz);
+}

@@ -1,0 +1,32 @@
+/*
+ * The products collection: _id = SKU, name, price (cents), and a cache of the
+ * ledger's latest balance (stock, version) for cheap reads. The cache may lag
+ * the ledger for a moment; the ledger is the truth.
+ */
+#ifndef INV_PRODUCTS_REPO_H
+#define INV_PRODUCTS_REPO_H
+
+#include <stddef.h>
+
+#include "config/database.h"
+#include "models/product.h"
+
+/* Creates the product or replaces its name and price (stock is the ledger's
+ * business). Returns INV_REPO_OK or INV_REPO_ERR. */
+int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t errsz);
+
+/* Caches STOCK at ledger VERSION for SKU. In a race an older balance may win;
+ * that is fine: the cache only has to lag, never lead, the ledger. */
+int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64_t version,
+                             char *err, size_t errsz);
+
+/* Reads SKU into *P (clear it with inv_product_clear). Returns 1, 0, or
+ * INV_REPO_ERR. */
+int inv_products_get(inv_db_t *db, const char *sku, inv_product_t *p, char *err, size_t errsz);
+
+/* Up to LIMIT products with SKU > AFTER (NULL: from the start), by SKU. OUT
+ * must hold LIMIT entries. Returns how many, or INV_REPO_ERR. */
+int inv_products_list(inv_db_t *db, const char *after, size_t limit, inv_product_t *out, char *err,
+                      size_t errsz);
+
+#endif

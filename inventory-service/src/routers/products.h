@@ -1,0 +1,20 @@
+/*
+ * HTTP routes of the products API (DESIGN.md, "HTTP API"): GET /products,
+ * GET /products/{sku} for any authenticated user (X-Customer-Id set by the
+ * gateway), PUT /products/{sku} and POST /products/{sku}/restock for the
+ * admin role (X-Roles).
+ */
+#ifndef INV_PRODUCTS_ROUTER_H
+#define INV_PRODUCTS_ROUTER_H
+
+#include "eda/http.h"
+#include "services/context.h"
+
+/* Routes the API on S with APP as context (APP must outlive S). Returns 0 or
+ * an EDA_HTTP_* code. */
+int inv_products_routes(eda_http_server_t *s, inv_app_t *app);
+
+/* 1 if the comma-separated ROLES (may be NULL) holds ROLE. */
+int inv_has_role(const char *roles, const char *role);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * What the services need from the process: the database and a way to hand a
+ * durable event row to the publisher (a callback, so that services depend on
+ * neither Kafka nor the events/ folder).
+ */
+#ifndef INV_CONTEXT_H
+#define INV_CONTEXT_H
+
+#include "config/database.h"
+
+#define INV_SOURCE "/inventory-service"
+
+typedef void (*inv_publish_fn)(void *pub, const char *collection, const char *id,
+                               const char *event);
+
+typedef struct inv_app {
+	inv_db_t *db;
+	inv_publish_fn publish; /* may be NULL: rows are then published at the next start */
+	void *pub;
+} inv_app_t;
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * Ledger appends with optimistic concurrency; see stock.h.
+ *
+ * Why an append is safe on FerretDB: the entry for version v+1 of a SKU is
+ * inserted only after reading version v as the newest, and (sku, version) is
+ * unique, so of two writers that read the same v only one insert succeeds;
+ * the other sees a duplicate key, reads again and recomputes its balance from
+ * the winner's. Versions therefore form one chain per SKU and every balance is
+ * computed from its predecessor: no update is lost, none goes below zero.
+ */
+#include "services/stock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "eda/log.h"
+#include "models/product.h"
+#include "models/reservation.h"
+#include "repositories/products.h"
+#include "utils/crash.h"
+
+/* Conflicts only happen between concurrent writers of one SKU; this bound
+ * only guards against a livelock bug turning into a hang. */
+#define MAX_ATTEMPTS 1000
+
+const char *inv_stock_strerror(inv_stock_rc_t rc)
+{
+	switch (rc) {
+	case INV_STOCK_OK:
+		return "ok";
+	case INV_STOCK_ERR:
+		return "database error";
+	case INV_STOCK_UNKNOWN:
+		return "unknown sku";
+	case INV_STOCK_SHORT:
+		return "insufficient stock";
+	case INV_STOCK_TOO_MUCH:
+		return "stock would exceed 1000000000";
+	case INV_STOCK_APPLIED:
+		return "already applied";
+	}
+	return "?";
+}
+
+int inv_stock_balance(const inv_app_t *app, const char *sku, int64_t *balance, char *err,
+                      size_t errsz)
+{
+	inv_ledger_entry_t head;
+	int rc = inv_ledger_head(app->db, sku, &head, err, errsz);
+
+	if (rc == 1)
+		*balance = head.balance;
+	return rc < 0 ? -1 : rc;
+}
+
+static char *updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e)
+{
+	eda_event_t *ev = eda_event_new(INV_SOURCE, EDA_EVENT_INVENTORY_UPDATED, e->sku,
+	                                inv_updated_data(e->sku, e->balance, e->delta, ch->kind),
+	                                ch->cause, ch->correlation_id);
+	char *s = eda_event_serialize(ev, NULL);
+
+	eda_event_free(ev);
+	return s;
+}
+
+static inv_stock_rc_t applied_before(const inv_app_t *app, const inv_stock_change_t *ch,
+                                     inv_ledger_entry_t *e, char *err, size_t errsz)
+{
+	int rc = inv_ledger_find_op(app->db, ch->op, e, err, errsz);
+
+	if (rc < 0)
+		return INV_STOCK_ERR;
+	return rc == 1 ? INV_STOCK_APPLIED : INV_STOCK_OK;
+}
+
+/* The newest entry as the products cache knows it (one point read): exact
+ * unless another writer got in since, which the unique (sku, version) of the
+ * append then reveals. Returns 1, 0 (not cached) or -1. */
+static int cached_head(const inv_app_t *app, const char *sku, inv_ledger_entry_t *head, char *err,
+                       size_t errsz)
+{
+	inv_product_t p;
+	int rc = inv_products_get(app->db, sku, &p, err, errsz);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : 0;
+	rc = p.version > 0;
+	if (rc) {
+		memset(head, 0, sizeof(*head));
+		snprintf(head->sku, sizeof(head->sku), "%s", sku);
+		head->version = p.version;
+		head->balance = p.stock;
+	}
+	inv_product_clear(&p);
+	return rc;
+}
+
+/* A refusal (short, too much, unknown) is final only once judged on the
+ * ledger's true head and once we know the op was not applied before (a
+ * redelivered reservation must not be reported short after it took the
+ * stock). Returns RC, INV_STOCK_APPLIED or INV_STOCK_ERR. */
+static inv_stock_rc_t refuse(const inv_app_t *app, const inv_stock_change_t *ch, inv_stock_rc_t rc,
+                             inv_ledger_entry_t *entry, const inv_ledger_entry_t *head, char *err,
+                             size_t errsz)
+{
+	inv_stock_rc_t before;
+
+	if (ch->check_op_first) {
+		before = applied_before(app, ch, entry, err, errsz);
+		if (before != INV_STOCK_OK)
+			return before;
+	}
+	if (head != NULL)
+		*entry = *head;
+	return rc;
+}
+
+inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *ch,
+                               inv_ledger_entry_t *entry, char *err, size_t errsz)
+{
+	inv_ledger_entry_t head, e, tmp;
+	char id[INV_SKU_MAX + 32], cerr[256];
+	inv_stock_rc_t rc;
+	int exact = 0; /* head read from the ledger itself, not the cache */
+
+	if (entry == NULL)
+		entry = &tmp;
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		int found = exact ? inv_ledger_head(app->db, ch->sku, &head, err, errsz)
+		                  : cached_head(app, ch->sku, &head, err, errsz);
+		char *event;
+		int arc, add;
+
+		if (found < 0)
+			return INV_STOCK_ERR;
+		if (found == 0 && !exact) {
+			exact = 1;
+			continue;
+		}
+		if (found == 0 && !ch->set)
+			return refuse(app, ch, INV_STOCK_UNKNOWN, entry, NULL, err, errsz);
+		memset(&e, 0, sizeof(e));
+		snprintf(e.sku, sizeof(e.sku), "%s", ch->sku);
+		snprintf(e.kind, sizeof(e.kind), "%s", ch->kind);
+		snprintf(e.op, sizeof(e.op), "%s", ch->op);
+		if (ch->order_id != NULL)
+			snprintf(e.order_id, sizeof(e.order_id), "%s", ch->order_id);
+		e.version = found ? head.version + 1 : 1;
+		e.delta = ch->set ? ch->amount - (found ? head.balance : 0) : ch->amount;
+		if (found && ch->set && e.delta == 0 && exact) {
+			*entry = head;
+			return INV_STOCK_OK; /* nothing changes, nothing to publish */
+		}
+		add = inv_stock_add(found ? head.balance : 0, e.delta, &e.balance);
+		if (add != 0 || (found && ch->set && e.delta == 0)) {
+			if (!exact) {
+				/* The cache may lag: judge again on the ledger. */
+				exact = 1;
+				continue;
+			}
+			return refuse(app, ch, add == -1 ? INV_STOCK_SHORT : INV_STOCK_TOO_MUCH,
+			              entry, &head, err, errsz);
+		}
+		e.ts_ms = inv_now_ms();
+		event = updated_event(ch, &e);
+		arc = inv_ledger_append(app->db, &e, event, err, errsz);
+		if (arc == INV_REPO_OK) {
+			inv_crash_point("ledger-append");
+			inv_ledger_id(id, sizeof(id), e.sku, e.version);
+			if (app->publish != NULL)
+				app->publish(app->pub, INV_COLL_LEDGER, id, event);
+			free(event);
+			/* The cache is only for reads; a failure here is logged,
+			 * the ledger already holds the truth. */
+			if (inv_products_cache_stock(app->db, e.sku, e.balance, e.version, cerr,
+			                             sizeof(cerr)) != 0)
+				eda_log(EDA_LOG_WARN, "stock cache not updated", "sku", e.sku,
+				        "why", cerr, NULL);
+			inv_crash_point("cache-update");
+			*entry = e;
+			return INV_STOCK_OK;
+		}
+		free(event);
+		if (arc == INV_REPO_ERR)
+			return INV_STOCK_ERR;
+		/* A duplicate: either the op was applied before (a redelivery, or
+		 * another process handling the same event) or the version was
+		 * taken by a concurrent writer: read the true head and retry. */
+		rc = applied_before(app, ch, entry, err, errsz);
+		if (rc != INV_STOCK_OK)
+			return rc;
+		exact = 1;
+		eda_log(EDA_LOG_INFO, "ledger version conflict, retrying", "sku", ch->sku, "op",
+		        ch->op, NULL);
+	}
+	snprintf(err, errsz, "too many version conflicts on %s", ch->sku);
+	return INV_STOCK_ERR;
+}

@@ -1,0 +1,49 @@
+/*
+ * Stock changes on the ledger with optimistic concurrency: read the SKU's
+ * newest entry, append the next version, and on a conflict read again. Each
+ * change carries an op key; an op that was applied before is reported, not
+ * applied again. Every change writes its InventoryUpdated into the entry and
+ * hands it to the publisher, then refreshes the products cache.
+ */
+#ifndef INV_STOCK_H
+#define INV_STOCK_H
+
+#include <stdint.h>
+
+#include "eda/event.h"
+#include "repositories/ledger.h"
+#include "services/context.h"
+
+typedef enum {
+	INV_STOCK_OK = 0,
+	INV_STOCK_ERR = -1,      /* database failure: try again later */
+	INV_STOCK_UNKNOWN = -2,  /* no such SKU */
+	INV_STOCK_SHORT = -3,    /* would go below zero */
+	INV_STOCK_TOO_MUCH = -4, /* would go above the cap */
+	INV_STOCK_APPLIED = -5,  /* this op was applied before (ENTRY holds it) */
+} inv_stock_rc_t;
+
+typedef struct inv_stock_change {
+	const char *sku;
+	int64_t amount;             /* the delta, or the new balance when SET */
+	int set;                    /* 1: AMOUNT is the new balance (creates the SKU if needed) */
+	const char *kind;           /* InventoryUpdated cause: set, restock, reservation, release */
+	const char *op;             /* unique op key */
+	const char *order_id;       /* or NULL */
+	int check_op_first;         /* look the op up before refusing a change */
+	const eda_event_t *cause;   /* event reacted to, or NULL */
+	const char *correlation_id; /* without a cause: the HTTP request id */
+} inv_stock_change_t;
+
+/* Applies CH. ENTRY (may be NULL) gets the appended entry, or for
+ * INV_STOCK_APPLIED the earlier one, or for SHORT/TOO_MUCH the head read. */
+inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *ch,
+                               inv_ledger_entry_t *entry, char *err, size_t errsz);
+
+/* The current balance of SKU from the ledger. Returns 1, 0 (unknown) or -1. */
+int inv_stock_balance(const inv_app_t *app, const char *sku, int64_t *balance, char *err,
+                      size_t errsz);
+
+const char *inv_stock_strerror(inv_stock_rc_t rc);
+
+#endif

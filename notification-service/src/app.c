@@ -1,0 +1,191 @@
+/*
+ * Wiring of the daemon's components; see app.h. Construction order follows
+ * dependencies (a part is built after what it uses) and notif_app_free() tears
+ * down in reverse, so the consumer is gone before the notifier it calls and
+ * the DLQ producer it forwards to.
+ */
+#include "app.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "eda/alloc.h"
+#include "eda/errbuf.h"
+#include "eda/http.h"
+#include "eda/kafka.h"
+#include "eda/log.h"
+#include "eda/producer.h"
+#include "events/consumers.h"
+#include "services/mailer.h"
+#include "services/notifier.h"
+#include "services/transport.h"
+
+#define CONSUMER_QUEUE_KB "2048"
+
+struct notif_app {
+	eda_metrics_t *metrics;
+	eda_http_server_t *http;
+	eda_producer_t *dlq;
+	notifier_t *notifier;
+	notif_consumer_t *consumer;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void init_curl(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int ready_transport(void *ctx, char *err, size_t errsz)
+{
+	transport_t *t = ctx;
+
+	return t->check(t, err, errsz);
+}
+
+static transport_t *make_transport(const notif_settings_t *s, char *err, size_t errsz)
+{
+	if (s->smtp_url == NULL)
+		return transport_spool_new(s->spool_dir, s->spool_fsync, err, errsz);
+	smtp_config_t sc = {
+	        .url = s->smtp_url,
+	        .username = s->smtp_username,
+	        .password = s->smtp_password,
+	        .starttls = s->smtp_starttls,
+	        .ca_file = s->smtp_ca_file,
+	        .timeout_ms = s->smtp_timeout_ms,
+	};
+	return transport_smtp_new(&sc, err, errsz);
+}
+
+notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
+{
+	notif_app_t *a = eda_xcalloc(1, sizeof(*a));
+	char why[512];
+	rd_kafka_conf_t *conf;
+	mailer_t *mailer;
+	transport_t *transport;
+
+	pthread_once(&curl_once, init_curl);
+	if (curl_init_rc != CURLE_OK) {
+		eda_errf(err, errsz, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
+		goto fail;
+	}
+	a->metrics = eda_metrics_new();
+	eda_http_config_t hc = {.bind_addr = s->bind_addr,
+	                        .port = s->port,
+	                        .threads = s->http_threads,
+	                        .service = NOTIF_SERVICE_NAME,
+	                        .metrics = a->metrics};
+	a->http = eda_http_server_new(&hc, why, sizeof(why));
+	if (a->http == NULL) {
+		eda_errf(err, errsz, "http: %s", why);
+		goto fail;
+	}
+	mailer_config_t mc = {.template_dir = s->template_dir,
+	                      .from_addr = s->mail_from,
+	                      .from_name = s->mail_from_name,
+	                      .id_domain = s->message_id_domain};
+	mailer = mailer_new(&mc, why, sizeof(why));
+	if (mailer == NULL) {
+		eda_errf(err, errsz, "templates: %s", why);
+		goto fail;
+	}
+	transport = make_transport(s, why, sizeof(why));
+	if (transport == NULL) {
+		mailer_free(mailer);
+		eda_errf(err, errsz, "%s: %s", s->smtp_url ? "SMTP_URL" : "MAIL_SPOOL_DIR", why);
+		goto fail;
+	}
+	a->notifier = notifier_new(mailer, transport, (size_t)s->dedupe_window, a->metrics, why,
+	                           sizeof(why));
+	if (a->notifier == NULL) {
+		eda_errf(err, errsz, "metrics: %s", why);
+		goto fail;
+	}
+	eda_http_add_ready_check(a->http, "mail", ready_transport, notifier_transport(a->notifier));
+
+	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
+	if (conf == NULL) {
+		eda_errf(err, errsz, "kafka: %s", why);
+		goto fail;
+	}
+	a->dlq = eda_producer_new(conf, NULL, NULL, a->metrics, why, sizeof(why));
+	if (a->dlq == NULL) {
+		eda_errf(err, errsz, "kafka producer: %s", why);
+		goto fail;
+	}
+	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
+	if (conf == NULL) {
+		eda_errf(err, errsz, "kafka: %s", why);
+		goto fail;
+	}
+	/* librdkafka prefetches up to 64 MiB by default; an e-mail takes far
+	 * longer to send than to fetch, so a small queue costs no throughput and
+	 * keeps the daemon's memory small. KAFKA_QUEUED_MAX_MESSAGES_KBYTES wins. */
+	if (getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") == NULL &&
+	    eda_kafka_conf_set(conf, "queued.max.messages.kbytes", CONSUMER_QUEUE_KB, why,
+	                       sizeof(why)) != 0) {
+		rd_kafka_conf_destroy(conf);
+		eda_errf(err, errsz, "kafka: %s", why);
+		goto fail;
+	}
+	notif_consumer_config_t cc = {.topic = s->topic_orders,
+	                              .group = s->consumer_group,
+	                              .dlq_producer = a->dlq,
+	                              .metrics = a->metrics,
+	                              .retry_initial_ms = s->retry_initial_ms,
+	                              .retry_max_ms = s->retry_max_ms};
+	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
+	if (a->consumer == NULL) {
+		eda_errf(err, errsz, "kafka consumer: %s", why);
+		goto fail;
+	}
+	return a;
+fail:
+	notif_app_free(a);
+	return NULL;
+}
+
+int notif_app_start(notif_app_t *a, char *err, size_t errsz)
+{
+	char why[512];
+
+	if (eda_http_server_start(a->http, why, sizeof(why)) != 0) {
+		eda_errf(err, errsz, "http: %s", why);
+		return -1;
+	}
+	if (notif_consumer_start(a->consumer, why, sizeof(why)) != 0) {
+		eda_errf(err, errsz, "consumer: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned short notif_app_port(const notif_app_t *a)
+{
+	return eda_http_server_port(a->http);
+}
+
+eda_metrics_t *notif_app_metrics(const notif_app_t *a)
+{
+	return a->metrics;
+}
+
+void notif_app_free(notif_app_t *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http != NULL)
+		eda_http_server_stop(a->http);
+	notif_consumer_free(a->consumer);
+	if (a->dlq != NULL)
+		eda_producer_free(a->dlq, 10000);
+	notifier_free(a->notifier);
+	eda_http_server_free(a->http);
+	eda_metrics_free(a->metrics);
+	free(a);
+}

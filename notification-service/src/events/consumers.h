@@ -1,0 +1,36 @@
+/*
+ * The service's Kafka side: a consumer-group member on the orders topic that
+ * routes OrderPlaced, OrderConfirmed, OrderRejected and OrderCancelled to the
+ * notifier and ignores every other type (forward compatibility).
+ */
+#ifndef NOTIF_EVENTS_CONSUMERS_H
+#define NOTIF_EVENTS_CONSUMERS_H
+
+#include <stddef.h>
+
+#include "eda/consumer.h"
+#include "services/notifier.h"
+
+typedef struct notif_consumer_config {
+	const char *topic;            /* the orders topic */
+	const char *group;            /* consumer group; the DLQ is dlq.<group> */
+	eda_producer_t *dlq_producer; /* borrowed */
+	eda_metrics_t *metrics;       /* borrowed */
+	int retry_initial_ms, retry_max_ms;
+} notif_consumer_config_t;
+
+typedef struct notif_consumer notif_consumer_t;
+
+/* Takes ownership of CONF (also on failure); NOTIFIER is borrowed and must
+ * outlive the consumer. Returns NULL with ERR. */
+notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer_config_t *cfg,
+                                     notifier_t *notifier, char *err, size_t errsz);
+
+/* Starts the consumer thread. 0, or -1 with ERR. */
+int notif_consumer_start(notif_consumer_t *c, char *err, size_t errsz);
+
+/* Stops after the message in hand, commits stored offsets, leaves the group
+ * and frees C. NULL is fine. */
+void notif_consumer_free(notif_consumer_t *c);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * The business logic of the service: one order event in, at most one e-mail
+ * out. It decides the recipient, renders the e-mail, hands it to the
+ * transport, remembers the event id in the dedupe window once the transport
+ * accepted it, and counts what happened. It knows nothing about Kafka: the
+ * consumer (events/consumers.c) turns its verdict into DONE, RETRY or DEAD.
+ */
+#ifndef NOTIF_SERVICES_NOTIFIER_H
+#define NOTIF_SERVICES_NOTIFIER_H
+
+#include <stddef.h>
+
+#include "eda/event.h"
+#include "eda/metrics.h"
+#include "services/mailer.h"
+#include "services/transport.h"
+
+typedef enum {
+	NOTIFY_SENT = 0,  /* the transport accepted the e-mail */
+	NOTIFY_DUPLICATE, /* already sent in this process life: nothing done */
+	NOTIFY_RETRY,     /* transient failure: hand the event back later */
+	NOTIFY_DEAD,      /* can never be sent: to the DLQ with the reason */
+} notify_result_t;
+
+typedef struct notifier notifier_t;
+
+/* Takes ownership of MAILER and TRANSPORT (also on failure). Registers
+ * notifications_sent_total{type,transport}, notification_failures_total{reason},
+ * notifications_duplicate_total and notification_latency_seconds in REG
+ * (borrowed, must outlive the notifier). Returns NULL with ERR. */
+notifier_t *notifier_new(mailer_t *mailer, transport_t *transport, size_t dedupe_window,
+                         eda_metrics_t *reg, char *err, size_t errsz);
+void notifier_free(notifier_t *n);
+
+/* Handles EV, a valid order event (checked by eda_event_validate_data). On
+ * RETRY and DEAD, REASON says why (no e-mail addresses in it). */
+notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reason,
+                                size_t reasonsz);
+
+/* Counts an event that failed before reaching the notifier (bad envelope or
+ * data) as notification_failures_total{reason="invalid_event"}. */
+void notifier_count_invalid(notifier_t *n);
+
+/* The transport, for readiness checks. */
+transport_t *notifier_transport(notifier_t *n);
+
+#endif

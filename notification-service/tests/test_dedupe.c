@@ -1,0 +1,71 @@
+/*
+ * Tests of src/services/dedupe.c: membership, the bound, eviction of the
+ * oldest first, and a window much larger than the hash table's first guess.
+ */
+#include <check.h>
+#include <stdio.h>
+
+#include "services/dedupe.h"
+#include "support/check_main.h"
+
+START_TEST(remembers_and_evicts_oldest)
+{
+	dedupe_t *d = dedupe_new(3);
+
+	ck_assert(!dedupe_contains(d, "a"));
+	dedupe_add(d, "a");
+	dedupe_add(d, "b");
+	dedupe_add(d, "a"); /* already there: no new slot */
+	dedupe_add(d, "c");
+	ck_assert_uint_eq(dedupe_size(d), 3);
+	ck_assert(dedupe_contains(d, "a") && dedupe_contains(d, "b") && dedupe_contains(d, "c"));
+	dedupe_add(d, "d");
+	ck_assert_uint_eq(dedupe_size(d), 3);
+	ck_assert(!dedupe_contains(d, "a"));
+	ck_assert(dedupe_contains(d, "b") && dedupe_contains(d, "d"));
+	dedupe_free(d);
+}
+END_TEST
+
+START_TEST(capacity_one)
+{
+	dedupe_t *d = dedupe_new(1);
+
+	dedupe_add(d, "x");
+	dedupe_add(d, "y");
+	ck_assert(!dedupe_contains(d, "x"));
+	ck_assert(dedupe_contains(d, "y"));
+	dedupe_free(d);
+}
+END_TEST
+
+START_TEST(many_ids)
+{
+	enum { CAP = 5000, N = 20000 };
+	dedupe_t *d = dedupe_new(CAP);
+	char id[32];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "event-%d", i);
+		dedupe_add(d, id);
+	}
+	ck_assert_uint_eq(dedupe_size(d), CAP);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "event-%d", i);
+		ck_assert_msg(dedupe_contains(d, id) == (i >= N - CAP), "%s", id);
+	}
+	dedupe_free(d);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dedupe");
+	TCase *tc = tcase_create("dedupe");
+
+	tcase_add_test(tc, remembers_and_evicts_oldest);
+	tcase_add_test(tc, capacity_one);
+	tcase_add_test(tc, many_ids);
+	suite_add_tcase(s, tc);
+	return ts_run_suite(s);
+}

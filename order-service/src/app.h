@@ -1,0 +1,55 @@
+/*
+ * The running daemon as one object: every component wired together in the
+ * order main() needs, so that tests can start and stop the same daemon
+ * in-process. main.c only reads settings, starts an app and waits for a
+ * signal.
+ */
+#ifndef OS_APP_H
+#define OS_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/database.h"
+#include "config/settings.h"
+#include "eda/consumer.h"
+#include "eda/http.h"
+#include "eda/metrics.h"
+#include "eda/producer.h"
+#include "events/notifier.h"
+#include "events/producers.h"
+#include "routers/orders.h"
+#include "services/order_service.h"
+#include "services/order_waiters.h"
+
+typedef struct os_app {
+	os_settings_t cfg;
+	eda_metrics_t *metrics;
+	os_db_pool_t *pool;
+	os_notifier_t *notifier;
+	os_relay_t *relay;
+	eda_producer_t *producer;
+	os_waiters_t *waiters;
+	os_service_t svc;
+	os_orders_router_t router;
+	eda_http_server_t *http;
+	eda_consumer_t *consumer;
+	pthread_t maintenance;
+	bool maintenance_started, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+} os_app_t;
+
+/* Applies migrations and starts everything CFG asks for (copied). Returns 0,
+ * or -1 with ERR filled and everything already started stopped again. */
+int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz);
+
+/* Stops in order: HTTP, long-polls, consumers (committing offsets), relay,
+ * producer (flushing), notifier. Frees everything. Idempotent. */
+void os_app_stop(os_app_t *a);
+
+/* The HTTP port (useful when started with PORT=0 in tests). */
+unsigned short os_app_port(const os_app_t *a);
+
+#endif

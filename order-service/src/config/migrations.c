@@ -1,0 +1,213 @@
+/*
+ * Applies order-service/migrations/NNN_*.sql (see migrations.h).
+ */
+#include "config/migrations.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eda/alloc.h"
+#include "eda/errbuf.h"
+#include "eda/log.h"
+#include "utils/pg.h"
+
+/* An arbitrary constant naming "order-service migrations" among advisory locks. */
+#define MIGRATION_LOCK "7401923001"
+
+struct migration {
+	int version;
+	char *name;
+};
+
+static int by_version(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* "001_orders.sql" -> 1; -1 for anything that is not NNN_<name>.sql. */
+static int version_of(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 9 || strcmp(name + n - 4, ".sql") != 0 || name[3] != '_' ||
+	    strspn(name, "0123456789") != 3)
+		return -1;
+	return atoi(name);
+}
+
+static char *read_file(const char *path, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL) {
+		eda_errf(err, errsz, "cannot open %s", path);
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		eda_errf(err, errsz, "cannot read %s", path);
+		goto out;
+	}
+	buf = eda_xmalloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		eda_errf(err, errsz, "cannot read %s", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+out:
+	fclose(f);
+	return buf;
+}
+
+static int list_dir(const char *dir, struct migration **out, size_t *count, char *err, size_t errsz)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct migration *m = NULL;
+	size_t n = 0;
+
+	if (d == NULL) {
+		eda_errf(err, errsz, "cannot open migrations directory %s", dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		int v;
+
+		if (e->d_name[0] == '.' || strstr(e->d_name, ".sql") == NULL)
+			continue;
+		if ((v = version_of(e->d_name)) < 0) {
+			eda_errf(err, errsz, "migration %s: name must be NNN_<name>.sql",
+			         e->d_name);
+			goto fail;
+		}
+		m = eda_xrealloc(m, (n + 1) * sizeof(*m));
+		m[n].version = v;
+		m[n].name = eda_xstrdup(e->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(m, n, sizeof(*m), by_version);
+	for (size_t i = 1; i < n; i++) {
+		if (m[i].version == m[i - 1].version) {
+			eda_errf(err, errsz, "migrations %s and %s share a number", m[i - 1].name,
+			         m[i].name);
+			*out = m;
+			*count = n;
+			return -1;
+		}
+	}
+	*out = m;
+	*count = n;
+	return 0;
+fail:
+	closedir(d);
+	*out = m;
+	*count = n;
+	return -1;
+}
+
+static int apply(PGconn *c, const char *dir, const struct migration *m, char *err, size_t errsz)
+{
+	char *path = eda_xasprintf("%s/%s", dir, m->name);
+	char *sql = read_file(path, err, errsz);
+	char version[16];
+	const char *params[2] = {version, m->name};
+	PGresult *r;
+	int rc = -1;
+
+	free(path);
+	if (sql == NULL)
+		return -1;
+	snprintf(version, sizeof(version), "%d", m->version);
+	if (os_pg_cmd(c, "BEGIN", err, errsz) != 0)
+		goto out;
+	/* PQexec (not PQexecParams) runs a multi-statement script, here inside
+	 * the open transaction. */
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		char inner[400];
+
+		snprintf(inner, sizeof(inner), "%s", PQresultErrorMessage(r));
+		inner[strcspn(inner, "\n")] = '\0';
+		eda_errf(err, errsz, "migration %s: %s", m->name, inner);
+		PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	r = os_pg_exec(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2,
+	               params, err, errsz, NULL);
+	if (r == NULL)
+		goto out;
+	PQclear(r);
+	if (os_pg_cmd(c, "COMMIT", err, errsz) != 0)
+		goto out;
+	eda_log(EDA_LOG_INFO, "migration applied", "migration", m->name, NULL);
+	rc = 0;
+out:
+	os_pg_rollback(c);
+	free(sql);
+	return rc;
+}
+
+int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz)
+{
+	struct migration *m = NULL;
+	size_t n = 0;
+	int applied = 0;
+
+	if (list_dir(dir, &m, &n, err, errsz) != 0) {
+		applied = -1;
+		goto out;
+	}
+	if (os_pg_cmd(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", err, errsz) != 0) {
+		applied = -1;
+		goto out;
+	}
+	/* IF NOT EXISTS answers with a NOTICE every start after the first. */
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	if (os_pg_cmd(c,
+	              "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
+	              "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+	              err, errsz) != 0) {
+		applied = -1;
+		goto unlock;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char version[16];
+		const char *p[1] = {version};
+		PGresult *r;
+		bool done;
+
+		snprintf(version, sizeof(version), "%d", m[i].version);
+		r = os_pg_exec(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p,
+		               err, errsz, NULL);
+		if (r == NULL) {
+			applied = -1;
+			goto unlock;
+		}
+		done = PQntuples(r) > 0;
+		PQclear(r);
+		if (done)
+			continue;
+		if (apply(c, dir, &m[i], err, errsz) != 0) {
+			applied = -1;
+			goto unlock;
+		}
+		applied++;
+	}
+unlock:
+	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
+out:
+	for (size_t i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+	return applied;
+}

@@ -1,0 +1,19 @@
+/*
+ * Schema migrations: DIR holds NNN_name.sql files, applied in numeric order,
+ * each once, each in its own transaction together with its row in
+ * schema_migrations. The whole run holds a session advisory lock, so two
+ * replicas starting at the same moment apply each file exactly once: the
+ * second waits, then finds nothing left to do.
+ */
+#ifndef OS_MIGRATIONS_H
+#define OS_MIGRATIONS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Applies what is missing. Returns the number of files applied (>= 0), or -1
+ * with ERR filled (a bad file name, an unreadable file, a failing statement:
+ * nothing of that file is applied). */
+int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * order-service: orders in PostgreSQL, a transactional outbox relayed to
+ * Kafka, and the order saga's consumers. Wiring only: settings, logging,
+ * start, wait for SIGTERM/SIGINT, stop within a bounded time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app.h"
+#include "config/settings.h"
+#include "eda/log.h"
+#include "eda/settings.h"
+#include "eda/shutdown.h"
+
+int main(void)
+{
+	os_settings_t cfg;
+	eda_env_t env;
+	os_app_t app;
+	char err[512];
+
+	if (eda_shutdown_init() != 0) {
+		fprintf(stderr, "order-service: cannot set the signal mask\n");
+		return 1;
+	}
+	eda_env_init(&env);
+	os_settings_load(&cfg, &env);
+	eda_env_exit_on_error(&env, "order-service");
+	eda_log_init("order-service", cfg.log_level);
+	if (os_app_start(&app, &cfg, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
+		return 1;
+	}
+	eda_shutdown_wait(-1);
+	eda_log(EDA_LOG_INFO, "shutting down", NULL);
+	eda_shutdown_deadline((unsigned)cfg.shutdown_timeout_s);
+	os_app_stop(&app);
+	eda_log(EDA_LOG_INFO, "stopped", NULL);
+	return 0;
+}

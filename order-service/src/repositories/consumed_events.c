@@ -1,0 +1,64 @@
+/*
+ * consumed_events in PostgreSQL (see consumed_events.h).
+ */
+#include "repositories/consumed_events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "models/order.h"
+#include "utils/pg.h"
+
+int os_repo_consumed_insert(PGconn *c, const char *source, const char *id, const char *type,
+                            const char *order_id, const char *outcome, char *err, size_t errsz)
+{
+	/* A malformed order id is recorded without one rather than failing the
+	 * whole transaction on the uuid cast. */
+	const char *p[5] = {source, id, type,
+	                    order_id != NULL && os_uuid_valid(order_id) ? order_id : NULL, outcome};
+	PGresult *r = os_pg_exec(c,
+	                         "INSERT INTO consumed_events (source, event_id, event_type, "
+	                         "order_id, outcome) VALUES ($1, $2, $3, $4::uuid, $5) "
+	                         "ON CONFLICT DO NOTHING",
+	                         5, p, err, errsz, NULL);
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	rc = atoi(PQcmdTuples(r)) > 0 ? 1 : 0;
+	PQclear(r);
+	return rc;
+}
+
+int os_repo_consumed_set_outcome(PGconn *c, const char *source, const char *id, const char *outcome,
+                                 char *err, size_t errsz)
+{
+	const char *p[3] = {source, id, outcome};
+	PGresult *r = os_pg_exec(c,
+	                         "UPDATE consumed_events SET outcome = $3 "
+	                         "WHERE source = $1 AND event_id = $2",
+	                         3, p, err, errsz, NULL);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 1;
+}
+
+int os_repo_consumed_outcome(PGconn *c, const char *source, const char *id, char *out, size_t outsz,
+                             char *err, size_t errsz)
+{
+	const char *p[2] = {source, id};
+	PGresult *r = os_pg_exec(c,
+	                         "SELECT outcome FROM consumed_events WHERE source = $1 AND "
+	                         "event_id = $2",
+	                         2, p, err, errsz, NULL);
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	rc = PQntuples(r) > 0;
+	snprintf(out, outsz, "%s", rc ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return rc;
+}

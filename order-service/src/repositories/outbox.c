@@ -1,0 +1,152 @@
+/*
+ * The outbox in PostgreSQL (see outbox.h), and the retention purge of the
+ * three tables that would otherwise grow for ever.
+ */
+#include "repositories/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eda/alloc.h"
+#include "utils/pg.h"
+
+int os_repo_outbox_insert(PGconn *c, const char *aggregate_id, const char *topic, const char *type,
+                          const char *event_id, const char *payload, char *err, size_t errsz)
+{
+	const char *p[5] = {aggregate_id, topic, type, event_id, payload};
+	PGresult *r = os_pg_exec(c,
+	                         "INSERT INTO outbox (aggregate_id, topic, event_type, event_id, "
+	                         "payload) VALUES ($1::uuid, $2, $3, $4, $5)",
+	                         5, p, err, errsz, NULL);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 1;
+}
+
+int os_repo_outbox_fetch(PGconn *c, int limit, os_outbox_row_t **rows, char *err, size_t errsz)
+{
+	char lim[16];
+	const char *p[1] = {lim};
+	PGresult *r;
+	int n;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	r = os_pg_exec(c,
+	               "SELECT id, aggregate_id::text, topic, event_type, payload, "
+	               "extract(epoch FROM created_at)::float8 FROM outbox "
+	               "WHERE published_at IS NULL ORDER BY id LIMIT $1::int",
+	               1, p, err, errsz, NULL);
+	*rows = NULL;
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	*rows = eda_xcalloc((size_t)(n > 0 ? n : 1), sizeof(**rows));
+	for (int i = 0; i < n; i++) {
+		os_outbox_row_t *row = &(*rows)[i];
+
+		row->id = atoll(PQgetvalue(r, i, 0));
+		row->aggregate_id = eda_xstrdup(PQgetvalue(r, i, 1));
+		row->topic = eda_xstrdup(PQgetvalue(r, i, 2));
+		row->type = eda_xstrdup(PQgetvalue(r, i, 3));
+		row->payload = eda_xstrdup(PQgetvalue(r, i, 4));
+		row->created_at = strtod(PQgetvalue(r, i, 5), NULL);
+	}
+	PQclear(r);
+	return n;
+}
+
+void os_repo_outbox_free(os_outbox_row_t *rows, int n)
+{
+	if (rows == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		free(rows[i].aggregate_id);
+		free(rows[i].topic);
+		free(rows[i].type);
+		free(rows[i].payload);
+	}
+	free(rows);
+}
+
+/* Appends "{a,b,c}" array literals of the delivered rows' ids and times. */
+int os_repo_outbox_mark(PGconn *c, const os_outbox_row_t *rows, int n, char *err, size_t errsz)
+{
+	size_t cap = 16 + (size_t)n * 32, il = 0, tl = 0;
+	char *ids = eda_xmalloc(cap), *times = eda_xmalloc(cap);
+	const char *p[2] = {ids, times};
+	PGresult *r;
+	int marked = 0, rc;
+
+	ids[il++] = '{';
+	times[tl++] = '{';
+	for (int i = 0; i < n; i++) {
+		if (rows[i].status != 1)
+			continue;
+		il += (size_t)snprintf(ids + il, cap - il, "%s%lld", marked ? "," : "", rows[i].id);
+		tl += (size_t)snprintf(times + tl, cap - tl, "%s%.6f", marked ? "," : "",
+		                       rows[i].delivered_at);
+		marked++;
+	}
+	snprintf(ids + il, cap - il, "}");
+	snprintf(times + tl, cap - tl, "}");
+	if (marked == 0) {
+		rc = 0;
+		goto out;
+	}
+	r = os_pg_exec(c,
+	               "UPDATE outbox SET published_at = to_timestamp(t.ts) "
+	               "FROM unnest($1::bigint[], $2::float8[]) AS t(id, ts) "
+	               "WHERE outbox.id = t.id AND outbox.published_at IS NULL",
+	               2, p, err, errsz, NULL);
+	if (r == NULL) {
+		rc = -1;
+		goto out;
+	}
+	rc = atoi(PQcmdTuples(r));
+	PQclear(r);
+out:
+	free(ids);
+	free(times);
+	return rc;
+}
+
+long long os_repo_outbox_pending(PGconn *c, char *err, size_t errsz)
+{
+	PGresult *r = os_pg_exec(c, "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0,
+	                         NULL, err, errsz, NULL);
+	long long n;
+
+	if (r == NULL)
+		return -1;
+	n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz)
+{
+	static const char *const stmts[] = {
+	        "DELETE FROM outbox WHERE published_at < now() - $1::bigint * interval '1 second'",
+	        "DELETE FROM consumed_events WHERE consumed_at < now() - $1::bigint * interval '1 "
+	        "second'",
+	        "DELETE FROM idempotency_keys WHERE created_at < now() - $1::bigint * interval '1 "
+	        "second'",
+	};
+	char ret[24];
+	const char *p[1] = {ret};
+	long long total = 0;
+
+	snprintf(ret, sizeof(ret), "%ld", retention_s);
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		PGresult *r = os_pg_exec(c, stmts[i], 1, p, err, errsz, NULL);
+
+		if (r == NULL)
+			return -1;
+		total += atoll(PQcmdTuples(r));
+		PQclear(r);
+	}
+	return total;
+}

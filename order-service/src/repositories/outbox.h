@@ -1,0 +1,40 @@
+/*
+ * SQL for the transactional outbox (see repositories/orders.h for the
+ * conventions). Rows are written inside the transaction of the change they
+ * announce and read by the relay in id order.
+ */
+#ifndef OS_REPO_OUTBOX_H
+#define OS_REPO_OUTBOX_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Appends one event row (inside the caller's transaction). Returns 1 or -1. */
+int os_repo_outbox_insert(PGconn *c, const char *aggregate_id, const char *topic, const char *type,
+                          const char *event_id, const char *payload, char *err, size_t errsz);
+
+typedef struct os_outbox_row {
+	long long id;
+	char *aggregate_id, *topic, *type, *payload; /* owned by the batch */
+	double created_at;                           /* seconds since the epoch */
+	double delivered_at;                         /* set by the relay */
+	int status;                                  /* 0 waiting, 1 delivered, -1 failed */
+} os_outbox_row_t;
+
+/* Reads up to LIMIT unpublished rows, lowest id first, into a new array
+ * *ROWS. Returns the count (>= 0) or -1. Free with os_repo_outbox_free. */
+int os_repo_outbox_fetch(PGconn *c, int limit, os_outbox_row_t **rows, char *err, size_t errsz);
+void os_repo_outbox_free(os_outbox_row_t *rows, int n);
+
+/* Marks the rows whose status is 1 published at their delivered_at. Returns
+ * the number marked or -1. */
+int os_repo_outbox_mark(PGconn *c, const os_outbox_row_t *rows, int n, char *err, size_t errsz);
+
+/* Rows not yet published, or -1. */
+long long os_repo_outbox_pending(PGconn *c, char *err, size_t errsz);
+
+/* Deletes published rows, consumed-event records and idempotency keys older
+ * than RETENTION_S seconds. Returns the number of rows deleted or -1. */
+long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz);
+
+#endif

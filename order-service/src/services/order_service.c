@@ -1,0 +1,491 @@
+/*
+ * Business logic of the order service (see order_service.h). Each operation
+ * is one short unit of work on a pooled connection: checked out, used,
+ * checked in, so no connection is held across anything slow.
+ */
+#include "services/order_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eda/alloc.h"
+#include "eda/log.h"
+#include "eda/money.h"
+#include "repositories/consumed_events.h"
+#include "repositories/idempotency.h"
+#include "repositories/orders.h"
+#include "repositories/outbox.h"
+#include "schemas/order.h"
+#include "utils/pg.h"
+
+const char *os_strerror(int code)
+{
+	switch (code) {
+	case OS_OK:
+		return "ok";
+	case OS_EINVALID:
+		return "invalid request";
+	case OS_ENOTFOUND:
+		return "order not found";
+	case OS_ECONFLICT:
+		return "status does not allow it";
+	case OS_EIDEMPOTENCY:
+		return "idempotency key reused with another request";
+	case OS_EUNAVAILABLE:
+		return "database unavailable";
+	default:
+		return "internal error";
+	}
+}
+
+void os_now_rfc3339(char out[OS_TIME_LEN])
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, OS_TIME_LEN, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
+}
+
+static void after_commit(os_service_t *s, const char *status_order_id)
+{
+	if (s->wake_relay != NULL)
+		s->wake_relay(s->relay_ctx);
+	if (s->relay_leads == NULL || !s->relay_leads(s->relay_ctx))
+		os_notifier_outbox(s->notifier);
+	if (status_order_id != NULL) {
+		if (s->status_changed != NULL)
+			s->status_changed(status_order_id, s->status_ctx);
+		os_notifier_status(s->notifier, status_order_id);
+	}
+}
+
+static PGconn *checkout(os_service_t *s, char *detail, size_t detailsz)
+{
+	char err[256];
+	PGconn *c = os_db_checkout(s->pool, s->db_wait_ms, err, sizeof(err));
+
+	if (c == NULL) {
+		eda_log(EDA_LOG_ERROR, "database unavailable", "error", err, NULL);
+		snprintf(detail, detailsz, "the order database is unavailable; retry later");
+	}
+	return c;
+}
+
+/* Builds and checks an event of TYPE about O; NULL only on a contract breach,
+ * which is a bug (inputs were validated against the same rules). */
+static char *event_payload(const os_order_t *o, const char *type, const char *reason,
+                           const eda_event_t *cause, const char *correlation_id, char event_id[128])
+{
+	eda_event_t *ev =
+	        eda_event_new(OS_SOURCE, type, o->id, os_order_event_data(o, type, reason), cause,
+	                      correlation_id);
+	char err[256];
+	char *payload = NULL;
+
+	if (ev == NULL)
+		return NULL;
+	if (eda_event_validate_data(ev, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "event breaks its contract", "order_id", o->id, "type", type,
+		        "error", err, NULL);
+	} else {
+		payload = eda_event_serialize(ev, NULL);
+		snprintf(event_id, 128, "%s", ev->id);
+	}
+	eda_event_free(ev);
+	return payload;
+}
+
+int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *request,
+                     const char *idem_key, const char *request_id, os_result_t *res)
+{
+	os_order_t o;
+	os_place_write_t w = {.topic = s->topic_orders, .idem_key = idem_key};
+	char event_id[128], err[512], state[6];
+	char *payload = NULL, *canonical = NULL, *response = NULL;
+	json_t *errors = NULL;
+	PGconn *c = NULL;
+	int rc, attempt;
+
+	memset(res, 0, sizeof(*res));
+	memset(&o, 0, sizeof(o));
+	if (os_order_request_parse(request, &o, &errors) != 0) {
+		res->errors = errors;
+		rc = OS_EINVALID;
+		goto out;
+	}
+	os_order_new_id(o.id);
+	snprintf(o.customer_id, sizeof(o.customer_id), "%s", who->customer_id);
+	snprintf(o.customer_email, sizeof(o.customer_email), "%s", who->email);
+	o.status = OS_PENDING;
+	os_now_rfc3339(o.created_at);
+	memcpy(o.updated_at, o.created_at, OS_TIME_LEN);
+	memcpy(o.status_at[OS_PENDING], o.created_at, OS_TIME_LEN);
+	payload = event_payload(&o, EDA_EVENT_ORDER_PLACED, NULL, NULL, request_id, event_id);
+	if (payload == NULL) {
+		res->errors = os_field_error(NULL, "body", "cannot be turned into an event");
+		rc = OS_EINVALID;
+		goto out;
+	}
+	w.event_id = event_id;
+	w.payload = payload;
+	res->body = os_order_to_json(&o);
+	response = json_dumps(res->body, JSON_COMPACT);
+	if (idem_key != NULL) {
+		canonical = os_order_request_canonical(&o);
+		w.idem_canonical = canonical;
+		w.idem_response = response;
+	}
+	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL) {
+		rc = OS_EUNAVAILABLE;
+		goto out;
+	}
+	/* Two attempts: a key purged between our insert and our lookup makes the
+	 * insert worth trying again; nothing else loops. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		bool same = false;
+		int status = 0;
+		char *body = NULL;
+
+		rc = os_repo_order_insert(c, &o, &w, err, sizeof(err), state);
+		if (rc == 1) {
+			os_db_checkin(s->pool, c);
+			c = NULL;
+			after_commit(s, NULL);
+			eda_log(EDA_LOG_INFO, "order placed", "order_id", o.id, "request_id",
+			        request_id, NULL);
+			res->status = 201;
+			rc = OS_OK;
+			goto out;
+		}
+		if (rc < 0)
+			break;
+		rc = os_repo_idempotency_get(c, who->customer_id, idem_key, canonical, &same,
+		                             &status, &body, err, sizeof(err));
+		if (rc < 0)
+			break;
+		if (rc == 0)
+			continue;
+		json_decref(res->body);
+		res->body = NULL;
+		if (!same) {
+			free(body);
+			snprintf(res->detail, sizeof(res->detail),
+			         "Idempotency-Key was already used with a different request");
+			rc = OS_EIDEMPOTENCY;
+			goto out;
+		}
+		res->status = status;
+		res->body = json_loads(body, 0, NULL);
+		free(body);
+		rc = res->body != NULL ? OS_OK : OS_EINTERNAL;
+		goto out;
+	}
+	eda_log(EDA_LOG_ERROR, "cannot store order", "order_id", o.id, "error", err, NULL);
+	json_decref(res->body);
+	res->body = NULL;
+	snprintf(res->detail, sizeof(res->detail), "the order could not be stored; retry later");
+	rc = OS_EUNAVAILABLE;
+out:
+	if (c != NULL)
+		os_db_checkin(s->pool, c);
+	if (rc != OS_OK) {
+		json_decref(res->body);
+		res->body = NULL;
+	}
+	free(response);
+	free(canonical);
+	free(payload);
+	os_order_clear(&o);
+	return rc;
+}
+
+static bool may_see(const os_caller_t *who, const os_order_t *o)
+{
+	return who->admin || strcmp(who->customer_id, o->customer_id) == 0;
+}
+
+int os_service_get(os_service_t *s, const os_caller_t *who, const char *id, os_order_t *o,
+                   char *detail, size_t detailsz)
+{
+	char err[512];
+	PGconn *c;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (!os_uuid_valid(id))
+		return OS_ENOTFOUND;
+	if ((c = checkout(s, detail, detailsz)) == NULL)
+		return OS_EUNAVAILABLE;
+	rc = os_repo_order_get(c, id, 0, o, err, sizeof(err));
+	os_db_checkin(s->pool, c);
+	if (rc < 0) {
+		eda_log(EDA_LOG_ERROR, "cannot read order", "order_id", id, "error", err, NULL);
+		snprintf(detail, detailsz, "the order database is unavailable; retry later");
+		return OS_EUNAVAILABLE;
+	}
+	if (rc == 0 || !may_see(who, o)) {
+		os_order_clear(o);
+		return OS_ENOTFOUND;
+	}
+	return OS_OK;
+}
+
+int os_service_list(os_service_t *s, const os_caller_t *who, const os_status_t *status,
+                    const char *cursor, int limit, os_result_t *res)
+{
+	long long after = 0, next = 0;
+	os_order_t *page;
+	char err[512], *end;
+	json_t *items;
+	PGconn *c;
+	int n;
+
+	memset(res, 0, sizeof(*res));
+	if (cursor != NULL) {
+		after = strtoll(cursor, &end, 10);
+		if (cursor[0] < '1' || cursor[0] > '9' || *end != '\0' || after <= 0 ||
+		    strlen(cursor) > 18) {
+			res->errors = os_field_error(NULL, "cursor", "is not a valid cursor");
+			return OS_EINVALID;
+		}
+	}
+	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL)
+		return OS_EUNAVAILABLE;
+	page = eda_xcalloc((size_t)limit, sizeof(*page));
+	n = os_repo_order_list(c, who->admin ? NULL : who->customer_id, status, after, limit, page,
+	                       &next, err, sizeof(err));
+	os_db_checkin(s->pool, c);
+	if (n < 0) {
+		free(page);
+		eda_log(EDA_LOG_ERROR, "cannot list orders", "error", err, NULL);
+		snprintf(res->detail, sizeof(res->detail), "the order database is unavailable");
+		return OS_EUNAVAILABLE;
+	}
+	items = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(items, os_order_to_json(&page[i]));
+		os_order_clear(&page[i]);
+	}
+	free(page);
+	res->status = 200;
+	res->body = json_pack("{s:o}", "items", items);
+	if (next > 0) {
+		char buf[24];
+
+		snprintf(buf, sizeof(buf), "%lld", next);
+		json_object_set_new(res->body, "next_cursor", json_string(buf));
+	} else {
+		json_object_set_new(res->body, "next_cursor", json_null());
+	}
+	return OS_OK;
+}
+
+int os_service_cancel(os_service_t *s, const os_caller_t *who, const char *id,
+                      const char *request_id, os_result_t *res)
+{
+	const char *reason;
+	os_order_t o, after;
+	char err[512], event_id[128], correlation[256];
+	char *payload = NULL;
+	PGconn *c;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&o, 0, sizeof(o));
+	memset(&after, 0, sizeof(after));
+	if (!os_uuid_valid(id))
+		return OS_ENOTFOUND;
+	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL)
+		return OS_EUNAVAILABLE;
+	if (os_pg_cmd(c, "BEGIN", err, sizeof(err)) != 0)
+		goto db_fail;
+	rc = os_repo_order_get(c, id, 1, &o, err, sizeof(err));
+	if (rc < 0)
+		goto db_fail;
+	if (rc == 0 || !may_see(who, &o)) {
+		rc = OS_ENOTFOUND;
+		goto done;
+	}
+	if (!who->admin || strcmp(who->customer_id, o.customer_id) == 0)
+		reason = "cancelled by the customer";
+	else
+		reason = "cancelled by an administrator";
+	if (!os_status_can_transition(o.status, OS_CANCELLED)) {
+		snprintf(res->detail, sizeof(res->detail),
+		         "an order in status %s cannot be cancelled", os_status_name(o.status));
+		rc = OS_ECONFLICT;
+		goto done;
+	}
+	rc = os_repo_order_set_status(c, id, o.status, OS_CANCELLED, reason, &after, err,
+	                              sizeof(err));
+	if (rc <= 0)
+		goto db_fail;
+	after.nitems = o.nitems;
+	after.items = o.items;
+	o.items = NULL;
+	o.nitems = 0;
+	/* The cancel belongs to the saga the order's POST started: it carries that
+	 * request's id, not the cancel request's (which is in the log line below). */
+	if (os_repo_order_correlation(c, id, correlation, sizeof(correlation), err, sizeof(err)) <
+	    0)
+		goto db_fail;
+	payload = event_payload(&after, EDA_EVENT_ORDER_CANCELLED, reason, NULL,
+	                        correlation[0] != '\0' ? correlation : request_id, event_id);
+	if (payload == NULL) {
+		rc = OS_EINTERNAL;
+		goto done;
+	}
+	if (os_repo_outbox_insert(c, id, s->topic_orders, EDA_EVENT_ORDER_CANCELLED, event_id,
+	                          payload, err, sizeof(err)) < 0 ||
+	    os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
+		goto db_fail;
+	os_db_checkin(s->pool, c);
+	c = NULL;
+	after_commit(s, id);
+	eda_log(EDA_LOG_INFO, "order cancelled", "order_id", id, "request_id", request_id, NULL);
+	res->status = 200;
+	res->body = os_order_to_json(&after);
+	rc = OS_OK;
+	goto done;
+db_fail:
+	eda_log(EDA_LOG_ERROR, "cannot cancel order", "order_id", id, "error", err, NULL);
+	snprintf(res->detail, sizeof(res->detail), "the order database is unavailable");
+	rc = OS_EUNAVAILABLE;
+done:
+	if (c != NULL) {
+		os_pg_rollback(c);
+		os_db_checkin(s->pool, c);
+	}
+	free(payload);
+	os_order_clear(&o);
+	os_order_clear(&after);
+	return rc;
+}
+
+static const char *event_for(os_status_t to)
+{
+	switch (to) {
+	case OS_CONFIRMED:
+		return EDA_EVENT_ORDER_CONFIRMED;
+	case OS_REJECTED:
+		return EDA_EVENT_ORDER_REJECTED;
+	case OS_PAID:
+		return EDA_EVENT_ORDER_PAID;
+	default:
+		return EDA_EVENT_ORDER_CANCELLED;
+	}
+}
+
+int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, os_status_t to,
+                     const char *reason, const int64_t *amount, const char *currency, char *outcome,
+                     size_t outsz)
+{
+	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+	char err[512], event_id[128], detail[256];
+	char *payload = NULL;
+	os_order_t o, after;
+	PGconn *c;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&after, 0, sizeof(after));
+	snprintf(outcome, outsz, "applied");
+	if ((c = checkout(s, detail, sizeof(detail))) == NULL)
+		return OS_EUNAVAILABLE;
+	if (os_pg_cmd(c, "BEGIN", err, sizeof(err)) != 0)
+		goto db_fail;
+	rc = os_repo_consumed_insert(c, ev->source, ev->id, ev->type, order_id, "applied", err,
+	                             sizeof(err));
+	if (rc < 0)
+		goto db_fail;
+	if (rc == 0) {
+		snprintf(outcome, outsz, "duplicate");
+		rc = OS_OK;
+		goto done;
+	}
+	rc = os_repo_order_get(c, order_id, 1, &o, err, sizeof(err));
+	if (rc < 0)
+		goto db_fail;
+	if (rc == 0)
+		snprintf(outcome, outsz, "ignored: unknown order");
+	else if (o.status != from)
+		snprintf(outcome, outsz, "ignored: order is %s", os_status_name(o.status));
+	else if (amount != NULL && (*amount != o.total || strcmp(currency, o.currency) != 0))
+		snprintf(outcome, outsz, "ignored: amount does not match the order total");
+	if (strcmp(outcome, "applied") != 0) {
+		if (os_repo_consumed_set_outcome(c, ev->source, ev->id, outcome, err, sizeof(err)) <
+		            0 ||
+		    os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
+			goto db_fail;
+		eda_log(EDA_LOG_INFO, "event does not apply", "event_id", ev->id, "order_id",
+		        order_id, "outcome", outcome, NULL);
+		rc = OS_OK;
+		goto done;
+	}
+	rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err, sizeof(err));
+	if (rc <= 0)
+		goto db_fail; /* the row is locked: 0 cannot happen unless the schema changed */
+	payload = event_payload(&after, event_for(to), reason, ev, NULL, event_id);
+	if (payload == NULL) {
+		snprintf(err, sizeof(err), "cannot build %s", event_for(to));
+		goto db_fail;
+	}
+	if (os_repo_outbox_insert(c, order_id, s->topic_orders, event_for(to), event_id, payload,
+	                          err, sizeof(err)) < 0 ||
+	    os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
+		goto db_fail;
+	os_db_checkin(s->pool, c);
+	c = NULL;
+	after_commit(s, order_id);
+	eda_log(EDA_LOG_INFO, "order status changed", "order_id", order_id, "event_id", ev->id,
+	        "status", os_status_name(to), NULL);
+	rc = OS_OK;
+	goto done;
+db_fail:
+	eda_log(EDA_LOG_ERROR, "cannot apply event", "event_id", ev->id, "order_id", order_id,
+	        "error", err, NULL);
+	rc = OS_EUNAVAILABLE;
+done:
+	if (c != NULL) {
+		os_pg_rollback(c);
+		os_db_checkin(s->pool, c);
+	}
+	free(payload);
+	os_order_clear(&o);
+	os_order_clear(&after);
+	return rc;
+}
+
+long long os_service_purge(os_service_t *s, long retention_s)
+{
+	char err[512], detail[256];
+	PGconn *c = checkout(s, detail, sizeof(detail));
+	long long n;
+
+	if (c == NULL)
+		return -1;
+	n = os_repo_purge(c, retention_s, err, sizeof(err));
+	os_db_checkin(s->pool, c);
+	if (n < 0)
+		eda_log(EDA_LOG_WARN, "purge failed", "error", err, NULL);
+	return n;
+}
+
+long long os_service_outbox_pending(os_service_t *s)
+{
+	char err[512], detail[256];
+	PGconn *c = checkout(s, detail, sizeof(detail));
+	long long n;
+
+	if (c == NULL)
+		return -1;
+	n = os_repo_outbox_pending(c, err, sizeof(err));
+	os_db_checkin(s->pool, c);
+	return n;
+}

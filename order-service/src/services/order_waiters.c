@@ -1,0 +1,272 @@
+/*
+ * The long-poll waiters (see order_waiters.h). Waiters sit in one list under
+ * one lock; the thread sleeps in poll() on an eventfd (in-process wake-ups)
+ * and on the LISTEN connection's socket, with a timeout of the nearest
+ * deadline. The list is short in practice (one entry per open long-poll), so
+ * a linear scan beats a heap in simplicity at no measurable cost.
+ */
+#include "services/order_waiters.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eda/alloc.h"
+#include "eda/log.h"
+#include "events/notifier.h"
+#include "models/order.h"
+#include "repositories/orders.h"
+#include "schemas/order.h"
+
+struct waiter {
+	struct waiter *next;
+	eda_http_req_t *req;
+	char order_id[OS_UUID_LEN + 1];
+	int64_t deadline_ms;
+	bool woken;
+};
+
+struct os_waiters {
+	os_db_pool_t *pool;
+	int db_wait_ms;
+	char *listen_url;
+	PGconn *listen;
+	int64_t next_listen_try;
+	int efd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct waiter *head;
+	size_t count;
+	bool stopping;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void kick(os_waiters_t *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		eda_logf(EDA_LOG_WARN, "waiters: cannot signal: %s", strerror(errno));
+}
+
+static void answer(os_waiters_t *w, struct waiter *x)
+{
+	char err[256];
+	os_order_t o;
+	PGconn *c = os_db_checkout(w->pool, w->db_wait_ms, err, sizeof(err));
+	int rc = -1;
+
+	if (c != NULL) {
+		rc = os_repo_order_get(c, x->order_id, 0, &o, err, sizeof(err));
+		os_db_checkin(w->pool, c);
+	}
+	if (rc == 1) {
+		eda_http_reply_json(x->req, 200, os_order_to_json(&o));
+		os_order_clear(&o);
+	} else if (rc == 0) {
+		eda_http_reply_problem(x->req, 404, NULL, "order not found", NULL);
+	} else {
+		eda_log(EDA_LOG_ERROR, "long-poll: cannot read order", "order_id", x->order_id,
+		        "error", err, NULL);
+		eda_http_reply_problem(x->req, 503, NULL, "the order database is unavailable",
+		                       NULL);
+	}
+	free(x);
+}
+
+/* Opens the LISTEN session if it is missing, at most once a second. */
+static void ensure_listen(os_waiters_t *w)
+{
+	char err[256];
+	PGresult *r;
+
+	if (w->listen_url == NULL || w->listen != NULL || now_ms() < w->next_listen_try)
+		return;
+	w->next_listen_try = now_ms() + 1000;
+	if ((w->listen = os_db_connect(w->listen_url, err, sizeof(err))) == NULL) {
+		eda_log(EDA_LOG_WARN, "long-poll: cannot LISTEN", "error", err, NULL);
+		return;
+	}
+	r = PQexec(w->listen, "LISTEN " OS_CHANNEL_STATUS);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQfinish(w->listen);
+		w->listen = NULL;
+	}
+	PQclear(r);
+}
+
+static void drain_notifies(os_waiters_t *w)
+{
+	PGnotify *n;
+
+	if (PQconsumeInput(w->listen) == 0) {
+		PQfinish(w->listen);
+		w->listen = NULL;
+		return;
+	}
+	while ((n = PQnotifies(w->listen)) != NULL) {
+		os_waiters_wake(w, n->extra);
+		PQfreemem(n);
+	}
+}
+
+static void *run(void *arg)
+{
+	os_waiters_t *w = arg;
+
+	for (;;) {
+		struct waiter *due = NULL, **pp;
+		int64_t now = now_ms(), next = now + 1000;
+		struct pollfd pfd[2];
+		int nfd = 1;
+
+		pthread_mutex_lock(&w->lock);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		for (pp = &w->head; *pp != NULL;) {
+			struct waiter *x = *pp;
+
+			if (x->woken || x->deadline_ms <= now) {
+				*pp = x->next;
+				x->next = due;
+				due = x;
+				w->count--;
+			} else {
+				if (x->deadline_ms < next)
+					next = x->deadline_ms;
+				pp = &x->next;
+			}
+		}
+		pthread_mutex_unlock(&w->lock);
+		while (due != NULL) {
+			struct waiter *x = due;
+
+			due = x->next;
+			answer(w, x);
+		}
+		ensure_listen(w);
+		pfd[0] = (struct pollfd){.fd = w->efd, .events = POLLIN};
+		if (w->listen != NULL) {
+			pfd[1] = (struct pollfd){.fd = PQsocket(w->listen), .events = POLLIN};
+			nfd = 2;
+		}
+		if (poll(pfd, (nfds_t)nfd, (int)(next > now ? next - now : 0)) > 0) {
+			uint64_t v;
+
+			if (pfd[0].revents & POLLIN)
+				(void)!read(w->efd, &v, sizeof(v));
+			if (nfd == 2 && pfd[1].revents != 0)
+				drain_notifies(w);
+		}
+	}
+	return NULL;
+}
+
+os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, const char *listen_url,
+                               char *err, size_t errsz)
+{
+	os_waiters_t *w = eda_xcalloc(1, sizeof(*w));
+
+	w->pool = pool;
+	w->db_wait_ms = db_wait_ms;
+	w->listen_url = listen_url != NULL ? eda_xstrdup(listen_url) : NULL;
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&w->lock, NULL);
+	if (w->efd < 0 || pthread_create(&w->thread, NULL, run, w) != 0) {
+		snprintf(err, errsz, "cannot start the long-poll thread");
+		if (w->efd >= 0)
+			close(w->efd);
+		pthread_mutex_destroy(&w->lock);
+		free(w->listen_url);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void os_waiters_add(os_waiters_t *w, eda_http_req_t *r, const char *order_id, int wait_s)
+{
+	struct waiter *x = eda_xcalloc(1, sizeof(*x));
+
+	x->req = r;
+	snprintf(x->order_id, sizeof(x->order_id), "%s", order_id);
+	x->deadline_ms = now_ms() + (int64_t)wait_s * 1000;
+	pthread_mutex_lock(&w->lock);
+	x->next = w->head;
+	w->head = x;
+	w->count++;
+	pthread_mutex_unlock(&w->lock);
+	kick(w); /* the thread may be sleeping past this deadline */
+}
+
+void os_waiters_wake(os_waiters_t *w, const char *order_id)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&w->lock);
+	for (struct waiter *x = w->head; x != NULL; x = x->next) {
+		if (strcmp(x->order_id, order_id) == 0) {
+			x->woken = true;
+			any = true;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (any)
+		kick(w);
+}
+
+void os_waiters_wake_hook(const char *order_id, void *ctx)
+{
+	os_waiters_wake(ctx, order_id);
+}
+
+size_t os_waiters_count(os_waiters_t *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->count;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void os_waiters_stop(os_waiters_t *w)
+{
+	struct waiter *x;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_mutex_unlock(&w->lock);
+	kick(w);
+	pthread_join(w->thread, NULL);
+	while ((x = w->head) != NULL) {
+		w->head = x->next;
+		eda_http_reply_problem(x->req, 503, NULL, "the service is shutting down", NULL);
+		free(x);
+	}
+	if (w->listen != NULL)
+		PQfinish(w->listen);
+	close(w->efd);
+	pthread_mutex_destroy(&w->lock);
+	free(w->listen_url);
+	free(w);
+}

@@ -1,0 +1,41 @@
+/*
+ * Long-poll waiters of GET /orders/{id}?wait=N. A waiter is a suspended HTTP
+ * request plus an order id and a deadline: no thread and no database
+ * connection is held while it waits. One thread owns all waiters: it answers
+ * those whose order changed (woken in-process by the service, or by a NOTIFY
+ * on OS_CHANNEL_STATUS from another replica) and those whose time ran out,
+ * reading the order with a briefly checked-out pooled connection.
+ */
+#ifndef OS_ORDER_WAITERS_H
+#define OS_ORDER_WAITERS_H
+
+#include <stddef.h>
+
+#include "config/database.h"
+#include "eda/http.h"
+
+typedef struct os_waiters os_waiters_t;
+
+/* POOL is borrowed. LISTEN_URL (copied; NULL: no cross-replica wake-ups) is
+ * the database to LISTEN on. Returns NULL with ERR filled. */
+os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, const char *listen_url,
+                               char *err, size_t errsz);
+
+/* Takes over R (already suspended by the caller) until order ORDER_ID changes
+ * or WAIT_S seconds pass; then R is answered with the order. */
+void os_waiters_add(os_waiters_t *w, eda_http_req_t *r, const char *order_id, int wait_s);
+
+/* Order ORDER_ID changed: answer its waiters now. Any thread. */
+void os_waiters_wake(os_waiters_t *w, const char *order_id);
+
+/* Same, shaped as the service's status hook (CTX is the os_waiters_t). */
+void os_waiters_wake_hook(const char *order_id, void *ctx);
+
+/* Number of requests waiting. */
+size_t os_waiters_count(os_waiters_t *w);
+
+/* Answers every remaining waiter with 503, stops the thread, frees W. Call it
+ * after eda_http_server_stop and before eda_http_server_free. NULL is fine. */
+void os_waiters_stop(os_waiters_t *w);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * Tests for src/events/consumers.c: the order saga driven by events produced
+ * onto the real Kafka topics (fresh topics and group, one fresh database for
+ * this program), with the daemon in-process. Covers every transition, the
+ * duplicate delivery of each consumed event, events that no longer apply,
+ * malformed events (DLQ), and checks every event the service produced
+ * against common/schemas/.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eda/log.h"
+#include "support/check_main.h"
+#include "support/kafka_support.h"
+#include "support/os_support.h"
+
+#define BODY                                                                                       \
+	"{\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2,\"unit_price\":\"49.99\"}],\"currency\":"   \
+	"\"EUR\"}"
+#define PAYMENT_ID "7d444840-9dc0-41d2-8e8a-0016d3cca427"
+
+static os_app_t app;
+static unsigned short port;
+static char customer[64];
+
+static void setup(void)
+{
+	eda_log_init("test", EDA_LOG_ERROR);
+	ost_app_start(&app);
+	port = os_app_port(&app);
+	ts_unique(customer, sizeof(customer), "cust");
+}
+
+static void teardown(void)
+{
+	os_app_stop(&app);
+}
+
+/* Long-polls the order until its status is WANT (or fails after ~60 s). */
+static void wait_status(const char *id, const char *want)
+{
+	char path[128], hc[120];
+	const char *h[] = {hc, NULL};
+
+	snprintf(hc, sizeof(hc), "X-Customer-Id: %s", customer);
+	snprintf(path, sizeof(path), "/orders/%s?wait=10", id);
+	for (int i = 0; i < 6; i++) {
+		ost_resp_t r;
+		json_t *j;
+		int done;
+
+		ost_http(&r, port, "GET", path, h, NULL, 0);
+		ck_assert_int_eq(r.status, 200);
+		j = ost_json(&r);
+		done = strcmp(json_string_value(json_object_get(j, "status")), want) == 0;
+		json_decref(j);
+		ost_resp_free(&r);
+		if (done)
+			return;
+		usleep(100000);
+	}
+	ck_abort_msg("order %s never reached %s", id, want);
+}
+
+static long long outbox_count(const char *id, const char *type)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM outbox WHERE aggregate_id = '%s' AND event_type = '%s'", id,
+	         type);
+	return ost_sql_num(sql);
+}
+
+/* Waits until event EVENT_ID has been recorded as consumed. */
+static void wait_consumed(const char *event_id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM consumed_events WHERE event_id = '%s'",
+	         event_id);
+	ost_wait_sql(sql, 1);
+}
+
+static void outcome_of(const char *event_id, char *out, size_t outsz)
+{
+	char sql[256];
+	PGconn *c = ost_db();
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql), "SELECT outcome FROM consumed_events WHERE event_id = '%s'",
+	         event_id);
+	r = PQexec(c, sql);
+	snprintf(out, outsz, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void reserved(const char *id, const char *event_id)
+{
+	char data[256];
+
+	snprintf(data, sizeof(data),
+	         "{\"order_id\":\"%s\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}]}", id);
+	ost_produce_event(ost_topic("inventory"), "InventoryReserved", id, data, event_id);
+}
+
+static void paid(const char *id, const char *amount, const char *event_id)
+{
+	char data[256];
+
+	snprintf(data, sizeof(data),
+	         "{\"order_id\":\"%s\",\"payment_id\":\"" PAYMENT_ID "\",\"amount\":\"%s\","
+	         "\"currency\":\"EUR\"}",
+	         id, amount);
+	ost_produce_event(ost_topic("payments"), "PaymentProcessed", id, data, event_id);
+}
+
+static void failed(const char *id, const char *event_id)
+{
+	char data[256];
+
+	snprintf(data, sizeof(data),
+	         "{\"order_id\":\"%s\",\"reason\":\"insufficient_stock\",\"details\":[{\"sku\":"
+	         "\"SKU-1\",\"requested\":2,\"available\":1}]}",
+	         id);
+	ost_produce_event(ost_topic("inventory"), "InventoryReservationFailed", id, data, event_id);
+}
+
+START_TEST(test_confirm_then_pay)
+{
+	char id[37], ev1[64], ev2[64], sql[512];
+
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev1, sizeof(ev1), "res");
+	reserved(id, ev1);
+	wait_status(id, "CONFIRMED");
+	ts_unique(ev2, sizeof(ev2), "pay");
+	paid(id, "99.98", ev2);
+	wait_status(id, "PAID");
+	ck_assert_int_eq(outbox_count(id, "OrderConfirmed"), 1);
+	ck_assert_int_eq(outbox_count(id, "OrderPaid"), 1);
+	/* The result events name their cause and keep the saga's correlation id. */
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM outbox WHERE aggregate_id = '%s' AND event_type = "
+	         "'OrderPaid' AND payload::json->>'causationid' = '%s' AND "
+	         "payload::json->>'correlationid' = 'test-correlation'",
+	         id, ev2);
+	ck_assert_int_eq(ost_sql_num(sql), 1);
+}
+END_TEST
+
+START_TEST(test_reject)
+{
+	char id[37], ev[64], path[128], hc[120];
+	const char *h[] = {hc, NULL};
+	ost_resp_t r;
+	json_t *j;
+
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev, sizeof(ev), "fail");
+	failed(id, ev);
+	wait_status(id, "REJECTED");
+	ck_assert_int_eq(outbox_count(id, "OrderRejected"), 1);
+	snprintf(hc, sizeof(hc), "X-Customer-Id: %s", customer);
+	snprintf(path, sizeof(path), "/orders/%s", id);
+	ost_http(&r, port, "GET", path, h, NULL, 0);
+	j = ost_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "insufficient_stock");
+	ck_assert(json_is_string(json_object_get(j, "rejected_at")));
+	json_decref(j);
+	ost_resp_free(&r);
+	/* A rejected order cannot be cancelled. */
+	snprintf(path, sizeof(path), "/orders/%s/cancel", id);
+	ost_http(&r, port, "POST", path, h, NULL, 0);
+	ck_assert_int_eq(r.status, 409);
+	ost_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_duplicate_deliveries)
+{
+	char id[37], ev1[64], ev2[64], ev3[64], ev4[64], outcome[128];
+
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev1, sizeof(ev1), "res");
+	ts_unique(ev2, sizeof(ev2), "pay");
+	ts_unique(ev3, sizeof(ev3), "fail");
+	/* Each event twice, same id: Kafka's at-least-once in the worst case. The
+	 * payment comes after the confirmation, as in the real saga (the payment
+	 * service reacts to OrderConfirmed); both topics are read independently. */
+	reserved(id, ev1);
+	reserved(id, ev1);
+	wait_status(id, "CONFIRMED");
+	paid(id, "99.98", ev2);
+	paid(id, "99.98", ev2);
+	wait_status(id, "PAID");
+	failed(id, ev3);
+	failed(id, ev3);
+	/* A last event on the same key: once it is recorded, all before it were handled. */
+	ts_unique(ev4, sizeof(ev4), "last");
+	reserved(id, ev4);
+	wait_consumed(ev4);
+	wait_consumed(ev3);
+	wait_status(id, "PAID");
+	ck_assert_int_eq(outbox_count(id, "OrderConfirmed"), 1);
+	ck_assert_int_eq(outbox_count(id, "OrderPaid"), 1);
+	ck_assert_int_eq(outbox_count(id, "OrderRejected"), 0);
+	outcome_of(ev3, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "ignored: order is PAID");
+	outcome_of(ev1, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "applied");
+}
+END_TEST
+
+START_TEST(test_events_that_no_longer_apply)
+{
+	char id[37], other[37], ev[64], ev2[64], ev3[64], outcome[128], path[128], hc[120];
+	const char *h[] = {hc, NULL};
+	ost_resp_t r;
+
+	ost_place(port, customer, BODY, id);
+	snprintf(hc, sizeof(hc), "X-Customer-Id: %s", customer);
+	snprintf(path, sizeof(path), "/orders/%s/cancel", id);
+	ost_http(&r, port, "POST", path, h, NULL, 0);
+	ck_assert_int_eq(r.status, 200);
+	ost_resp_free(&r);
+	ts_unique(ev, sizeof(ev), "late");
+	reserved(id, ev);
+	wait_consumed(ev);
+	outcome_of(ev, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "ignored: order is CANCELLED");
+	ck_assert_int_eq(outbox_count(id, "OrderConfirmed"), 0);
+
+	/* An order this service never had. */
+	ts_unique(ev2, sizeof(ev2), "ghost");
+	reserved("0b4e28ba-2fa1-41d2-883f-0016d3cca427", ev2);
+	wait_consumed(ev2);
+	outcome_of(ev2, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "ignored: unknown order");
+
+	/* A payment that does not match the total leaves the order CONFIRMED. */
+	ost_place(port, customer, BODY, other);
+	ts_unique(ev3, sizeof(ev3), "res");
+	reserved(other, ev3);
+	wait_status(other, "CONFIRMED");
+	ts_unique(ev3, sizeof(ev3), "short");
+	paid(other, "1.00", ev3);
+	wait_consumed(ev3);
+	outcome_of(ev3, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "ignored: amount does not match the order total");
+	ck_assert_int_eq(outbox_count(other, "OrderPaid"), 0);
+}
+END_TEST
+
+START_TEST(test_malformed_events_go_to_dlq)
+{
+	const char *bad[] = {"not json at all"};
+	const char *unknown = "{\"specversion\":\"1.0\",\"id\":\"u-1\",\"source\":\"/x\","
+	                      "\"type\":\"SomethingNew\"}";
+	const char *unknown_v[] = {unknown};
+	ost_msg_t *m;
+	size_t n;
+
+	ts_produce(ost_topic("inventory"), -1, "k", unknown_v, 1);
+	ts_produce(ost_topic("inventory"), -1, "k", bad, 1);
+	m = ost_read_topic(ost_topic("dlq"), 1, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(m[0].value, "not json at all");
+	ost_msgs_free(m, n);
+}
+END_TEST
+
+START_TEST(test_produced_events_validate)
+{
+	char id[37], ev[64];
+	long long published;
+	ost_msg_t *m;
+	size_t n;
+
+	/* One more saga so the topic holds every type this suite produces. */
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev, sizeof(ev), "res");
+	reserved(id, ev);
+	wait_status(id, "CONFIRMED");
+	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NULL AND "
+	             "created_at < now() - interval '1 hour'",
+	             0);
+	ost_wait_sql("SELECT (count(*) FILTER (WHERE published_at IS NULL) = 0)::int FROM outbox",
+	             1);
+	published = ost_sql_num("SELECT count(*) FROM outbox");
+	m = ost_read_topic(ost_topic("orders"), (size_t)published, &n);
+	ost_validate_events(m, n);
+	ost_msgs_free(m, n);
+}
+END_TEST
+
+static void suite_setup(void)
+{
+	ost_create_database("os_consumers");
+	ost_create_topics("osc");
+}
+
+static void suite_teardown(void)
+{
+	ost_drop_database();
+}
+
+int main(void)
+{
+	Suite *s = suite_create("order-service saga consumers");
+	TCase *tc = tcase_create("saga");
+
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_confirm_then_pay);
+	tcase_add_test(tc, test_reject);
+	tcase_add_test(tc, test_duplicate_deliveries);
+	tcase_add_test(tc, test_events_that_no_longer_apply);
+	tcase_add_test(tc, test_malformed_events_go_to_dlq);
+	tcase_add_test(tc, test_produced_events_validate);
+	suite_add_tcase(s, tc);
+	return ts_run_suite(s);
+}

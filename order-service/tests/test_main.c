@@ -1,0 +1,122 @@
+/*
+ * Tests for src/main.c and src/config/settings.c with the daemon as a real
+ * process ($EDA_BIN_DIR/order-service, default build/bin): a bad setting ends
+ * it with status 2 and one line naming the variable; SIGTERM stops it cleanly
+ * (status 0) while it serves requests.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/check_main.h"
+#include "support/kafka_support.h"
+#include "support/os_support.h"
+
+static char bin[512];
+
+static void setup(void)
+{
+	const char *dir = getenv("EDA_BIN_DIR");
+
+	snprintf(bin, sizeof(bin), "%s/order-service", dir != NULL ? dir : "build/bin");
+	ck_assert_msg(access(bin, X_OK) == 0, "%s not built", bin);
+}
+
+static const struct bad_env {
+	const char *name, *value, *expect;
+} bad_envs[] = {
+        {"PORT", "http", "PORT"},
+        {"PORT", "70000", "PORT"},
+        {"DATABASE_URL", "mysql://x/y", "DATABASE_URL"},
+        {"DATABASE_URL", "", "DATABASE_URL"},
+        {"LOG_LEVEL", "loud", "LOG_LEVEL"},
+        {"DB_POOL_SIZE", "0", "DB_POOL_SIZE"},
+        {"MAX_WAIT_SECONDS", "31", "MAX_WAIT_SECONDS"},
+        {"TOPIC_ORDERS", "bad topic!", "TOPIC_ORDERS"},
+        {"RELAY_ENABLED", "perhaps", "RELAY_ENABLED"},
+        {"KAFKA_BOOTSTRAP_SERVERS", "", "KAFKA_BOOTSTRAP_SERVERS"},
+};
+
+START_TEST(test_bad_config_exits_2)
+{
+	const struct bad_env *b = &bad_envs[_i];
+	char cmd[1024], out[1024] = "";
+	FILE *p;
+	int status, lines = 0;
+
+	snprintf(cmd, sizeof(cmd),
+	         "env DATABASE_URL=postgresql://eda@127.0.0.1:1/x "
+	         "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 "
+	         "%s='%s' %s 2>&1 >/dev/null",
+	         b->name, b->value, bin);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(out + strlen(out), (int)(sizeof(out) - strlen(out)), p) != NULL)
+		lines++;
+	status = pclose(p);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s=%s: status %d", b->name,
+	              b->value, status);
+	ck_assert_int_eq(lines, 1);
+	ck_assert_msg(strstr(out, b->expect) != NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(test_sigterm_stops_cleanly)
+{
+	char port[16], url[64];
+	int status = 0, ready = 0;
+	pid_t pid;
+
+	ost_create_database("os_main");
+	ost_create_topics("osm");
+	snprintf(port, sizeof(port), "%d", 20000 + getpid() % 20000);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", 1);
+
+		dup2(devnull, 2);
+		setenv("PORT", port, 1);
+		setenv("BIND_ADDR", "127.0.0.1", 1);
+		if (getenv("KAFKA_BOOTSTRAP_SERVERS") == NULL)
+			setenv("KAFKA_BOOTSTRAP_SERVERS", ts_bootstrap(), 1);
+		execl(bin, bin, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(url, sizeof(url), "/readyz");
+	for (int i = 0; i < 200 && !ready; i++) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null http://127.0.0.1:%s%s", port,
+		         url);
+		ready = system(cmd) == 0;
+		if (!ready)
+			usleep(100000);
+	}
+	ck_assert_msg(ready, "daemon never became ready");
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	ost_drop_database();
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("order-service process");
+	TCase *tc = tcase_create("process");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 90);
+	tcase_add_loop_test(tc, test_bad_config_exits_2, 0,
+	                    (int)(sizeof(bad_envs) / sizeof(bad_envs[0])));
+	tcase_add_test(tc, test_sigterm_stops_cleanly);
+	suite_add_tcase(s, tc);
+	return ts_run_suite(s);
+}
