@@ -257,7 +257,7 @@ static void *client_run(void *arg)
 	struct client *c = arg;
 
 	for (int i = 0; i < ORDERS_PER_CLIENT; i++) {
-		char sku[16], req[64];
+		char sku[32], req[64];
 
 		c->sku[i] = (int)(rand_r(&c->seed) % SKUS);
 		c->quantity[i] = 1 + (int)(rand_r(&c->seed) % 3);
@@ -277,7 +277,7 @@ START_TEST(stock_arithmetic_under_restarts)
 	int done = 0;
 
 	for (int k = 0; k < SKUS; k++) {
-		char sku[16];
+		char sku[32];
 
 		snprintf(sku, sizeof(sku), "LOAD-%d", k);
 		sys_put_product(&sys, sku, "5.00", INITIAL_STOCK);
@@ -314,7 +314,7 @@ START_TEST(stock_arithmetic_under_restarts)
 	}
 	ck_assert_int_eq(done, CLIENTS * ORDERS_PER_CLIENT);
 	for (int k = 0; k < SKUS; k++) {
-		char sku[16];
+		char sku[32];
 
 		snprintf(sku, sizeof(sku), "LOAD-%d", k);
 		ck_assert_int_le(confirmed[k], INITIAL_STOCK);

@@ -198,10 +198,14 @@ void sys_start(sys_t *s)
 	ts_create_topic(s->topic_orders, 6);
 	ts_create_topic(s->topic_inventory, 6);
 	ts_create_topic(s->topic_payments, 6);
+	/* A copy: GCC's -Wrestrict cannot tell s->tag from s->group[d]. */
+	char tag[sizeof(s->tag)];
+
+	memcpy(tag, s->tag, sizeof(tag));
 	for (int d = 0; d < SYS_NDAEMONS; d++) {
 		char dlq[160];
 
-		snprintf(s->group[d], sizeof(s->group[d]), "%s.%s", s->tag, sys_daemon_names[d]);
+		snprintf(s->group[d], sizeof(s->group[d]), "%s.%s", tag, sys_daemon_names[d]);
 		snprintf(dlq, sizeof(dlq), "dlq.%s", s->group[d]);
 		if (d != SYS_GATEWAY)
 			ts_create_topic(dlq, 1);
