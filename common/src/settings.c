@@ -135,8 +135,9 @@ const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
 	const char *v = eda_env_string(env, name, def);
 	const char *sep;
 
-	if (v == NULL)
-		return NULL;
+	/* An empty default makes the URL optional (SMTP_URL unset: use the spool). */
+	if (v == NULL || *v == '\0')
+		return v;
 	sep = strstr(v, "://");
 	if (sep != NULL && sep[3] != '\0') {
 		for (const char *const *s = schemes; *s != NULL; s++) {

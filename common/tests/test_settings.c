@@ -120,6 +120,21 @@ START_TEST(env_url_table)
 }
 END_TEST
 
+START_TEST(env_url_optional_with_empty_default)
+{
+	static const char *const schemes[] = {"smtp", "smtps", NULL};
+	eda_env_t env;
+
+	unsetenv(VAR);
+	eda_env_init(&env);
+	ck_assert_str_eq(eda_env_url(&env, VAR, "", schemes), "");
+	ck_assert(!env.failed);
+	setenv(VAR, "ftp://x", 1);
+	eda_env_url(&env, VAR, "", schemes);
+	ck_assert(env.failed);
+}
+END_TEST
+
 START_TEST(env_string_required_and_default)
 {
 	eda_env_t env;
@@ -284,6 +299,7 @@ int main(void)
 	tcase_add_loop_test(tc, env_long_table, 0, sizeof(long_cases) / sizeof(long_cases[0]));
 	tcase_add_loop_test(tc, env_bool_table, 0, sizeof(bool_cases) / sizeof(bool_cases[0]));
 	tcase_add_loop_test(tc, env_url_table, 0, sizeof(url_cases) / sizeof(url_cases[0]));
+	tcase_add_test(tc, env_url_optional_with_empty_default);
 	tcase_add_test(tc, env_string_required_and_default);
 	tcase_add_test(tc, env_first_error_is_kept);
 	tcase_add_test(tc, env_port_and_level);

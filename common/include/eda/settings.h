@@ -41,7 +41,8 @@ bool eda_env_bool(eda_env_t *env, const char *name, bool def);
 eda_log_level_t eda_env_log_level(eda_env_t *env, const char *name, eda_log_level_t def);
 
 /* A URL whose scheme is one of SCHEMES (NULL-terminated list, e.g.
- * {"postgresql", "postgres", NULL}) followed by "://" and a non-empty rest. */
+ * {"postgresql", "postgres", NULL}) followed by "://" and a non-empty rest.
+ * DEF "" makes the variable optional: unset, it returns "". */
 const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
                         const char *const *schemes);
 
