@@ -17,6 +17,7 @@
 #include "eda/log.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
+#include "repositories/published.h"
 #include "services/products.h"
 #include "services/reservation.h"
 #include "support/check_main.h"
@@ -81,14 +82,8 @@ static void mark_all(inv_db_t *db)
 		const char *list[256];
 		size_t i, n = 0;
 
-		if (c == 0)
-			ck_assert_int_ge(
-			        inv_ledger_unpublished(db, 256, collect_id, ids, err, sizeof(err)),
-			        0);
-		else
-			ck_assert_int_ge(
-			        inv_outbox_unpublished(db, 256, collect_id, ids, err, sizeof(err)),
-			        0);
+		ck_assert_int_ge(
+		        inv_unpublished(db, colls[c], 256, collect_id, ids, err, sizeof(err)), 0);
 		json_array_foreach(ids, i, v) list[n++] = json_string_value(v);
 		if (n > 0)
 			ck_assert_int_eq(

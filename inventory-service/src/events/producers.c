@@ -19,6 +19,7 @@
 #include "eda/log.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
+#include "repositories/published.h"
 #include "utils/crash.h"
 #include "utils/idset.h"
 
@@ -293,10 +294,10 @@ int inv_publisher_replay(inv_publisher_t *pub, char *err, size_t errsz)
 	void *octx[2] = {pub, (void *)INV_COLL_OUTBOX};
 	int a, b;
 
-	a = inv_ledger_unpublished(pub->db, 100000, replay_one, lctx, err, errsz);
+	a = inv_unpublished(pub->db, INV_COLL_LEDGER, 100000, replay_one, lctx, err, errsz);
 	if (a < 0)
 		return -1;
-	b = inv_outbox_unpublished(pub->db, 100000, replay_one, octx, err, errsz);
+	b = inv_unpublished(pub->db, INV_COLL_OUTBOX, 100000, replay_one, octx, err, errsz);
 	if (b < 0)
 		return -1;
 	if (a + b > 0)

@@ -57,15 +57,4 @@ int inv_ledger_of_order(inv_db_t *db, const char *order_id, const char *kind,
 /* The _id of the entry (SKU, VERSION): "<sku>@<version>". */
 void inv_ledger_id(char *out, size_t size, const char *sku, int64_t version);
 
-/* Marks the N rows with _id in IDS of COLLECTION (ledger or outbox) as
- * published. Returns INV_REPO_OK or INV_REPO_ERR. */
-int inv_mark_published(inv_db_t *db, const char *collection, const char *const *ids, size_t n,
-                       char *err, size_t errsz);
-
-/* Calls FN with the _id and event of each unpublished entry (at most LIMIT).
- * Returns how many, or INV_REPO_ERR. */
-typedef void (*inv_unpublished_fn)(void *ctx, const char *id, const char *event);
-int inv_ledger_unpublished(inv_db_t *db, size_t limit, inv_unpublished_fn fn, void *ctx, char *err,
-                           size_t errsz);
-
 #endif

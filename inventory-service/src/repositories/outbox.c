@@ -89,37 +89,3 @@ void inv_outbox_row_clear(inv_outbox_row_t *row)
 	free(row->event);
 	row->event = NULL;
 }
-
-int inv_outbox_unpublished(inv_db_t *db, size_t limit, inv_unpublished_fn fn, void *ctx, char *err,
-                           size_t errsz)
-{
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	bson_t *filter = BCON_NEW("published", BCON_BOOL(false));
-	bson_t *opts = BCON_NEW("sort", "{", "ts", BCON_INT32(1), "}", "limit",
-	                        BCON_INT64((int64_t)limit));
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	const bson_t *doc;
-	bson_error_t be;
-	int n = 0;
-
-	while (mongoc_cursor_next(cur, &doc)) {
-		inv_outbox_row_t row;
-
-		row_from_bson(doc, &row);
-		if (row.event != NULL)
-			fn(ctx, row.id, row.event);
-		inv_outbox_row_clear(&row);
-		n++;
-	}
-	if (mongoc_cursor_error(cur, &be)) {
-		eda_errf(err, errsz, "outbox scan: %s", be.message);
-		n = INV_REPO_ERR;
-	}
-	mongoc_cursor_destroy(cur);
-	bson_destroy(filter);
-	bson_destroy(opts);
-	mongoc_collection_destroy(coll);
-	inv_db_release(db, c);
-	return n;
-}

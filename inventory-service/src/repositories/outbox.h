@@ -36,8 +36,4 @@ int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *er
 
 void inv_outbox_row_clear(inv_outbox_row_t *row);
 
-/* Calls FN for each unpublished row, at most LIMIT (marking: inv_mark_published). */
-int inv_outbox_unpublished(inv_db_t *db, size_t limit, inv_unpublished_fn fn, void *ctx, char *err,
-                           size_t errsz);
-
 #endif
