@@ -66,7 +66,7 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq up down status logs demo \
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq up down status logs demo bench \
 	tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
@@ -195,6 +195,13 @@ demo: $(BUILD)/bin/eda-demo
 	@. $${EDA_STACK_DIR:-.stack}/env && eval "$$($(SERVICES) tokens)" && $(BUILD)/bin/eda-demo
 
 # Lists every dead-letter topic of infrastructure/kafka/topics.conf.
+# The whole-system benchmark (bench/system/run.sh): a JSON result file and a table.
+bench:
+	@infrastructure/scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@$(STACK) up
+	@BUILD=$(BUILD) bench/system/run.sh
+
 dlq: $(BUILD)/bin/eda-dlq
 	@. $${EDA_STACK_DIR:-.stack}/env 2>/dev/null; \
 	for t in $$(awk '$$1 ~ /^dlq\./ {print $$1}' infrastructure/kafka/topics.conf); do \

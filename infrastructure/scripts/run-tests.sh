@@ -15,13 +15,18 @@ stack_env=${EDA_STACK_DIR:-$root/.stack}/env
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
 export CK_VERBOSITY=${CK_VERBOSITY:-normal}
 
-passed=0 failed=0 broken=()
+passed=0 failed=0 broken=() failures_seen=()
 for prog in "$@"; do
 	echo "== ${prog#"$root"/}"
 	out=$(mktemp)
 	timeout --kill-after=10 "${EDA_TEST_TIMEOUT:-900}" "$prog" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	# check: "100%: Checks: 3, Failures: 0, Errors: 0"
+	# check: "path.c:42:F:case:test_name:0: message" (E for errors); repeated
+	# at the end so a failure is visible in a truncated log.
+	while IFS= read -r line; do
+		failures_seen+=("${prog##*/}: $line")
+	done < <(grep -E '^[^ ]+:[0-9]+:[FE]:' "$out")
 	summary=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -n 1)
 	rm -f "$out"
 	if [ -z "$summary" ]; then
@@ -38,6 +43,9 @@ for prog in "$@"; do
 		failed=$((failed + 1))
 		broken+=("$prog")
 	}
+done
+for line in "${failures_seen[@]}"; do
+	echo "run-tests: FAILED $line"
 done
 [ ${#broken[@]} -eq 0 ] || echo "run-tests: programs that did not finish cleanly: ${broken[*]}"
 echo "tests: $passed passed, $failed failed"

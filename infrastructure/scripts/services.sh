@@ -8,7 +8,8 @@
 #
 # Environment (defaults): EDA_STACK_DIR (<repo>/.stack), EDA_BIN_DIR
 # (<repo>/build/bin), EDA_GATEWAY_PORT (8080), EDA_ORDER_PORT (8001),
-# EDA_INVENTORY_PORT (8002), EDA_NOTIFICATION_PORT (8003), EDA_START_TIMEOUT (60).
+# EDA_INVENTORY_PORT (8002), EDA_NOTIFICATION_PORT (8003), EDA_START_TIMEOUT (60),
+# EDA_GROUP_PREFIX (unset: each daemon's default consumer group).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,6 +52,8 @@ jwt_secret() {
 env_for() {
 	local d=$1
 	echo "PORT=${port[$d]} BIND_ADDR=127.0.0.1 LOG_LEVEL=${LOG_LEVEL:-info}"
+	# A second set of daemons on the same stack (make bench) needs groups of its own.
+	[ -z "${EDA_GROUP_PREFIX:-}" ] || echo "CONSUMER_GROUP=$EDA_GROUP_PREFIX$d"
 	case $d in
 	notification-service) echo "MAIL_SPOOL_DIR=$dir/mail" ;;
 	api-gateway)

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Whole-system benchmark (issue 8), `make bench`: on the local stack, a fresh
+# set of the four daemons (topics, databases and consumer groups of their own,
+# so a running `make up` is not disturbed) and, through the gateway only:
+#   1. saturation: CONNS connections POST orders for DURATION s; POSTs/s with
+#      p50/p99, and confirmed orders/s end to end (confirmed orders over the
+#      time from the first order's creation to the last confirmation);
+#   2. half rate: orders at half the end-to-end peak for HALF_DURATION s; the
+#      saga latency POST -> CONFIRMED p50/p99/max from the timestamps the
+#      order service records (created_at, confirmed_at);
+#   3. each daemon's peak RSS (VmHWM) and CPU seconds over both phases.
+# Writes $OUT/result.json and prints a table. The catalogue has SKUS products
+# with stock enough that every order is confirmed.
+#
+#   make bench                                   (or bench/system/run.sh)
+#   DURATION=30 CONNS=128 HALF_DURATION=30 make bench
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD=${BUILD:-build}
+bin=$BUILD/bin
+DURATION=${DURATION:-20}
+HALF_DURATION=${HALF_DURATION:-20}
+CONNS=${CONNS:-64}
+SKUS=${SKUS:-1000}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-180}
+OUT=${OUT:-$BUILD/bench/system}
+daemons=(api-gateway order-service inventory-service notification-service)
+
+fail() { echo "bench: $*" >&2; exit 1; }
+infra=${EDA_STACK_DIR:-.stack}
+[ -f "$infra/env" ] || fail "the local stack is not up (make infra-up)"
+# shellcheck disable=SC1091
+source "$infra/env"
+for b in api-gateway order-service inventory-service notification-service eda-topics; do
+	[ -x "$bin/$b" ] || fail "$bin/$b missing; run make"
+done
+command -v psql >/dev/null || fail "psql missing; run make deps"
+mkdir -p "$OUT"
+# shellcheck disable=SC2046
+cc -O2 -std=c11 -Wall -Wextra -Werror -o "$OUT/load" bench/system/load.c \
+	$(pkg-config --cflags --libs libcurl) -lm
+
+tag=bench_$(date +%s)_$$
+stack=$OUT/stack
+pg_url=${DATABASE_URL%/*}/$tag
+admin_url=$DATABASE_URL
+export EDA_STACK_DIR=$stack EDA_BIN_DIR=$bin
+export EDA_GATEWAY_PORT=${EDA_GATEWAY_PORT:-18180} EDA_ORDER_PORT=${EDA_ORDER_PORT:-18181}
+export EDA_INVENTORY_PORT=${EDA_INVENTORY_PORT:-18182}
+export EDA_NOTIFICATION_PORT=${EDA_NOTIFICATION_PORT:-18183}
+gw=http://127.0.0.1:$EDA_GATEWAY_PORT
+
+cleanup() {
+	infrastructure/scripts/services.sh down >/dev/null 2>&1 || true
+	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $tag WITH (FORCE)" >/dev/null 2>&1 || true
+	rm -rf "$stack/mail"
+}
+trap cleanup EXIT
+
+rm -rf "$stack"
+mkdir -p "$stack/logs" "$stack/run" "$stack/mail"
+psql -q "$admin_url" -c "CREATE DATABASE $tag" >/dev/null
+cat >"$stack/env" <<EOF
+export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
+export DATABASE_URL=$pg_url
+export MONGODB_URL=${MONGODB_URL%/*}/$tag MONGODB_DATABASE=$tag
+export TOPIC_ORDERS=$tag.orders TOPIC_INVENTORY=$tag.inventory TOPIC_PAYMENTS=$tag.payments
+export EDA_GROUP_PREFIX=${tag}_ LOG_LEVEL=warn RATE_LIMIT_PER_SECOND=0
+EOF
+{
+	for t in orders inventory payments; do echo "$tag.$t 6 1"; done
+	for d in order-service inventory-service notification-service; do echo "dlq.${tag}_$d 6 1"; done
+} >"$stack/topics.conf"
+"$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" "$stack/topics.conf" >/dev/null
+
+awk -v n="$SKUS" 'BEGIN {
+	printf "{\"products\": [\n"
+	for (i = 0; i < n; i++)
+		printf "%s{\"sku\": \"BENCH-%05d\", \"name\": \"Bench item %d\", \"price\": \"9.99\", \"stock\": 100000000}\n",
+			i ? "," : "", i, i
+	printf "]}\n"
+}' >"$OUT/catalogue.json"
+touch "$stack/seeded" # services.sh must not seed its own catalogue
+echo "== starting the four daemons (logs: $stack/logs)"
+infrastructure/scripts/services.sh up >/dev/null
+(
+	# shellcheck disable=SC1091
+	source "$stack/env"
+	"$bin/inventory-service" seed "$OUT/catalogue.json"
+) >>"$stack/logs/inventory-service.log" 2>&1 || fail "seeding failed; see $stack/logs/inventory-service.log"
+
+secret=$(cat "$stack/jwt-secret")
+token() { JWT_SECRET=$secret "$bin/api-gateway" token --sub "$1" --email "$1@example.com" \
+	--roles customer --ttl 86400; }
+
+sql() { psql -qtAX "$pg_url" -c "$1"; }
+
+# wait_saga CUSTOMER: until none of the customer's orders is PENDING.
+wait_saga() {
+	local deadline=$((SECONDS + DRAIN_TIMEOUT)) left
+	while :; do
+		left=$(sql "SELECT count(*) FROM orders WHERE customer_id = '$1' AND status = 'PENDING'")
+		[ "$left" -eq 0 ] && return 0
+		[ $SECONDS -ge $deadline ] && fail "$left orders of $1 still PENDING after ${DRAIN_TIMEOUT}s"
+		sleep 0.5
+	done
+}
+
+# saga_stats CUSTOMER: confirmed rejected confirmed_per_s p50_ms p99_ms max_ms
+saga_stats() {
+	sql "WITH o AS (SELECT status, created_at, confirmed_at,
+	         extract(epoch FROM confirmed_at - created_at) * 1000 AS ms
+	       FROM orders WHERE customer_id = '$1')
+	     SELECT count(*) FILTER (WHERE status = 'CONFIRMED'),
+	            count(*) FILTER (WHERE status = 'REJECTED'),
+	            round(count(*) FILTER (WHERE status = 'CONFIRMED') /
+	                  greatest(extract(epoch FROM max(confirmed_at) - min(created_at)), 0.001)),
+	            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	            round(max(ms)::numeric, 1)
+	     FROM o" | tr '|' ' '
+}
+
+# stack_cpu: CPU seconds so far of each local-stack server and its children
+# (PostgreSQL's backends), as "name seconds" lines.
+stack_cpu() {
+	local f pid
+	for f in "$infra"/run/*.pid; do
+		pid=$(cat "$f")
+		echo "$(basename "$f" .pid) $(ps -o times= -p "$pid" --ppid "$pid" | awk '{s += $1} END {print s + 0}')"
+	done
+}
+
+val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+
+stack_cpu >"$OUT/stack-cpu-before.txt"
+echo "== saturation: $CONNS connections for ${DURATION}s"
+"$OUT/load" saturate "$gw" "$(token bench-sat)" "$DURATION" "$CONNS" "$SKUS" | tee "$OUT/saturate.txt"
+wait_saga bench-sat
+read -r sat_confirmed sat_rejected sat_cps sat_p50 sat_p99 sat_max < <(saga_stats bench-sat)
+echo "confirmed $sat_confirmed rejected $sat_rejected confirmed_per_s $sat_cps saga_p50_ms $sat_p50 saga_p99_ms $sat_p99"
+
+posts=$(val posts_per_s "$OUT/saturate.txt")
+peak=$((posts < sat_cps ? posts : sat_cps))
+rate=$((peak / 2 > 0 ? peak / 2 : 1))
+echo "== half rate: $rate orders/s for ${HALF_DURATION}s"
+"$OUT/load" rate "$gw" "$(token bench-half)" "$HALF_DURATION" "$rate" "$SKUS" | tee "$OUT/half.txt"
+wait_saga bench-half
+read -r half_confirmed half_rejected _ half_p50 half_p99 half_max < <(saga_stats bench-half)
+
+stack_cpu >"$OUT/stack-cpu-after.txt"
+stack_json=$(awk 'NR == FNR {b[$1] = $2; next} {printf "%s\t%d\n", $1, $2 - b[$1]}' \
+	"$OUT/stack-cpu-before.txt" "$OUT/stack-cpu-after.txt" |
+	jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): {cpu_seconds: (.[1] | tonumber)}}) | add')
+clk=$(getconf CLK_TCK)
+daemon_json=()
+rows=()
+for d in "${daemons[@]}"; do
+	pid=$(cat "$stack/run/$d.pid")
+	rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+	# utime and stime are fields 14 and 15; the daemon names hold no spaces.
+	cpu=$(awk -v c="$clk" '{printf "%.1f", ($14 + $15) / c}' "/proc/$pid/stat")
+	daemon_json+=("$(jq -n --arg d "$d" --argjson rss "$rss_kb" --argjson cpu "$cpu" \
+		'{($d): {peak_rss_mb: ($rss / 1024 * 10 | round / 10), cpu_seconds: $cpu}}')")
+	rows+=("$(printf '%-21s %8.1f MB %8s s' "$d" "$(awk -v k="$rss_kb" 'BEGIN {print k / 1024}')" "$cpu")")
+done
+
+jq -n \
+	--argjson posts "$posts" --argjson post_p50 "$(val post_p50_ms "$OUT/saturate.txt")" \
+	--argjson post_p99 "$(val post_p99_ms "$OUT/saturate.txt")" \
+	--argjson conns "$CONNS" --argjson duration "$DURATION" \
+	--argjson sat_confirmed "$sat_confirmed" --argjson sat_rejected "$sat_rejected" \
+	--argjson cps "$sat_cps" --argjson rate "$rate" \
+	--argjson half_posted "$(val accepted "$OUT/half.txt")" \
+	--argjson half_confirmed "$half_confirmed" --argjson half_rejected "$half_rejected" \
+	--argjson p50 "$half_p50" --argjson p99 "$half_p99" --argjson max "$half_max" \
+	--argjson cpus "$(nproc)" --arg when "$(date -u +%FT%TZ)" \
+	--argjson daemons "$(printf '%s\n' "${daemon_json[@]}" | jq -s 'add')" \
+	--argjson stack "$stack_json" \
+	'{when: $when, cpus: $cpus,
+	  saturation: {connections: $conns, seconds: $duration, posts_per_s: $posts,
+	               post_p50_ms: $post_p50, post_p99_ms: $post_p99,
+	               confirmed: $sat_confirmed, rejected: $sat_rejected, confirmed_per_s: $cps},
+	  half_rate: {orders_per_s: $rate, accepted: $half_posted, confirmed: $half_confirmed,
+	              rejected: $half_rejected,
+	              saga_p50_ms: $p50, saga_p99_ms: $p99, saga_max_ms: $max},
+	  daemons: $daemons, stack_during_run: $stack}' >"$OUT/result.json"
+
+cat <<EOF
+
+== result ($OUT/result.json)
+POST /orders at saturation   $posts/s   p50 $(val post_p50_ms "$OUT/saturate.txt") ms   p99 $(val post_p99_ms "$OUT/saturate.txt") ms
+confirmed end to end         $sat_cps orders/s   ($sat_confirmed confirmed, $sat_rejected rejected)
+saga at $rate orders/s       p50 $half_p50 ms   p99 $half_p99 ms   max $half_max ms   ($half_confirmed confirmed)
+$(printf '%s\n' "${rows[@]}")
+stack CPU during the run     $(echo "$stack_json" | jq -r 'to_entries | map("\(.key) \(.value.cpu_seconds) s") | join(", ")')
+EOF
