@@ -27,6 +27,7 @@
 #include "eda/event.h"
 #include "eda/kafka.h"
 #include "eda/log.h"
+#include "eda/topic_reader.h"
 
 #define MAX_PARTS 64
 
@@ -99,117 +100,80 @@ static int http(const struct demo *d, const char *method, const char *path, cons
 	return (int)code;
 }
 
-static rd_kafka_t *reader(void)
+static eda_topic_reader_t *reader(void)
 {
-	char err[512], group[64];
+	char err[512];
 	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, err, sizeof(err));
-	rd_kafka_t *rk;
+	eda_topic_reader_t *r;
 
 	if (conf == NULL) {
 		fprintf(stderr, "eda-demo: %s\n", err);
 		exit(2);
 	}
-	snprintf(group, sizeof(group), "eda-demo-%d", (int)getpid());
-	if (eda_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) != 0 ||
-	    eda_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) != 0) {
-		fprintf(stderr, "eda-demo: %s\n", err);
-		exit(2);
-	}
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-	if (rk == NULL) {
+	r = eda_topic_reader_new(conf, err, sizeof(err));
+	if (r == NULL) {
 		fprintf(stderr, "eda-demo: %s\n", err);
 		exit(1);
 	}
-	return rk;
+	return r;
 }
 
 /* Notes where each partition ends now, so that only this run's events are shown. */
 static void mark_start(struct demo *d)
 {
-	rd_kafka_t *rk = reader();
+	eda_topic_reader_t *r = reader();
+	char err[512];
 
 	for (int t = 0; t < 2; t++) {
-		const struct rd_kafka_metadata *md;
-		rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, d->topics[t], NULL);
-
-		if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-		    md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			fprintf(stderr, "eda-demo: topic %s not found (is `make up` running?)\n",
-			        d->topics[t]);
+		if (eda_topic_reader_ends(r, d->topics[t], d->start[t], MAX_PARTS, &d->nparts[t],
+		                          err, sizeof(err)) != 0) {
+			fprintf(stderr, "eda-demo: %s (is `make up` running?)\n", err);
 			exit(1);
 		}
-		d->nparts[t] = md->topics[0].partition_cnt < MAX_PARTS ? md->topics[0].partition_cnt
-		                                                       : MAX_PARTS;
-		rd_kafka_metadata_destroy(md);
-		rd_kafka_topic_destroy(rkt);
-		for (int p = 0; p < d->nparts[t]; p++) {
-			int64_t lo;
-
-			if (rd_kafka_query_watermark_offsets(rk, d->topics[t], p, &lo,
-			                                     &d->start[t][p], 10000) != 0)
-				d->start[t][p] = 0;
-		}
 	}
-	rd_kafka_destroy(rk);
+	eda_topic_reader_free(r);
+}
+
+struct shown {
+	const char *order_id;
+	int n;
+};
+
+static int show_event(const rd_kafka_message_t *m, void *ctx)
+{
+	struct shown *s = ctx;
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	eda_event_t *ev = NULL;
+	char err[128];
+
+	if (eda_event_parse(m->payload, m->len, &ev, err, sizeof(err)) == 0 &&
+	    ev->subject != NULL && strcmp(ev->subject, s->order_id) == 0) {
+		printf("    %-10s %-27s id %s\n%47s%s\n", topic, ev->type, ev->id, "caused by ",
+		       ev->causationid ? ev->causationid : "(the HTTP request)");
+		s->n++;
+	}
+	eda_event_free(ev);
+	return 0;
 }
 
 /* Prints the events about ORDER_ID written since mark_start (up to the current
  * end of each partition); returns how many. */
 static int show_events(const struct demo *d, const char *order_id)
 {
-	rd_kafka_t *rk = reader();
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
-	int64_t end[2][MAX_PARTS], next[2][MAX_PARTS];
-	int n = 0;
+	eda_topic_reader_t *r = reader();
+	struct shown s = {.order_id = order_id};
+	char err[512];
+	int rc = 0;
 
-	for (int t = 0; t < 2; t++) {
-		for (int p = 0; p < d->nparts[t]; p++) {
-			int64_t lo;
-
-			if (rd_kafka_query_watermark_offsets(rk, d->topics[t], p, &lo, &end[t][p],
-			                                     10000) != 0)
-				end[t][p] = d->start[t][p];
-			next[t][p] = d->start[t][p];
-			if (next[t][p] < end[t][p])
-				rd_kafka_topic_partition_list_add(parts, d->topics[t], p)->offset =
-				        next[t][p];
-		}
-	}
-	rd_kafka_assign(rk, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	for (time_t deadline = time(NULL) + 20; time(NULL) < deadline;) {
-		int left = 0;
-		rd_kafka_message_t *m;
-
-		for (int t = 0; t < 2; t++) {
-			for (int p = 0; p < d->nparts[t]; p++)
-				left |= next[t][p] < end[t][p];
-		}
-		if (!left)
-			break;
-		m = rd_kafka_consumer_poll(rk, 1000);
-		if (m == NULL)
-			continue;
-		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			int t = strcmp(rd_kafka_topic_name(m->rkt), d->topics[0]) == 0 ? 0 : 1;
-			eda_event_t *ev = NULL;
-			char err[128];
-
-			next[t][m->partition] = m->offset + 1;
-			if (eda_event_parse(m->payload, m->len, &ev, err, sizeof(err)) == 0 &&
-			    ev->subject != NULL && strcmp(ev->subject, order_id) == 0) {
-				printf("    %-10s %-27s id %s\n%47s%s\n", d->topics[t], ev->type,
-				       ev->id, "caused by ",
-				       ev->causationid ? ev->causationid : "(the HTTP request)");
-				n++;
-			}
-			eda_event_free(ev);
-		}
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	return n;
+	for (int t = 0; t < 2 && rc == 0; t++)
+		rc = eda_topic_reader_add(r, d->topics[t], d->start[t], d->nparts[t], err,
+		                          sizeof(err));
+	if (rc == 0)
+		rc = eda_topic_reader_run(r, show_event, &s, 20000, err, sizeof(err));
+	if (rc != 0)
+		printf("    (the topics could not be read to their end: %s)\n", err);
+	eda_topic_reader_free(r);
+	return s.n;
 }
 
 /* Prints the subject line of each spooled e-mail that mentions ORDER_ID (or

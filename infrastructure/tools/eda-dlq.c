@@ -29,6 +29,7 @@
 #include "eda/kafka.h"
 #include "eda/log.h"
 #include "eda/producer.h"
+#include "eda/topic_reader.h"
 
 #define MAX_PARTITIONS 256
 #define WAIT_MS        10000
@@ -77,105 +78,19 @@ static const char *header(const rd_kafka_message_t *m, const char *name, char *b
 	return buf;
 }
 
-/* A reader assigned to every partition of TOPIC from the beginning; *ENDS gets
- * each partition's high watermark so the caller knows when it has read all. */
-static rd_kafka_t *open_reader(const char *topic, int64_t *ends, int *npart)
+/* Calls FN on every message of TOPIC now in it; 0, or 1 when Kafka fails or
+ * FN reported a failure. */
+static int read_all(const char *topic, eda_topic_reader_fn fn, void *ctx)
 {
 	char err[512];
 	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, err, sizeof(err));
-	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_topic_partition_list_t *parts;
-	rd_kafka_topic_t *rkt;
-	rd_kafka_t *rk;
-	char group[64];
+	eda_topic_reader_t *r = conf ? eda_topic_reader_new(conf, err, sizeof(err)) : NULL;
+	int status = r == NULL || eda_topic_reader_add(r, topic, NULL, 0, err, sizeof(err)) != 0 ||
+	             eda_topic_reader_run(r, fn, ctx, WAIT_MS, err, sizeof(err)) != 0;
 
-	if (conf == NULL) {
-		fprintf(stderr, "eda-dlq: %s\n", err);
-		return NULL;
-	}
-	snprintf(group, sizeof(group), "eda-dlq-%d", (int)getpid());
-	if (eda_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) != 0 ||
-	    eda_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) != 0) {
-		fprintf(stderr, "eda-dlq: %s\n", err);
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-	if (rk == NULL) {
-		fprintf(stderr, "eda-dlq: %s\n", err);
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	rkt = rd_kafka_topic_new(rk, topic, NULL);
-	if (rd_kafka_metadata(rk, 0, rkt, &md, WAIT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-	    md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		fprintf(stderr, "eda-dlq: topic %s not found (is the stack up?)\n", topic);
-		if (md != NULL)
-			rd_kafka_metadata_destroy(md);
-		rd_kafka_topic_destroy(rkt);
-		rd_kafka_destroy(rk);
-		return NULL;
-	}
-	*npart = md->topics[0].partition_cnt < MAX_PARTITIONS ? md->topics[0].partition_cnt
-	                                                      : MAX_PARTITIONS;
-	rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
-
-	parts = rd_kafka_topic_partition_list_new(*npart);
-	for (int p = 0; p < *npart; p++) {
-		int64_t lo, hi;
-
-		if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, WAIT_MS) !=
-		    RD_KAFKA_RESP_ERR_NO_ERROR)
-			lo = hi = 0;
-		ends[p] = hi;
-		if (lo < hi)
-			rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
-	}
-	rd_kafka_assign(rk, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	return rk;
-}
-
-typedef int (*visit_fn)(const rd_kafka_message_t *m, void *ctx);
-
-/* Calls FN on every message of TOPIC until each partition is read to its end. */
-static int read_all(const char *topic, visit_fn fn, void *ctx)
-{
-	int64_t ends[MAX_PARTITIONS], next[MAX_PARTITIONS];
-	int npart = 0, status = 0;
-	rd_kafka_t *rk = open_reader(topic, ends, &npart);
-
-	if (rk == NULL)
-		return 1;
-	for (int p = 0; p < npart; p++)
-		next[p] = 0;
-	for (;;) {
-		int done = 1;
-		rd_kafka_message_t *m;
-
-		for (int p = 0; p < npart; p++) {
-			if (next[p] < ends[p])
-				done = 0;
-		}
-		if (done)
-			break;
-		m = rd_kafka_consumer_poll(rk, WAIT_MS);
-		if (m == NULL) {
-			fprintf(stderr, "eda-dlq: no message from %s within %d s\n", topic,
-			        WAIT_MS / 1000);
-			status = 1;
-			break;
-		}
-		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition < npart) {
-			next[m->partition] = m->offset + 1;
-			if (fn(m, ctx) != 0)
-				status = 1;
-		}
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	if (status && err[0] != '\0')
+		fprintf(stderr, "eda-dlq: %s (is the stack up?)\n", err);
+	eda_topic_reader_free(r);
 	return status;
 }
 
@@ -203,6 +118,7 @@ struct selection {
 	int nwant;
 	int all;
 	int found;
+	int failed;               /* replays that failed; the others still go */
 	eda_producer_t *producer; /* replay only */
 	const char *dlq;
 };
@@ -260,7 +176,8 @@ static int replay_one(const rd_kafka_message_t *m, void *ctx)
 		fprintf(stderr,
 		        "eda-dlq: %" PRId32 ":%" PRId64 " has no dlq.topic header; skipped\n",
 		        m->partition, m->offset);
-		return 1;
+		s->failed++;
+		return 0;
 	}
 	snprintf(count, sizeof(count), "%d",
 	         atoi(header(m, "dlq.replay-count", count, sizeof(count)) ?: "0") + 1);
@@ -279,7 +196,8 @@ static int replay_one(const rd_kafka_message_t *m, void *ctx)
 	                            nout, 30000, err, sizeof(err));
 	if (rc != EDA_PRODUCER_OK) {
 		fprintf(stderr, "eda-dlq: replay of %s to %s failed: %s\n", from, topic, err);
-		return 1;
+		s->failed++;
+		return 0;
 	}
 	printf("replayed %s -> %s (replay %s)\n", from, topic, count);
 	return 0;
@@ -332,7 +250,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "eda-dlq: %s\n", err);
 			return 1;
 		}
-		status = read_all(dlq, replay_one, &sel);
+		status = read_all(dlq, replay_one, &sel) || sel.failed > 0;
 		eda_producer_free(sel.producer, 10000);
 	}
 	if (status == 0 && !sel.all && sel.found < sel.nwant) {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eda/topic_reader.h"
 #include "support/kafka_support.h"
 
 const char *const sys_daemon_names[SYS_NDAEMONS] = {"order-service", "inventory-service",
@@ -372,63 +373,24 @@ json_t *sys_wait_order(const sys_t *s, const char *token, const char *id, int ti
 	}
 }
 
+static int collect_value(const rd_kafka_message_t *m, void *ctx)
+{
+	json_t *v = json_loadb(m->payload, m->len, 0, NULL);
+
+	json_array_append_new(ctx, v != NULL ? v : json_null());
+	return 0;
+}
+
 json_t *sys_read_topic(const char *topic)
 {
-	char err[512], group[160];
-	rd_kafka_conf_t *conf = ts_kafka_conf();
-	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-	int64_t ends[64] = {0}, next[64] = {0};
-	int npart;
-	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt;
+	char err[512];
+	eda_topic_reader_t *r = eda_topic_reader_new(ts_kafka_conf(), err, sizeof(err));
 	json_t *all = json_array();
 
-	snprintf(group, sizeof(group), "%s-reader-%d", topic, (int)getpid());
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)),
-	                 RD_KAFKA_CONF_OK);
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-	ck_assert_msg(rk != NULL, "%s", err);
-	rkt = rd_kafka_topic_new(rk, topic, NULL);
-	ck_assert_int_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
-	npart = md->topics[0].partition_cnt;
-	ck_assert_int_le(npart, 64);
-	rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
-	for (int p = 0; p < npart; p++) {
-		int64_t lo;
-
-		ck_assert_int_eq(
-		        rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &ends[p], 10000),
-		        RD_KAFKA_RESP_ERR_NO_ERROR);
-		next[p] = lo;
-		if (lo < ends[p])
-			rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
-	}
-	rd_kafka_assign(rk, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	for (time_t deadline = time(NULL) + 60; time(NULL) < deadline;) {
-		int done = 1;
-		rd_kafka_message_t *m;
-
-		for (int p = 0; p < npart; p++) {
-			if (next[p] < ends[p])
-				done = 0;
-		}
-		if (done)
-			break;
-		m = rd_kafka_consumer_poll(rk, 1000);
-		if (m == NULL)
-			continue;
-		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			json_t *v = json_loadb(m->payload, m->len, 0, NULL);
-
-			next[m->partition] = m->offset + 1;
-			json_array_append_new(all, v != NULL ? v : json_null());
-		}
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_msg(eda_topic_reader_add(r, topic, NULL, 0, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(eda_topic_reader_run(r, collect_value, all, 60000, err, sizeof(err)) == 0,
+	              "%s", err);
+	eda_topic_reader_free(r);
 	return all;
 }
