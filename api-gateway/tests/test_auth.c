@@ -178,13 +178,19 @@ START_TEST(token_table)
 	int rc;
 
 	ck_assert_int_gt(asprintf(&hdr, "Bearer %s", tok), 0);
-	rc = gw_auth_verify(a, hdr, NOW, &id, why, sizeof(why));
-	ck_assert_msg(rc == c->expect, "%s: got %d (%s), want %d", c->name, rc, why, c->expect);
-	ck_assert_msg(strstr(why, c->why) != NULL, "%s: reason '%s' lacks '%s'", c->name, why,
-	              c->why);
-	ck_assert_msg(strstr(why, tok) == NULL, "the reason must not echo the token");
-	if (rc == GW_AUTH_OK)
-		ck_assert_str_eq(id.sub, "42");
+	/* Twice: the second time a valid token comes from the verified-token
+	 * cache, and the answer must be the same. */
+	for (int pass = 0; pass < 2; pass++) {
+		why[0] = '\0';
+		rc = gw_auth_verify(a, hdr, NOW, &id, why, sizeof(why));
+		ck_assert_msg(rc == c->expect, "%s (pass %d): got %d (%s), want %d", c->name, pass,
+		              rc, why, c->expect);
+		ck_assert_msg(strstr(why, c->why) != NULL, "%s: reason '%s' lacks '%s'", c->name,
+		              why, c->why);
+		ck_assert_msg(strstr(why, tok) == NULL, "the reason must not echo the token");
+		if (rc == GW_AUTH_OK)
+			ck_assert_str_eq(id.sub, "42");
+	}
 	free(hdr);
 	free(tok);
 	gw_auth_free(a);
@@ -313,6 +319,61 @@ START_TEST(issue_roundtrip)
 }
 END_TEST
 
+/* A cached token is still checked against the clock on every use (exp and
+ * nbf with the leeway), a token that differs by one byte is verified afresh,
+ * and past the cache's size every token still gets its own identity. */
+START_TEST(verified_token_cache)
+{
+	gw_auth_t *a = verifier(GW_ALG_HS256, NULL, NULL);
+	char *tok = sign(SIGN_HS, "{\"sub\":\"42\",\"roles\":[\"admin\"],\"nbf\":$NOW,"
+	                          "\"exp\":$FUTURE}");
+	char *h, *forged, why[160];
+	size_t n = strlen(tok);
+	gw_identity_t id;
+
+	ck_assert_int_gt(asprintf(&h, "Bearer %s", tok), 0);
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW, &id, why, sizeof(why)), GW_AUTH_OK);
+	memset(&id, 0, sizeof(id));
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW, &id, why, sizeof(why)), GW_AUTH_OK);
+	ck_assert_str_eq(id.sub, "42");
+	ck_assert_str_eq(id.roles, "admin");
+	/* exp + leeway (30 s) and nbf - leeway, from the cached entry. */
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW + 3600 + 30, &id, why, sizeof(why)), GW_AUTH_OK);
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW + 3600 + 31, &id, why, sizeof(why)),
+	                 GW_AUTH_EINVALID);
+	ck_assert_ptr_nonnull(strstr(why, "expired"));
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW - 30, &id, why, sizeof(why)), GW_AUTH_OK);
+	ck_assert_int_eq(gw_auth_verify(a, h, NOW - 31, &id, why, sizeof(why)), GW_AUTH_EINVALID);
+	ck_assert_ptr_nonnull(strstr(why, "not valid yet"));
+	/* One signature character changed: not the cached token. */
+	forged = strdup(h);
+	forged[7 + n - 5] = forged[7 + n - 5] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(gw_auth_verify(a, forged, NOW, &id, why, sizeof(why)), GW_AUTH_EINVALID);
+	ck_assert_ptr_nonnull(strstr(why, "signature"));
+	free(forged);
+	free(h);
+	free(tok);
+	/* Four times as many tokens as the cache holds, each verified twice:
+	 * evictions never hand one customer's identity to another. */
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 4096; i++) {
+			char claims[128], sub[16];
+
+			snprintf(sub, sizeof(sub), "c-%d", i);
+			snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"exp\":$FUTURE}", sub);
+			tok = sign(SIGN_HS, claims);
+			ck_assert_int_gt(asprintf(&h, "Bearer %s", tok), 0);
+			ck_assert_int_eq(gw_auth_verify(a, h, NOW, &id, why, sizeof(why)),
+			                 GW_AUTH_OK);
+			ck_assert_str_eq(id.sub, sub);
+			free(h);
+			free(tok);
+		}
+	}
+	gw_auth_free(a);
+}
+END_TEST
+
 START_TEST(bad_keys_refused)
 {
 	char err[256];
@@ -337,6 +398,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, truncated_tokens);
 	tcase_add_test(tc, identity_claims);
 	tcase_add_test(tc, issue_roundtrip);
+	tcase_add_test(tc, verified_token_cache);
 	tcase_add_test(tc, bad_keys_refused);
 	suite_add_tcase(s, tc);
 	return s;

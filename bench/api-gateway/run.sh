@@ -2,7 +2,9 @@
 # Gateway benchmark (issue 7): wrk with a valid token straight at a trivial
 # upstream and then through the api-gateway to it, in one run, at full load;
 # then both again at half the gateway's peak rate to compare p99 latency.
-# Prints requests/s, p99 and the ratios, and the gateway's peak RSS.
+# Prints requests/s, p99 and the ratios, the gateway's peak RSS, and the CPU
+# time the gateway and the upstream spent per request in the peak runs: on a
+# shared machine that figure moves much less than requests/s.
 #
 #   bench/api-gateway/run.sh            (from anywhere; needs wrk: apt-get install wrk)
 #   DURATION=30 CONNS=128 bench/api-gateway/run.sh
@@ -29,7 +31,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 "$OUT/upstream" "$UP_PORT" 1 &
-pids+=($!)
+up_pid=$!
+pids+=($up_pid)
 export JWT_SECRET=bench-secret-0123456789abcdef-0123456789
 PORT=$GW_PORT BIND_ADDR=127.0.0.1 HTTP_THREADS=$GW_THREADS LOG_LEVEL=warn \
 	ORDER_SERVICE_URL=http://127.0.0.1:$UP_PORT INVENTORY_SERVICE_URL=http://127.0.0.1:$UP_PORT \
@@ -58,11 +61,26 @@ run() { # name url conns [lua]
 	printf '%-22s %10s req/s   p99 %8s ms\n' "$name" "$(rps "$OUT/$name.txt")" "$(p99_ms "$OUT/$name.txt")"
 }
 
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Requests wrk completed in a run.
+requests() { awk '/requests in/ { print $1 }' "$1"; }
+# Microseconds of CPU per request from a tick difference and a request count.
+us_per_req() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+	'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
+
 echo "== peak: $CONNS connections, $THREADS wrk threads, ${DURATION}s each"
+u0=$(cpu_ticks "$up_pid")
 run direct-peak "http://127.0.0.1:$UP_PORT/orders/o-1" "$CONNS"
+u1=$(cpu_ticks "$up_pid")
+g1=$(cpu_ticks "$gw_pid")
 run gateway-peak "http://127.0.0.1:$GW_PORT/orders/o-1" "$CONNS"
+u2=$(cpu_ticks "$up_pid")
+g2=$(cpu_ticks "$gw_pid")
 direct=$(rps "$OUT/direct-peak.txt")
 gw=$(rps "$OUT/gateway-peak.txt")
+n_direct=$(requests "$OUT/direct-peak.txt")
+n_gw=$(requests "$OUT/gateway-peak.txt")
 
 # Half the gateway's peak: each of HALF_CONNS connections waits DELAY ms
 # between requests (wrk has no fixed-rate mode; wrk2 is not in Debian).
@@ -79,4 +97,7 @@ awk -v d="$direct" -v g="$gw" 'BEGIN { printf "throughput kept: %.1f%% of direct
 awk -v a="$(p99_ms "$OUT/direct-half.txt")" -v b="$(p99_ms "$OUT/gateway-half.txt")" \
 	'BEGIN { printf "p99 added at half peak: %.3f ms (target < 1 ms)\n", b - a }'
 printf 'gateway peak RSS: %.1f MB (target < 32 MB)\n' "$rss"
+echo "CPU per request (peak runs): gateway $(us_per_req $((g2 - g1)) "$n_gw") us," \
+	"upstream $(us_per_req $((u2 - u1)) "$n_gw") us behind it," \
+	"$(us_per_req $((u1 - u0)) "$n_direct") us direct"
 echo "raw wrk output: $OUT/"

@@ -312,6 +312,22 @@ void eda_http_reply(eda_http_req_t *r, int status, const char *content_type, con
 	              false, true));
 }
 
+void eda_http_reply_take(eda_http_req_t *r, int status, const char *content_type, char *body,
+                         size_t len)
+{
+	if (!status_ok(r, status)) {
+		free(body);
+		return;
+	}
+	/* MHD takes no buffer for an empty body, so that one is freed here. */
+	if (body == NULL || len == 0) {
+		free(body);
+		deliver(r, (unsigned)status, build(r, content_type, "", 0, false, true));
+		return;
+	}
+	deliver(r, (unsigned)status, build(r, content_type, body, len, true, true));
+}
+
 static void reply_dumped(eda_http_req_t *r, unsigned status, const char *content_type, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);

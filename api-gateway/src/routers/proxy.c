@@ -206,10 +206,15 @@ static char *build_url(const char *base, const gw_route_t *rt, eda_http_req_t *r
 
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
 {
-	char *line = eda_xasprintf("%s: %s", name, value);
+	/* Most lines fit on the stack; curl_slist_append copies the line. */
+	char buf[512], *line = buf;
+	int n = snprintf(buf, sizeof(buf), "%s: %s", name, value);
 
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		line = eda_xasprintf("%s: %s", name, value);
 	l = curl_slist_append(l, line);
-	free(line);
+	if (line != buf)
+		free(line);
 	if (l == NULL) {
 		fprintf(stderr, "out of memory building upstream headers\n");
 		abort();

@@ -12,10 +12,47 @@
 #include <errno.h>
 #include <jansson.h>
 #include <jwt.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Verified tokens are cached: verifying one (base64, HMAC or RSA, two JSON
+ * parses) was the largest CPU cost of a proxied request, and a client sends
+ * the same token with every request until it expires. Keyed by the exact
+ * token bytes (hash, then a full comparison), so a hit is a token whose
+ * signature was already verified with the same key: the signature is a
+ * function of those bytes. Only the time checks depend on when the token is
+ * used, so the entry keeps exp and nbf and they are checked again on every
+ * use, with the leeway, exactly as for a fresh token; everything else
+ * (issuer, audience, sub, email, roles) was checked when it was cached.
+ * Bounded: CACHE_SHARDS x CACHE_SLOTS entries, direct-mapped, a newcomer
+ * replaces whatever held its slot. Only tokens that passed every check are
+ * stored, so garbage cannot push valid tokens out in bulk. */
+#define CACHE_SHARDS 16
+#define CACHE_SLOTS  64
+
+/* The time claims, the only ones whose outcome changes with the clock. */
+struct validity {
+	double exp;
+	double nbf;
+	bool has_nbf;
+};
+
+struct cached_token {
+	uint64_t hash;
+	char *token; /* owned; NULL when the slot is empty */
+	size_t len;
+	struct validity when;
+	gw_identity_t id;
+};
+
+struct token_shard {
+	pthread_mutex_t lock;
+	struct cached_token slot[CACHE_SLOTS];
+};
 
 struct gw_auth {
 	gw_alg_t alg;
@@ -24,6 +61,9 @@ struct gw_auth {
 	char *issuer;
 	char *audience;
 	long leeway_s;
+	/* CACHE_SHARDS shards: the one part of a verifier that changes after
+	 * gw_auth_new(), always under its shard's lock. */
+	struct token_shard *cache;
 };
 
 static jwt_alg_t jwt_alg_of(gw_alg_t alg)
@@ -54,6 +94,9 @@ gw_auth_t *gw_auth_new(gw_alg_t alg, const void *key, size_t keylen, const char 
 	a->issuer = issuer != NULL ? eda_xstrdup(issuer) : NULL;
 	a->audience = audience != NULL ? eda_xstrdup(audience) : NULL;
 	a->leeway_s = leeway_s < 0 ? 0 : leeway_s;
+	a->cache = eda_xcalloc(CACHE_SHARDS, sizeof(*a->cache));
+	for (size_t i = 0; i < CACHE_SHARDS; i++)
+		pthread_mutex_init(&a->cache[i].lock, NULL);
 	return a;
 }
 
@@ -106,6 +149,12 @@ void gw_auth_free(gw_auth_t *a)
 {
 	if (a == NULL)
 		return;
+	for (size_t i = 0; i < CACHE_SHARDS; i++) {
+		for (size_t j = 0; j < CACHE_SLOTS; j++)
+			free(a->cache[i].slot[j].token);
+		pthread_mutex_destroy(&a->cache[i].lock);
+	}
+	free(a->cache);
 	free(a->key);
 	free(a->issuer);
 	free(a->audience);
@@ -128,7 +177,8 @@ static bool text_ok(const char *s, size_t max, bool allow_comma)
 
 /* Extracts the token from "Bearer <token>", refusing anything but the
  * base64url alphabet and the two dots of a JWS compact serialisation. */
-static int bearer_token(const char *h, char tok[GW_MAX_TOKEN + 1], char *why, size_t whysz)
+static int bearer_token(const char *h, char tok[GW_MAX_TOKEN + 1], size_t *toklen, char *why,
+                        size_t whysz)
 {
 	size_t n, dots = 0;
 
@@ -165,6 +215,7 @@ static int bearer_token(const char *h, char tok[GW_MAX_TOKEN + 1], char *why, si
 	}
 	memcpy(tok, h, n);
 	tok[n] = '\0';
+	*toklen = n;
 	return GW_AUTH_OK;
 }
 
@@ -222,24 +273,41 @@ static int read_roles(json_t *roles, gw_identity_t *id)
 	return 0;
 }
 
-static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t *id, char *why,
-                        size_t whysz)
+/* exp and nbf at time NOW, with the leeway: for a fresh token and for a
+ * cached one alike. */
+static int check_times(const gw_auth_t *a, const struct validity *v, time_t now, char *why,
+                       size_t whysz)
 {
-	const char *sub = json_string_value(json_object_get(c, "sub"));
-	json_t *email = json_object_get(c, "email");
-	double exp = 0, nbf = 0;
-	int rc;
-
-	if (numeric_date(c, "exp", true, &exp) != 0) {
-		eda_errf(why, whysz, "the token has no valid exp claim");
-		return -1;
-	}
-	if ((double)now > exp + (double)a->leeway_s) {
+	if ((double)now > v->exp + (double)a->leeway_s) {
 		eda_errf(why, whysz, "the token has expired");
 		return -1;
 	}
-	rc = numeric_date(c, "nbf", false, &nbf);
-	if (rc < 0 || (rc == 0 && (double)now + (double)a->leeway_s < nbf)) {
+	if (v->has_nbf && (double)now + (double)a->leeway_s < v->nbf) {
+		eda_errf(why, whysz, "the token is not valid yet");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t *id,
+                        struct validity *when, char *why, size_t whysz)
+{
+	const char *sub = json_string_value(json_object_get(c, "sub"));
+	json_t *email = json_object_get(c, "email");
+	int rc;
+
+	memset(when, 0, sizeof(*when));
+	if (numeric_date(c, "exp", true, &when->exp) != 0) {
+		eda_errf(why, whysz, "the token has no valid exp claim");
+		return -1;
+	}
+	rc = numeric_date(c, "nbf", false, &when->nbf);
+	when->has_nbf = rc == 0;
+	if (check_times(a, when, now, why, whysz) != 0)
+		return -1;
+	/* A malformed nbf (checked after exp, so an expired token still says
+	 * so) cannot be trusted to have passed. */
+	if (rc < 0) {
 		eda_errf(why, whysz, "the token is not valid yet");
 		return -1;
 	}
@@ -278,17 +346,97 @@ static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t
 	return 0;
 }
 
+/* ---- the verified-token cache ---------------------------------------------- */
+
+/* FNV-1a: the cache only needs an even spread, and every hit is confirmed by
+ * comparing the whole token. */
+static uint64_t token_hash(const char *tok, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)tok[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static struct token_shard *shard_of(const gw_auth_t *a, uint64_t hash)
+{
+	return &a->cache[hash % CACHE_SHARDS];
+}
+
+static size_t slot_of(uint64_t hash)
+{
+	return (size_t)((hash / CACHE_SHARDS) % CACHE_SLOTS);
+}
+
+/* Compares in time independent of where the bytes differ: a cached token is
+ * someone's credential, and an early-exit comparison would let a client who
+ * found a token of the same hash and length learn it prefix by prefix. */
+static bool same_bytes(const char *x, const char *y, size_t n)
+{
+	unsigned char diff = 0;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(x[i] ^ y[i]);
+	return diff == 0;
+}
+
+/* True with *ID and *WHEN filled if TOK was verified before. */
+static bool cache_get(const gw_auth_t *a, const char *tok, size_t n, uint64_t hash,
+                      gw_identity_t *id, struct validity *when)
+{
+	struct token_shard *sh = shard_of(a, hash);
+	struct cached_token *c = &sh->slot[slot_of(hash)];
+	bool hit;
+
+	pthread_mutex_lock(&sh->lock);
+	hit = c->token != NULL && c->hash == hash && c->len == n && same_bytes(c->token, tok, n);
+	if (hit) {
+		*id = c->id;
+		*when = c->when;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return hit;
+}
+
+static void cache_put(const gw_auth_t *a, const char *tok, size_t n, uint64_t hash,
+                      const gw_identity_t *id, const struct validity *when)
+{
+	struct token_shard *sh = shard_of(a, hash);
+	struct cached_token *c = &sh->slot[slot_of(hash)];
+	char *copy = eda_xstrndup(tok, n);
+	char *old;
+
+	pthread_mutex_lock(&sh->lock);
+	old = c->token;
+	c->hash = hash;
+	c->token = copy;
+	c->len = n;
+	c->when = *when;
+	c->id = *id;
+	pthread_mutex_unlock(&sh->lock);
+	free(old);
+}
+
 int gw_auth_verify(const gw_auth_t *a, const char *authorization, time_t now, gw_identity_t *id,
                    char *why, size_t whysz)
 {
 	char tok[GW_MAX_TOKEN + 1];
+	size_t n = 0;
+	uint64_t hash;
+	struct validity when;
 	jwt_t *jwt = NULL;
 	char *grants = NULL;
 	json_t *claims = NULL;
-	int rc = bearer_token(authorization, tok, why, whysz);
+	int rc = bearer_token(authorization, tok, &n, why, whysz);
 
 	if (rc != GW_AUTH_OK)
 		return rc;
+	hash = token_hash(tok, n);
+	if (cache_get(a, tok, n, hash, id, &when))
+		return check_times(a, &when, now, why, whysz) == 0 ? GW_AUTH_OK : GW_AUTH_EINVALID;
 	rc = GW_AUTH_EINVALID;
 	/* The key is never NULL here (gw_auth_new refuses it), so libjwt
 	 * verifies the signature of whatever algorithm the token names... */
@@ -309,8 +457,9 @@ int gw_auth_verify(const gw_auth_t *a, const char *authorization, time_t now, gw
 		eda_errf(why, whysz, "the token has no claims");
 		goto out;
 	}
-	if (check_claims(a, claims, now, id, why, whysz) != 0)
+	if (check_claims(a, claims, now, id, &when, why, whysz) != 0)
 		goto out;
+	cache_put(a, tok, n, hash, id, &when);
 	rc = GW_AUTH_OK;
 out:
 	json_decref(claims);

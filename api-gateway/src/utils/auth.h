@@ -7,8 +7,9 @@
  * with a leeway, iss and aud when configured, sub (required, the customer
  * id), email and roles (an array of strings).
  *
- * A verifier is immutable after gw_auth_new() and may be used from any
- * number of threads at once.
+ * A verifier may be used from any number of threads at once: its settings
+ * do not change after gw_auth_new(), and its cache of verified tokens (see
+ * gw_auth_verify) has its own locks.
  */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
@@ -52,7 +53,10 @@ void gw_auth_free(gw_auth_t *a);
 
 /* Verifies the value of an Authorization header (NULL allowed) at time NOW.
  * Returns GW_AUTH_OK with *ID filled, GW_AUTH_EMISSING, or GW_AUTH_EINVALID;
- * WHY receives a short reason fit for the client (no token text in it). */
+ * WHY receives a short reason fit for the client (no token text in it).
+ * A token that passes is cached (bounded, by its exact bytes): the next
+ * verification of the same token skips the signature and claim parsing but
+ * checks exp and nbf against NOW again, so the answer is the same. */
 int gw_auth_verify(const gw_auth_t *a, const char *authorization, time_t now, gw_identity_t *id,
                    char *why, size_t whysz);
 

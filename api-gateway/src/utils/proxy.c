@@ -233,7 +233,10 @@ static void reply_upstream(gw_proxy_t *p, struct job *j)
 	drop_connection_options(j);
 	add_reply_headers(j->req, j->resp_headers);
 	add_reply_headers(j->req, j->reply_headers);
-	eda_http_reply(j->req, (int)status, ctype, j->body != NULL ? j->body : "", j->len);
+	/* The body goes to the client's response as it is, without a copy. */
+	eda_http_reply_take(j->req, (int)status, ctype, j->body, j->len);
+	j->body = NULL;
+	j->len = j->cap = 0;
 }
 
 static void finish(gw_proxy_t *p, struct job *j, CURLcode rc)

@@ -131,6 +131,13 @@ int eda_http_req_json(eda_http_req_t *r, json_t **out);
  * the thread that will reply, before the reply. */
 void eda_http_reply_header(eda_http_req_t *r, const char *name, const char *value);
 
+/* Like eda_http_reply, but takes BODY (malloc'd, freed with free()) instead
+ * of copying it: for a large body that is already in a buffer of its own
+ * (a proxied response, say). BODY is taken in every case; NULL with LEN 0
+ * sends an empty body. */
+void eda_http_reply_take(eda_http_req_t *r, int status, const char *content_type, char *body,
+                         size_t len);
+
 /* Replies with BODY serialised (compact). BODY is stolen, even on failure;
  * NULL sends "null". */
 void eda_http_reply_json(eda_http_req_t *r, int status, json_t *body);
