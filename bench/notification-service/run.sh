@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of notification-service: N OrderPlaced events drained to the spool
 # (fsync on and off) and to a real SMTP sink (aiosmtpd), e-mails/s, event-to-
-# accepted latency p50/p99 at a steady rate, peak RSS, SMTP sessions used.
+# accepted latency p50/p99 at a steady rate, peak RSS, the service's CPU time
+# (user+system, whole process life) and CPU seconds per 1,000 e-mails, SMTP
+# sessions used.
 #
 #   bench/notification-service/run.sh            # N=20000 spool, 2000 SMTP
 #   N=50000 N_SMTP=5000 RATE=1000 SMTP_RATE=200 bench/notification-service/run.sh
@@ -61,13 +63,18 @@ start_service() {
 	SVC_PID=$!
 }
 
+# stop_service N: stops the service and prints its peak RSS and CPU time
+# (utime+stime from /proc, read after the drain and before the stop).
 stop_service() {
-	local hwm
+	local n=$1 hwm ticks
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SVC_PID/status")
+	# fields 14 and 15 of /proc/PID/stat, counted after the ")" of the name
+	ticks=$(sed 's/.*) //' "/proc/$SVC_PID/stat" | awk '{print $12 + $13}')
 	kill "$SVC_PID"
 	wait "$SVC_PID" || true
 	SVC_PID=""
-	echo "peak_rss_kb=$hwm"
+	awk -v hwm="$hwm" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {
+		printf "peak_rss_kb=%s cpu_s=%.2f cpu_s_per_1000=%.3f\n", hwm, t / hz, t / hz * 1000 / n }'
 }
 
 # drain PHASE N VAR=value...: events produced first, then the service drains them
@@ -82,7 +89,7 @@ drain() {
 	start_service "$topic" "$group" "$@"
 	local result
 	read -r result <&"${W[0]}"
-	echo "$phase: drain $result $(stop_service)"
+	echo "$phase: drain $result $(stop_service "$n")"
 }
 
 # live PHASE N RATE DIR VAR=value...: the service runs, events arrive at RATE/s
@@ -96,7 +103,7 @@ live() {
 	local result
 	result=$("$LOADGEN" live --topic "$topic" --dir "$dir" --n "$n" --rate "$rate" \
 		--run "$RUN$phase" --timeout 600 2>/dev/null | tail -1)
-	echo "$phase: live rate=$rate/s $result $(stop_service)"
+	echo "$phase: live rate=$rate/s $result $(stop_service "$n")"
 }
 
 echo "notification-service benchmark, $(nproc) cores, N=$N (spool) N_SMTP=$N_SMTP, run $RUN"

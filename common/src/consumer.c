@@ -1,14 +1,21 @@
 /*
  * The consumer-group member of eda/consumer.h.
  *
+ * Every partition that ever needed it has a queue of messages in offset
+ * order, in two parts:
+ *   q[head .. head+npend)    handled, settled only by the next flush (group
+ *                            commit: PENDING answers and what follows them);
+ *   q[head+npend .. head+n)  held: not (successfully) handled yet.
  * Retries keep order without relying on seek semantics: a message whose handler
  * asks for RETRY is held, its partition is paused, and any message of that
  * partition that was already fetched queues behind it in the same hold. When
  * the backoff has passed, the held messages are handled in order; only when the
  * hold is empty is the partition resumed. librdkafka resumes fetching after the
  * last message it handed us, so nothing is skipped and nothing fetched twice.
- * A revoke drops the hold of the revoked partitions without storing their
- * offsets: the next owner gets those messages again.
+ * A failed flush turns the pending part back into held messages, which is
+ * the same retry path. A revoke flushes, then drops the queues of the revoked
+ * partitions without storing their offsets: the next owner gets those
+ * messages again.
  */
 #include "eda/consumer.h"
 
@@ -24,15 +31,30 @@
 #include "eda/alloc.h"
 #include "eda/log.h"
 
-#define DLQ_TIMEOUT_MS 30000
+#define DLQ_TIMEOUT_MS       30000
+#define DEFAULT_BATCH_MAX    256
+#define DEFAULT_BATCH_MAX_MS 100
+
+enum entry_state {
+	ENTRY_NEW = 0, /* the handler has yet to see it (again) */
+	ENTRY_PENDING, /* answered PENDING: durable after the next flush */
+	ENTRY_SETTLED, /* DONE or DEAD behind a pending one: only its offset waits */
+};
+
+struct entry {
+	rd_kafka_message_t *m;
+	const char *type; /* of a PENDING message, for the metric counted at flush */
+	enum entry_state state;
+	int tries; /* handler runs on it so far */
+};
 
 struct hold {
 	char *topic;
 	int32_t partition;
-	rd_kafka_message_t **msgs; /* FIFO: msgs[head .. head+n) */
-	size_t head, n, cap;
-	int attempts; /* of msgs[head] */
-	int64_t resume_at_ms;
+	struct entry *q; /* FIFO: q[head .. head+n), the first npend pending */
+	size_t head, n, npend, cap;
+	int64_t resume_at_ms; /* of the first held message */
+	bool paused;
 };
 
 struct eda_consumer {
@@ -42,11 +64,16 @@ struct eda_consumer {
 	char *dlq_topic;
 	struct hold *holds;
 	size_t nholds, capholds;
+	size_t npending;          /* sum of the holds' npend */
+	int64_t pending_since_ms; /* when the oldest of them was handled */
+	int flush_failures;       /* consecutive, for the backoff */
 	atomic_bool stop;
 	bool thread_started;
 	pthread_t thread;
 	eda_metric_t *consumed, *duration, *dlq, *lag;
 };
+
+static const char *const result_names[] = {"done", "retry", "dead"};
 
 static int64_t now_ms(void)
 {
@@ -82,6 +109,7 @@ static struct hold *hold_find(eda_consumer_t *c, const char *topic, int32_t part
 	return NULL;
 }
 
+/* May move every hold: no struct hold pointer survives a call. */
 static struct hold *hold_get(eda_consumer_t *c, const char *topic, int32_t partition)
 {
 	struct hold *h = hold_find(c, topic, partition);
@@ -99,50 +127,71 @@ static struct hold *hold_get(eda_consumer_t *c, const char *topic, int32_t parti
 	return h;
 }
 
+static size_t held(const struct hold *h)
+{
+	return h->n - h->npend;
+}
+
 static void hold_push(struct hold *h, rd_kafka_message_t *m)
 {
 	if (h->head + h->n == h->cap) {
 		if (h->head > 0) {
-			memmove(h->msgs, h->msgs + h->head, h->n * sizeof(*h->msgs));
+			memmove(h->q, h->q + h->head, h->n * sizeof(*h->q));
 			h->head = 0;
 		} else {
 			h->cap = h->cap ? h->cap * 2 : 16;
-			h->msgs = eda_xrealloc(h->msgs, h->cap * sizeof(*h->msgs));
+			h->q = eda_xrealloc(h->q, h->cap * sizeof(*h->q));
 		}
 	}
-	h->msgs[h->head + h->n++] = m;
+	h->q[h->head + h->n++] = (struct entry){.m = m, .state = ENTRY_NEW};
 }
 
-static void hold_clear(struct hold *h)
+/* Destroys the first message of H (settled or dropped). */
+static void hold_pop(struct hold *h)
 {
-	for (size_t i = 0; i < h->n; i++)
-		rd_kafka_message_destroy(h->msgs[h->head + i]);
-	h->head = h->n = 0;
-	h->attempts = 0;
+	rd_kafka_message_destroy(h->q[h->head].m);
+	h->head++;
+	h->n--;
+	if (h->n == 0)
+		h->head = 0;
+}
+
+static void hold_clear(eda_consumer_t *c, struct hold *h)
+{
+	c->npending -= h->npend;
+	h->npend = 0;
+	while (h->n > 0)
+		hold_pop(h);
+	h->paused = false;
 }
 
 static void hold_free_all(eda_consumer_t *c)
 {
 	for (size_t i = 0; i < c->nholds; i++) {
-		hold_clear(&c->holds[i]);
-		free(c->holds[i].msgs);
+		hold_clear(c, &c->holds[i]);
+		free(c->holds[i].q);
 		free(c->holds[i].topic);
 	}
 	free(c->holds);
 	c->holds = NULL;
 	c->nholds = c->capholds = 0;
+	c->npending = 0;
 }
 
-static void set_paused(eda_consumer_t *c, const char *topic, int32_t partition, bool pause)
+static void set_paused(eda_consumer_t *c, struct hold *h, bool pause)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_t *l;
 	rd_kafka_resp_err_t e;
 
-	rd_kafka_topic_partition_list_add(l, topic, partition);
+	if (h->paused == pause)
+		return;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, h->topic, h->partition);
 	e = pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-		eda_log(EDA_LOG_WARN, pause ? "pause failed" : "resume failed", "topic", topic,
+		eda_log(EDA_LOG_WARN, pause ? "pause failed" : "resume failed", "topic", h->topic,
 		        "error", rd_kafka_err2str(e), NULL);
+	h->paused = pause;
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -221,8 +270,19 @@ static int forward_to_dlq(eda_consumer_t *c, const rd_kafka_message_t *m, const 
 	return 0;
 }
 
-/* Runs the handler on M and settles it unless it must be retried. */
-static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int attempt)
+static void count(eda_consumer_t *c, const char *topic, const char *type, eda_handler_result_t r,
+                  size_t n)
+{
+	if (c->consumed != NULL)
+		eda_counter_add(c->consumed,
+		                EDA_LABELS(topic, type ? type : "unknown", result_names[r]),
+		                (double)n);
+}
+
+/* Runs the handler on M and forwards it to the DLQ if DEAD. Stores nothing:
+ * the caller settles M by the result. *TYPE gets the handler's event type. */
+static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int attempt,
+                                   const char **type)
 {
 	eda_consumed_t msg = {
 	        .topic = rd_kafka_topic_name(m->rkt),
@@ -237,28 +297,107 @@ static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int
 	};
 	int64_t t0 = now_ms();
 	eda_handler_result_t r = c->cfg.handler(&msg, c->cfg.ctx);
-	static const char *const result_names[] = {"done", "retry", "dead"};
 
+	if (r == EDA_HANDLER_PENDING && c->cfg.flush == NULL) {
+		/* A programming error; storing the offset would lose the effect. */
+		eda_log(EDA_LOG_ERROR, "handler answered PENDING but the consumer has no flush",
+		        "group", c->group, NULL);
+		snprintf(msg.reason, sizeof(msg.reason), "PENDING without a flush callback");
+		r = EDA_HANDLER_RETRY;
+	}
 	if (r == EDA_HANDLER_DEAD &&
 	    forward_to_dlq(c, m, msg.reason[0] ? msg.reason : "unhandled") != 0)
 		r = EDA_HANDLER_RETRY;
-	if (c->consumed != NULL) {
-		eda_counter_add(
-		        c->consumed,
-		        EDA_LABELS(msg.topic, msg.type ? msg.type : "unknown", result_names[r]), 1);
+	/* PENDING is counted when its flush tells how it ended. */
+	if (r != EDA_HANDLER_PENDING)
+		count(c, msg.topic, msg.type, r, 1);
+	if (c->duration != NULL)
 		eda_histogram_observe(c->duration, EDA_LABELS(msg.topic),
 		                      (double)(now_ms() - t0) / 1000.0);
-	}
 	if (r == EDA_HANDLER_RETRY) {
 		char off[32];
 
 		snprintf(off, sizeof(off), "%" PRId64, m->offset);
 		eda_log(EDA_LOG_WARN, "handler asked to retry", "topic", msg.topic, "offset", off,
 		        "reason", msg.reason[0] ? msg.reason : "unspecified", NULL);
-		return r;
 	}
-	store_offset(c, m);
+	*type = msg.type;
 	return r;
+}
+
+static void note_pending(eda_consumer_t *c)
+{
+	if (c->npending++ == 0)
+		c->pending_since_ms = now_ms();
+}
+
+/* Flushes the pending messages and settles them: their offsets stored after a
+ * successful flush, handed back as held messages after a failed one. */
+static void flush_pending(eda_consumer_t *c)
+{
+	char reason[256] = "";
+	int rc = c->cfg.flush(c->cfg.ctx, reason, sizeof(reason));
+	int64_t resume_at = 0;
+
+	if (rc == 0) {
+		c->flush_failures = 0;
+	} else {
+		c->flush_failures++;
+		resume_at = now_ms() + backoff_ms(c, c->flush_failures);
+		eda_logf(EDA_LOG_WARN,
+		         "group %s: flush of %zu pending messages failed (%s); "
+		         "they will be handled again",
+		         c->group, c->npending, reason[0] ? reason : "no reason given");
+	}
+	for (size_t i = 0; i < c->nholds; i++) {
+		struct hold *h = &c->holds[i];
+
+		if (h->npend == 0)
+			continue;
+		if (rc == 0) {
+			/* Offsets are positions: storing the last one settles all. */
+			store_offset(c, h->q[h->head + h->npend - 1].m);
+			for (size_t k = 0; k < h->npend; k++) {
+				if (h->q[h->head].state == ENTRY_PENDING)
+					count(c, h->topic, h->q[h->head].type, EDA_HANDLER_DONE, 1);
+				hold_pop(h);
+			}
+		} else {
+			for (size_t k = 0; k < h->npend; k++) {
+				struct entry *e = &h->q[h->head + k];
+
+				if (e->state == ENTRY_PENDING) {
+					count(c, h->topic, e->type, EDA_HANDLER_RETRY, 1);
+					e->state = ENTRY_NEW;
+				}
+			}
+			h->resume_at_ms = resume_at;
+			set_paused(c, h, true);
+		}
+		h->npend = 0;
+	}
+	c->npending = 0;
+}
+
+/* Settles M, handled with result R, at the end of H's queue (H may be NULL
+ * when its partition has no queue yet): stored now when nothing before it
+ * waits, else queued behind the pending ones. Takes ownership of M. */
+static void settle(eda_consumer_t *c, struct hold *h, rd_kafka_message_t *m, eda_handler_result_t r,
+                   const char *type)
+{
+	if (r != EDA_HANDLER_PENDING && (h == NULL || h->npend == 0)) {
+		store_offset(c, m);
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	if (h == NULL)
+		h = hold_get(c, rd_kafka_topic_name(m->rkt), m->partition);
+	hold_push(h, m);
+	h->q[h->head + h->n - 1].state = r == EDA_HANDLER_PENDING ? ENTRY_PENDING : ENTRY_SETTLED;
+	h->q[h->head + h->n - 1].type = type;
+	h->q[h->head + h->n - 1].tries = 1;
+	h->npend++;
+	note_pending(c);
 }
 
 /* Handles the held messages of every hold whose backoff has passed. */
@@ -269,25 +408,34 @@ static void drain_holds(eda_consumer_t *c)
 	for (size_t i = 0; i < c->nholds && !atomic_load(&c->stop); i++) {
 		struct hold *h = &c->holds[i];
 
-		if (h->n == 0 || h->resume_at_ms > now)
+		if (held(h) == 0 || h->resume_at_ms > now)
 			continue;
-		while (h->n > 0 && !atomic_load(&c->stop)) {
-			rd_kafka_message_t *m = h->msgs[h->head];
+		/* A full batch is flushed first (by the loop), then this goes on. */
+		while (held(h) > 0 && !atomic_load(&c->stop) &&
+		       (c->cfg.flush == NULL || c->npending < (size_t)c->cfg.batch_max)) {
+			struct entry *e = &h->q[h->head + h->npend];
+			const char *type = e->type;
+			eda_handler_result_t r = EDA_HANDLER_DONE;
 
-			if (handle(c, m, h->attempts + 1) == EDA_HANDLER_RETRY) {
-				h->attempts++;
-				h->resume_at_ms = now_ms() + backoff_ms(c, h->attempts);
+			/* A settled message behind a failed flush is not handled again. */
+			if (e->state != ENTRY_SETTLED)
+				r = handle(c, e->m, ++e->tries, &type);
+			if (r == EDA_HANDLER_RETRY) {
+				h->resume_at_ms = now_ms() + backoff_ms(c, e->tries);
 				break;
 			}
-			rd_kafka_message_destroy(m);
-			h->head++;
-			h->n--;
-			h->attempts = 0;
+			if (r != EDA_HANDLER_PENDING && h->npend == 0) {
+				store_offset(c, e->m);
+				hold_pop(h);
+				continue;
+			}
+			e->state = r == EDA_HANDLER_PENDING ? ENTRY_PENDING : ENTRY_SETTLED;
+			e->type = type;
+			h->npend++;
+			note_pending(c);
 		}
-		if (h->n == 0) {
-			h->head = 0;
-			set_paused(c, h->topic, h->partition, false);
-		}
+		if (held(h) == 0)
+			set_paused(c, h, false);
 	}
 }
 
@@ -295,8 +443,11 @@ static int next_poll_ms(const eda_consumer_t *c)
 {
 	int64_t now = now_ms(), wait = 100;
 
+	/* Pending messages: look whether more are waiting, flush if not. */
+	if (c->npending > 0)
+		return 0;
 	for (size_t i = 0; i < c->nholds; i++) {
-		if (c->holds[i].n > 0 && c->holds[i].resume_at_ms - now < wait)
+		if (held(&c->holds[i]) > 0 && c->holds[i].resume_at_ms - now < wait)
 			wait = c->holds[i].resume_at_ms - now;
 	}
 	return wait < 0 ? 0 : (int)wait;
@@ -305,6 +456,8 @@ static int next_poll_ms(const eda_consumer_t *c)
 static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
 {
 	struct hold *h;
+	const char *type = NULL;
+	eda_handler_result_t r;
 
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -314,20 +467,21 @@ static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
 		return;
 	}
 	h = hold_find(c, rd_kafka_topic_name(m->rkt), m->partition);
-	if (h != NULL && h->n > 0) {
+	if (h != NULL && held(h) > 0) {
 		/* Fetched before the pause took effect: wait behind the held one. */
 		hold_push(h, m);
 		return;
 	}
-	if (handle(c, m, 1) == EDA_HANDLER_RETRY) {
+	r = handle(c, m, 1, &type);
+	if (r == EDA_HANDLER_RETRY) {
 		h = hold_get(c, rd_kafka_topic_name(m->rkt), m->partition);
-		h->attempts = 1;
 		h->resume_at_ms = now_ms() + backoff_ms(c, 1);
 		hold_push(h, m);
-		set_paused(c, h->topic, h->partition, true);
+		h->q[h->head + h->n - 1].tries = 1;
+		set_paused(c, h, true);
 		return;
 	}
-	rd_kafka_message_destroy(m);
+	settle(c, h, m, r, type);
 }
 
 /* ---- librdkafka callbacks -------------------------------------------------- */
@@ -344,6 +498,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			c->cfg.on_assign(parts, c->cfg.ctx);
 		return;
 	}
+	/* Make the batch durable while its offsets can still be stored; if that
+	 * fails, its messages become held and are dropped below. */
+	if (c->npending > 0)
+		flush_pending(c);
 	if (c->cfg.on_revoke != NULL)
 		c->cfg.on_revoke(parts, c->cfg.ctx);
 	/* Commit what is durable now, so the next owner starts where we stopped. */
@@ -352,7 +510,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		struct hold *h = hold_find(c, parts->elems[i].topic, parts->elems[i].partition);
 
 		if (h != NULL)
-			hold_clear(h);
+			hold_clear(c, h);
 	}
 	rd_kafka_assign(rk, NULL);
 	eda_logf(EDA_LOG_INFO, "group %s: %d partitions revoked", c->group, parts->cnt);
@@ -436,6 +594,10 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 		c->cfg.retry_max_ms = c->cfg.retry_initial_ms;
 	if (c->cfg.stats_interval_ms == 0)
 		c->cfg.stats_interval_ms = 5000;
+	if (c->cfg.batch_max <= 0)
+		c->cfg.batch_max = DEFAULT_BATCH_MAX;
+	if (c->cfg.batch_max_ms <= 0)
+		c->cfg.batch_max_ms = DEFAULT_BATCH_MAX_MS;
 	if (register_metrics(c, err, errsz) != 0)
 		goto fail;
 
@@ -492,11 +654,19 @@ void eda_consumer_run(eda_consumer_t *c)
 	while (!atomic_load(&c->stop)) {
 		rd_kafka_message_t *m;
 
+		if (c->npending >= (size_t)c->cfg.batch_max ||
+		    (c->npending > 0 && now_ms() - c->pending_since_ms >= c->cfg.batch_max_ms))
+			flush_pending(c);
 		drain_holds(c);
 		m = rd_kafka_consumer_poll(c->rk, next_poll_ms(c));
 		if (m != NULL)
 			on_message(c, m);
+		else if (c->npending > 0)
+			flush_pending(c); /* nothing waiting: this batch is as big as it gets */
 	}
+	/* A graceful stop settles the batch, so a restart does not repeat it. */
+	if (c->npending > 0)
+		flush_pending(c);
 }
 
 static void *run_thread(void *arg)

@@ -318,19 +318,6 @@ END_TEST
 
 /* ---- crash between effect and offset store --------------------------------- */
 
-static rd_kafka_conf_t *fast_session_conf(void)
-{
-	rd_kafka_conf_t *conf = ts_kafka_conf();
-	char err[256];
-
-	/* The broker's minimum: a killed member is noticed after 6 s, not 45. */
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "session.timeout.ms", "6000", err, sizeof(err)),
-	                 RD_KAFKA_CONF_OK);
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, sizeof(err)),
-	                 RD_KAFKA_CONF_OK);
-	return conf;
-}
-
 START_TEST(sigkill_before_offset_store_redelivers)
 {
 	static const char *const values[] = {"k0"};
@@ -352,7 +339,7 @@ START_TEST(sigkill_before_offset_store_redelivers)
 		close(fds[0]);
 		seen_init(&s);
 		s.kill_fd = fds[1];
-		start_consumer(&f, group, topic, &s, fast_session_conf());
+		start_consumer(&f, group, topic, &s, ts_kafka_conf_fast_session());
 		pause();
 		_exit(3); /* not reached: the handler kills the process */
 	}
@@ -365,7 +352,7 @@ START_TEST(sigkill_before_offset_store_redelivers)
 
 	/* The next member of the group gets the message again. */
 	seen_init(&s);
-	start_consumer(&f, group, topic, &s, fast_session_conf());
+	start_consumer(&f, group, topic, &s, ts_kafka_conf_fast_session());
 	wait_for_count(&s, 1);
 	ck_assert_str_eq(s.value[0], "k0");
 	ck_assert_int_eq(s.offset[0], 0);

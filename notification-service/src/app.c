@@ -138,7 +138,9 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 	                              .dlq_producer = a->dlq,
 	                              .metrics = a->metrics,
 	                              .retry_initial_ms = s->retry_initial_ms,
-	                              .retry_max_ms = s->retry_max_ms};
+	                              .retry_max_ms = s->retry_max_ms,
+	                              .batch_max = (int)s->spool_batch_max,
+	                              .batch_max_ms = (int)s->spool_batch_ms};
 	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
 	if (a->consumer == NULL) {
 		eda_errf(err, errsz, "kafka consumer: %s", why);

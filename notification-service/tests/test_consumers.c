@@ -5,7 +5,9 @@
  * types ignored; the spool transport; SMTP down for a while then back (every
  * e-mail arrives, none twice); a 5xx recipient and events without a usable
  * address in the DLQ; header injection through event fields; a duplicate
- * event id mailed once. Every test has its own topics, group and folders.
+ * event id mailed once; the durable spool's group commit (a batch of files,
+ * offsets committed once it is flushed). Every test has its own topics,
+ * group and folders.
  */
 #include <check.h>
 #include <stdio.h>
@@ -124,6 +126,62 @@ START_TEST(spool_transport_writes_eml_files)
 	ck_assert_double_eq(ts_app_metric(&app, "notifications_sent_total",
 	                                  EDA_LABELS("OrderConfirmed", "spool")),
 	                    3);
+	ts_app_stop(&app);
+}
+END_TEST
+
+/* MAIL_SPOOL_FSYNC=true: the spool answers PENDING and the consumer flushes
+ * batches. Every e-mail lands once, no temporary file stays, an event id twice
+ * in a row is mailed once, and a restarted member does not send the batch
+ * again: its offsets were committed after the flush. */
+START_TEST(durable_spool_commits_in_batches)
+{
+	enum { N = 60 };
+	char dir[256], order[37], id[37], cmd[400];
+	const char *values[N + 1];
+	char *owned[N];
+	ts_app_t app;
+
+	setenv("MAIL_SPOOL_FSYNC", "true", 1);
+	ts_tmpdir(dir, sizeof(dir), "notif-spool-batch");
+	ts_app_start(&app, 1, NULL, dir);
+	for (int i = 0; i < N; i++) {
+		ts_uuid(order);
+		owned[i] = ts_order_event(EDA_EVENT_ORDER_PLACED, order, "erin@example.com", NULL,
+		                          NULL);
+		values[i] = owned[i];
+	}
+	values[N] = owned[N - 1]; /* the same event again, right behind itself */
+	ts_produce(app.topic, 0, "orders", values, N + 1);
+	ck_assert_int_eq(ts_wait_eml(dir, N, WAIT_S), N);
+	for (int i = 0; i < 100 && ts_app_metric(&app, "notifications_duplicate_total", NULL) < 1;
+	     i++)
+		usleep(100 * 1000);
+	ck_assert_double_eq(ts_app_metric(&app, "notifications_duplicate_total", NULL), 1);
+	ck_assert_double_eq(
+	        ts_app_metric(&app, "notifications_sent_total", EDA_LABELS("OrderPlaced", "spool")),
+	        N);
+	ts_app_stop(&app);
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq %d", dir, N);
+	ck_assert_int_eq(system(cmd), 0);
+	for (int i = 0; i < N; i++)
+		free(owned[i]);
+
+	/* The next member of the group starts after the batch: one more event
+	 * is the only e-mail it sends (one partition, so a resend of the batch
+	 * would come first). */
+	ts_app_restart(&app);
+	ts_uuid(order);
+	produce(app.topic, "orders",
+	        ts_order_event(EDA_EVENT_ORDER_PLACED, order, "erin@example.com", NULL, id));
+	ck_assert_int_eq(ts_wait_eml(dir, N + 1, WAIT_S), N + 1);
+	for (int i = 0; i < 100 && ts_app_metric(&app, "notifications_sent_total",
+	                                         EDA_LABELS("OrderPlaced", "spool")) < 1;
+	     i++)
+		usleep(100 * 1000);
+	ck_assert_double_eq(
+	        ts_app_metric(&app, "notifications_sent_total", EDA_LABELS("OrderPlaced", "spool")),
+	        1);
 	ts_app_stop(&app);
 }
 END_TEST
@@ -340,6 +398,7 @@ int main(void)
 	tcase_add_test(tc, undeliverable_events_go_to_the_dlq);
 	tcase_add_test(tc, header_injection_cannot_add_headers_or_recipients);
 	tcase_add_test(tc, duplicate_event_is_mailed_once);
+	tcase_add_test(tc, durable_spool_commits_in_batches);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

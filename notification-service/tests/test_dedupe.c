@@ -1,6 +1,7 @@
 /*
  * Tests of src/services/dedupe.c: membership, the bound, eviction of the
- * oldest first, and a window much larger than the hash table's first guess.
+ * oldest first, a window much larger than the hash table's first guess, and
+ * clearing (the notifier's per-batch window).
  */
 #include <check.h>
 #include <stdio.h>
@@ -58,6 +59,28 @@ START_TEST(many_ids)
 }
 END_TEST
 
+START_TEST(clear_forgets_everything)
+{
+	dedupe_t *d = dedupe_new(4);
+
+	dedupe_add(d, "a");
+	dedupe_add(d, "b");
+	dedupe_clear(d);
+	ck_assert_uint_eq(dedupe_size(d), 0);
+	ck_assert(!dedupe_contains(d, "a") && !dedupe_contains(d, "b"));
+	/* Usable as new: fills and evicts as before. */
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "n%d", i);
+		dedupe_add(d, id);
+	}
+	ck_assert_uint_eq(dedupe_size(d), 4);
+	ck_assert(!dedupe_contains(d, "n0") && dedupe_contains(d, "n4"));
+	dedupe_free(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dedupe");
@@ -66,6 +89,7 @@ int main(void)
 	tcase_add_test(tc, remembers_and_evicts_oldest);
 	tcase_add_test(tc, capacity_one);
 	tcase_add_test(tc, many_ids);
+	tcase_add_test(tc, clear_forgets_everything);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

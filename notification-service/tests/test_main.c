@@ -96,6 +96,8 @@ static const struct {
         {{"SMTP_TIMEOUT_MS=5"}, 0, "SMTP_TIMEOUT_MS:"},
         {{"MAIL_SPOOL_FSYNC=maybe"}, 0, "MAIL_SPOOL_FSYNC:"},
         {{"MAIL_SPOOL_DIR=/proc/nope/spool"}, 0, "MAIL_SPOOL_DIR:"},
+        {{"MAIL_SPOOL_BATCH_MAX=0"}, 0, "MAIL_SPOOL_BATCH_MAX:"},
+        {{"MAIL_SPOOL_BATCH_MS=many"}, 0, "MAIL_SPOOL_BATCH_MS:"},
         {{"TEMPLATE_DIR=/nonexistent"}, 0, "templates: /nonexistent/order_placed.subject.txt"},
         {{"RETRY_INITIAL_MS=500", "RETRY_MAX_MS=100"}, 0, "RETRY_MAX_MS:"},
         {{"DEDUPE_WINDOW=0"}, 0, "DEDUPE_WINDOW:"},

@@ -12,6 +12,31 @@
  *                      dlq.<group> with headers dlq.error, dlq.topic,
  *                      dlq.partition, dlq.offset, dlq.group (and its own), then
  *                      its offset is stored and the consumer goes on
+ *   EDA_HANDLER_PENDING (group commit, only with a flush callback) the effect
+ *                      was written but is durable only once the batch is
+ *                      flushed: the offset is stored after cfg.flush succeeds
+ *
+ * Group commit. A handler whose effect is expensive to make durable one by one
+ * (an fsync per file) answers PENDING and the consumer calls cfg.flush once for
+ * many messages: when a poll finds no message waiting, when batch_max messages
+ * are pending, when the oldest pending one is batch_max_ms old, before its
+ * partitions are revoked and when the loop stops. Rules:
+ *   - no offset of a pending message is stored before flush returned 0; a
+ *     DONE or DEAD message of a partition that has pending messages is
+ *     settled but its offset waits for the same flush (offsets are stored in
+ *     order, so a later message never commits past an earlier pending one);
+ *   - flush returning nonzero means none of the batch is known durable: every
+ *     pending message is handed back to the handler in partition order, after
+ *     a capped exponential backoff that grows with consecutive failed flushes
+ *     (the RETRY path, attempt > 1); DONE and DEAD messages queued behind
+ *     them are not handled again (no second DLQ copy), only their offsets
+ *     wait; the handler's owner must have dropped its unflushed batch by then;
+ *   - a crash before or during flush stores nothing of the batch: the group
+ *     gets those messages again (at-least-once, so handlers are idempotent);
+ *   - a revoke flushes first; if that flush fails, the revoked partitions'
+ *     messages are dropped unstored and their next owner handles them again.
+ * Pending messages count in events_consumed_total as "done" after a
+ * successful flush and as "retry" after a failed one.
  * Stored offsets are committed by librdkafka's auto commit, on revoke and on
  * close. Consumer lag per partition (from librdkafka statistics) is exported as
  * the gauge consumer_lag{topic,partition}; events_consumed_total{topic,type,result},
@@ -31,6 +56,7 @@ typedef enum {
 	EDA_HANDLER_DONE = 0,
 	EDA_HANDLER_RETRY,
 	EDA_HANDLER_DEAD,
+	EDA_HANDLER_PENDING,
 } eda_handler_result_t;
 
 /* One message as the handler sees it. Everything is valid until the handler returns. */
@@ -44,8 +70,9 @@ typedef struct eda_consumed {
 	size_t len;
 	int attempt; /* 1 on the first delivery in this process, 2 on the first retry, ... */
 	const rd_kafka_message_t *raw;
-	/* Set by the handler: the event type for metrics (a string that outlives
-	 * the call, or NULL for "unknown") and why it asked for RETRY or DEAD. */
+	/* Set by the handler: the event type for metrics (a static string: it is
+	 * kept until a PENDING message is flushed; or NULL for "unknown") and why
+	 * it asked for RETRY or DEAD. */
 	const char *type;
 	char reason[256];
 } eda_consumed_t;
@@ -58,6 +85,11 @@ typedef eda_handler_result_t (*eda_handler_fn)(eda_consumed_t *m, void *ctx);
 /* Called on the consumer's thread after partitions are assigned or before they
  * are revoked. */
 typedef void (*eda_rebalance_fn)(const rd_kafka_topic_partition_list_t *parts, void *ctx);
+/* Makes the effect of every message answered PENDING since the last flush
+ * durable, on the consumer's thread. Returns 0 when all of it is durable; else
+ * nonzero with a REASON (for the log), after dropping the unflushed batch:
+ * those messages will be handed to the handler again. */
+typedef int (*eda_flush_fn)(void *ctx, char *reason, size_t reasonsz);
 
 typedef struct eda_consumer_config {
 	const char *group;         /* group.id, also names the DLQ: dlq.<group> */
@@ -71,6 +103,11 @@ typedef struct eda_consumer_config {
 	int stats_interval_ms;        /* lag statistics; 0 means 5000, -1 off */
 	eda_rebalance_fn on_assign;   /* may be NULL */
 	eda_rebalance_fn on_revoke;   /* may be NULL */
+	/* Group commit (see above). Without flush, a PENDING answer is treated as
+	 * RETRY and logged as an error: nothing is stored that is not durable. */
+	eda_flush_fn flush; /* may be NULL */
+	int batch_max;      /* pending messages that trigger a flush; 0 means 256 */
+	int batch_max_ms;   /* age of the oldest pending one that does; 0 means 100 */
 } eda_consumer_config_t;
 
 typedef struct eda_consumer eda_consumer_t;
@@ -87,13 +124,14 @@ void eda_consumer_run(eda_consumer_t *c);
 /* Or on a thread of its own. Returns 0, or -1 with ERR. */
 int eda_consumer_start(eda_consumer_t *c, char *err, size_t errsz);
 
-/* Asks the loop to end after the message in hand (safe from any thread or a
- * signal-watching thread) and, if started with eda_consumer_start, joins it. */
+/* Asks the loop to end after the message in hand and a last flush of the
+ * pending ones (safe from any thread or a signal-watching thread) and, if
+ * started with eda_consumer_start, joins it. */
 void eda_consumer_stop(eda_consumer_t *c);
 
 /* Commits stored offsets, leaves the group (within TIMEOUT_MS) and frees C.
- * Messages handed out but not DONE/DEAD are not committed: another member, or
- * this group after a restart, gets them again. */
+ * Messages handed out but not DONE/DEAD (or PENDING and flushed) are not
+ * committed: another member, or this group after a restart, gets them again. */
 void eda_consumer_free(eda_consumer_t *c);
 
 #endif

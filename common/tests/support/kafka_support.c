@@ -34,6 +34,18 @@ rd_kafka_conf_t *ts_kafka_conf(void)
 	return conf;
 }
 
+rd_kafka_conf_t *ts_kafka_conf_fast_session(void)
+{
+	rd_kafka_conf_t *conf = ts_kafka_conf();
+	char err[256];
+
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "session.timeout.ms", "6000", err, sizeof(err)),
+	                 RD_KAFKA_CONF_OK);
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", err, sizeof(err)),
+	                 RD_KAFKA_CONF_OK);
+	return conf;
+}
+
 void ts_create_topic(const char *topic, int partitions)
 {
 	char err[512];

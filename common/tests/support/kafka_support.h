@@ -17,6 +17,10 @@ void ts_unique(char *buf, size_t size, const char *prefix);
 /* A configuration with bootstrap.servers set; caller owns it. */
 rd_kafka_conf_t *ts_kafka_conf(void);
 
+/* ts_kafka_conf() with the broker's minimum session timeout (6 s) and a 1 s
+ * heartbeat: a SIGKILLed group member is noticed in seconds, not 45. */
+rd_kafka_conf_t *ts_kafka_conf_fast_session(void);
+
 /* Creates TOPIC with PARTITIONS (1 replica); fails the test on error. */
 void ts_create_topic(const char *topic, int partitions);
 

@@ -66,6 +66,8 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 	check_domain(env, "MESSAGE_ID_DOMAIN", s->message_id_domain);
 	s->spool_dir = eda_env_string(env, "MAIL_SPOOL_DIR", "mail-spool");
 	s->spool_fsync = eda_env_bool(env, "MAIL_SPOOL_FSYNC", true);
+	s->spool_batch_max = eda_env_long(env, "MAIL_SPOOL_BATCH_MAX", 256, 1, 100000);
+	s->spool_batch_ms = eda_env_long(env, "MAIL_SPOOL_BATCH_MS", 100, 1, 60000);
 	s->template_dir = eda_env_string(env, "TEMPLATE_DIR", "notification-service/templates");
 	s->dedupe_window = eda_env_long(env, "DEDUPE_WINDOW", 100000, 1, 100000000);
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 30, 1, 3600);

@@ -31,6 +31,7 @@ typedef struct notif_settings {
 	const char *mail_from, *mail_from_name, *message_id_domain;
 	const char *spool_dir;
 	bool spool_fsync;
+	long spool_batch_max, spool_batch_ms; /* group commit with fsync on */
 	const char *template_dir;
 	long dedupe_window;
 	long shutdown_timeout_s;

@@ -1,9 +1,11 @@
 /*
  * Order events -> notifier; see consumers.h. The mapping of the notifier's
  * verdicts to the consumer's is where the delivery guarantee is decided:
- * SENT and DUPLICATE store the offset, RETRY keeps it (the common consumer
- * backs off and hands the same event back, later events of the partition
- * waiting behind it), DEAD forwards to dlq.<group> and goes on.
+ * SENT and DUPLICATE store the offset, PENDING stores it once the consumer's
+ * flush (notifier_flush, one fsync pass for a batch of spool files) returned
+ * 0, RETRY keeps it (the common consumer backs off and hands the same event
+ * back, later events of the partition waiting behind it), DEAD forwards to
+ * dlq.<group> and goes on.
  */
 #include "events/consumers.h"
 
@@ -29,6 +31,8 @@ static eda_handler_result_t on_order_event(const eda_event_t *ev, eda_consumed_t
 	case NOTIFY_SENT:
 	case NOTIFY_DUPLICATE:
 		return EDA_HANDLER_DONE;
+	case NOTIFY_PENDING:
+		return EDA_HANDLER_PENDING;
 	case NOTIFY_RETRY:
 		return EDA_HANDLER_RETRY;
 	default:
@@ -57,6 +61,13 @@ static eda_handler_result_t handle(eda_consumed_t *m, void *ctx)
 	return r;
 }
 
+static int flush(void *ctx, char *reason, size_t reasonsz)
+{
+	notif_consumer_t *c = ctx;
+
+	return notifier_flush(c->notifier, reason, reasonsz);
+}
+
 notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer_config_t *cfg,
                                      notifier_t *notifier, char *err, size_t errsz)
 {
@@ -71,6 +82,9 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	        .metrics = cfg->metrics,
 	        .retry_initial_ms = cfg->retry_initial_ms,
 	        .retry_max_ms = cfg->retry_max_ms,
+	        .flush = flush,
+	        .batch_max = cfg->batch_max,
+	        .batch_max_ms = cfg->batch_max_ms,
 	};
 
 	c->notifier = notifier;

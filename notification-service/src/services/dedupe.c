@@ -100,3 +100,14 @@ size_t dedupe_size(const dedupe_t *d)
 {
 	return d->count;
 }
+
+void dedupe_clear(dedupe_t *d)
+{
+	for (size_t i = 0; i < d->capacity; i++) {
+		free(d->id[i]);
+		d->id[i] = NULL;
+	}
+	for (size_t i = 0; i < d->nbuckets; i++)
+		d->bucket[i] = NIL;
+	d->count = d->head = 0;
+}

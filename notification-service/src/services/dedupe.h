@@ -21,5 +21,7 @@ bool dedupe_contains(const dedupe_t *d, const char *id);
 /* Remembers ID (copied); forgets the oldest id when full. No-op if present. */
 void dedupe_add(dedupe_t *d, const char *id);
 size_t dedupe_size(const dedupe_t *d);
+/* Forgets every id. */
+void dedupe_clear(dedupe_t *d);
 
 #endif

@@ -3,6 +3,9 @@
  * what makes delivery at-least-once without doubles in one process life: the
  * dedupe window is consulted first and updated only after the transport
  * accepted the message, and the caller stores the offset only after that.
+ * With a batching transport (the spool with fsync) "accepted" means flushed:
+ * until then the event ids wait in a list of their own, which also catches
+ * an event id twice in one batch, and a failed flush forgets them.
  */
 #include "services/notifier.h"
 
@@ -22,10 +25,24 @@
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                          0.5,   1,      2.5,   5,    10,    30,   60,  300};
 
+/* The batch's dedupe is only a shortcut: past this many ids a duplicate in
+ * one batch is written twice under one name, which the spool allows. */
+#define BATCH_IDS 1024
+
+/* An e-mail the transport answered PENDING for. */
+struct pending_mail {
+	char *event_id;
+	const char *type; /* static */
+	int64_t event_ms; /* -1: unknown */
+};
+
 struct notifier {
 	mailer_t *mailer;
 	transport_t *transport;
 	dedupe_t *seen;
+	dedupe_t *batch_ids; /* the ids of pending[] */
+	struct pending_mail *pending;
+	size_t npending, cappending;
 	eda_metric_t *sent, *failures, *duplicates, *latency;
 };
 
@@ -37,6 +54,7 @@ notifier_t *notifier_new(mailer_t *mailer, transport_t *transport, size_t dedupe
 	n->mailer = mailer;
 	n->transport = transport;
 	n->seen = dedupe_new(dedupe_window);
+	n->batch_ids = dedupe_new(BATCH_IDS);
 	n->sent = eda_metrics_counter(reg, "notifications_sent_total",
 	                              "E-mails accepted by the transport, by event type.",
 	                              "type,transport", err, errsz);
@@ -64,6 +82,10 @@ void notifier_free(notifier_t *n)
 	mailer_free(n->mailer);
 	transport_free(n->transport);
 	dedupe_free(n->seen);
+	dedupe_free(n->batch_ids);
+	for (size_t i = 0; i < n->npending; i++)
+		free(n->pending[i].event_id);
+	free(n->pending);
 	free(n);
 }
 
@@ -77,9 +99,9 @@ void notifier_count_invalid(notifier_t *n)
 	eda_counter_add(n->failures, EDA_LABELS("invalid_event"), 1);
 }
 
-static void observe_latency(notifier_t *n, const eda_event_t *ev)
+/* T: the event's time in ms since the epoch, or negative when unknown. */
+static void observe_latency(notifier_t *n, int64_t t)
 {
-	int64_t t = order_mail_time_ms(ev->time);
 	struct timeval now;
 
 	if (t < 0)
@@ -105,7 +127,8 @@ notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reas
 		eda_errf(reason, reasonsz, "no e-mail for event type %s", ev->type);
 		return NOTIFY_DEAD;
 	}
-	if (dedupe_contains(n->seen, ev->id)) {
+	if (dedupe_contains(n->seen, ev->id) ||
+	    (n->npending > 0 && dedupe_contains(n->batch_ids, ev->id))) {
 		eda_counter_add(n->duplicates, NULL, 1);
 		eda_log(EDA_LOG_INFO, "e-mail already sent for this event; skipped", "event_id",
 		        ev->id, "order_id", ev->subject, NULL);
@@ -142,10 +165,25 @@ notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reas
 		eda_counter_add(n->sent,
 		                EDA_LABELS(mail_kind_type((mail_kind_t)kind), n->transport->name),
 		                1);
-		observe_latency(n, ev);
+		observe_latency(n, order_mail_time_ms(ev->time));
 		eda_log(EDA_LOG_DEBUG, "e-mail accepted", "event_id", ev->id, "order_id",
 		        ev->subject, "message_id", msgid, "transport", n->transport->name, NULL);
 		r = NOTIFY_SENT;
+		break;
+	case TRANSPORT_PENDING:
+		if (n->npending == n->cappending) {
+			n->cappending = n->cappending ? n->cappending * 2 : 64;
+			n->pending = eda_xrealloc(n->pending, n->cappending * sizeof(*n->pending));
+		}
+		n->pending[n->npending++] = (struct pending_mail){
+		        .event_id = eda_xstrdup(ev->id),
+		        .type = mail_kind_type((mail_kind_t)kind),
+		        .event_ms = order_mail_time_ms(ev->time),
+		};
+		dedupe_add(n->batch_ids, ev->id);
+		eda_log(EDA_LOG_DEBUG, "e-mail written, durable at the next flush", "event_id",
+		        ev->id, "order_id", ev->subject, "message_id", msgid, NULL);
+		r = NOTIFY_PENDING;
 		break;
 	case TRANSPORT_PERMANENT:
 		eda_counter_add(n->failures, EDA_LABELS("rejected"), 1);
@@ -159,4 +197,30 @@ notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reas
 		break;
 	}
 	return r;
+}
+
+int notifier_flush(notifier_t *n, char *reason, size_t reasonsz)
+{
+	char why[512];
+	int rc = TRANSPORT_OK;
+
+	if (n->npending == 0)
+		return 0;
+	rc = n->transport->flush(n->transport, why, sizeof(why));
+	if (rc == TRANSPORT_OK) {
+		for (size_t i = 0; i < n->npending; i++) {
+			dedupe_add(n->seen, n->pending[i].event_id);
+			eda_counter_add(n->sent, EDA_LABELS(n->pending[i].type, n->transport->name),
+			                1);
+			observe_latency(n, n->pending[i].event_ms);
+		}
+	} else {
+		eda_counter_add(n->failures, EDA_LABELS("transient"), (double)n->npending);
+		eda_errf(reason, reasonsz, "%s", why);
+	}
+	for (size_t i = 0; i < n->npending; i++)
+		free(n->pending[i].event_id);
+	n->npending = 0;
+	dedupe_clear(n->batch_ids);
+	return rc == TRANSPORT_OK ? 0 : -1;
 }

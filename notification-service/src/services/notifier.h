@@ -17,7 +17,8 @@
 
 typedef enum {
 	NOTIFY_SENT = 0,  /* the transport accepted the e-mail */
-	NOTIFY_DUPLICATE, /* already sent in this process life: nothing done */
+	NOTIFY_PENDING,   /* written; accepted once notifier_flush() returns 0 */
+	NOTIFY_DUPLICATE, /* already sent in this process life (or pending): nothing done */
 	NOTIFY_RETRY,     /* transient failure: hand the event back later */
 	NOTIFY_DEAD,      /* can never be sent: to the DLQ with the reason */
 } notify_result_t;
@@ -36,6 +37,12 @@ void notifier_free(notifier_t *n);
  * RETRY and DEAD, REASON says why (no e-mail addresses in it). */
 notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reason,
                                 size_t reasonsz);
+
+/* Makes the e-mails answered PENDING since the last call durable through the
+ * transport's flush. Only then are their event ids remembered in the dedupe
+ * window and counted as sent. Returns 0; or -1 with REASON, and then none of
+ * them counts as sent: their events must be handled again. */
+int notifier_flush(notifier_t *n, char *reason, size_t reasonsz);
 
 /* Counts an event that failed before reaching the notifier (bad envelope or
  * data) as notification_failures_total{reason="invalid_event"}. */

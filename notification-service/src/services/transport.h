@@ -5,9 +5,10 @@
  * and uses no state that send() changes.
  *
  * send() says what happened so the consumer can decide: OK (the relay or the
- * file system has the message), TRANSIENT (try again later: relay away, 4xx,
- * disk full) or PERMANENT (this message can never be delivered: 5xx for the
- * recipient or the content).
+ * file system has the message), PENDING (written, but durable only once
+ * flush() returned OK: group commit, see eda/consumer.h), TRANSIENT (try
+ * again later: relay away, 4xx, disk full) or PERMANENT (this message can
+ * never be delivered: 5xx for the recipient or the content).
  */
 #ifndef NOTIF_SERVICES_TRANSPORT_H
 #define NOTIF_SERVICES_TRANSPORT_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 
 enum {
+	TRANSPORT_PENDING = 1,
 	TRANSPORT_OK = 0,
 	TRANSPORT_TRANSIENT = -1,
 	TRANSPORT_PERMANENT = -2,
@@ -30,6 +32,11 @@ struct transport {
 	 * a reason in ERR unless OK. */
 	int (*send)(transport_t *t, const char *from, const char *to, const char *msgid,
 	            const char *data, size_t len, char *err, size_t errsz);
+	/* Makes every message send() answered PENDING for durable. Returns OK, or
+	 * TRANSIENT with ERR after dropping all of them (none is then known to
+	 * be durable; they are sent again). NULL when send() never answers
+	 * PENDING. */
+	int (*flush)(transport_t *t, char *err, size_t errsz);
 	/* Readiness: 0 when usable, else nonzero with a reason (no secrets). */
 	int (*check)(transport_t *t, char *err, size_t errsz);
 	void (*free)(transport_t *t);
@@ -49,7 +56,11 @@ typedef struct smtp_config {
 transport_t *transport_smtp_new(const smtp_config_t *cfg, char *err, size_t errsz);
 
 /* Returns a new spool transport writing into DIR (created if missing, one
- * level), with fsync of each file and of DIR when FSYNC, or NULL with ERR. */
+ * level), or NULL with ERR. Without FSYNC, send() renames each file into place
+ * and answers OK. With FSYNC, send() writes a temporary file and answers
+ * PENDING; flush() syncs the file system once (syncfs), renames the batch's
+ * files into place and syncs DIR once, so one e-mail never costs a disk flush
+ * of its own. */
 transport_t *transport_spool_new(const char *dir, bool fsync, char *err, size_t errsz);
 
 static inline void transport_free(transport_t *t)

@@ -15,20 +15,12 @@
 
 void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char *spool_dir)
 {
-	eda_env_t env;
-	char err[512];
-
 	ts_unique(a->topic, sizeof(a->topic), "test.notif.orders");
 	ts_unique(a->group, sizeof(a->group), "test-notif");
 	snprintf(a->dlq, sizeof(a->dlq), "dlq.%s", a->group);
 	ts_create_topic(a->topic, partitions);
 	ts_create_topic(a->dlq, 1);
 	setenv("KAFKA_BOOTSTRAP_SERVERS", ts_bootstrap(), 1);
-	setenv("TOPIC_ORDERS", a->topic, 1);
-	setenv("CONSUMER_GROUP", a->group, 1);
-	char port[16];
-	snprintf(port, sizeof(port), "%u", ts_free_port());
-	setenv("PORT", port, 1);
 	setenv("BIND_ADDR", "127.0.0.1", 1);
 	setenv("RETRY_INITIAL_MS", "100", 1);
 	setenv("RETRY_MAX_MS", "1000", 1);
@@ -39,6 +31,18 @@ void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char 
 		unsetenv("SMTP_URL");
 	if (spool_dir != NULL)
 		setenv("MAIL_SPOOL_DIR", spool_dir, 1);
+	ts_app_restart(a);
+}
+
+void ts_app_restart(ts_app_t *a)
+{
+	eda_env_t env;
+	char err[512], port[16];
+
+	setenv("TOPIC_ORDERS", a->topic, 1);
+	setenv("CONSUMER_GROUP", a->group, 1);
+	snprintf(port, sizeof(port), "%u", ts_free_port());
+	setenv("PORT", port, 1);
 	eda_env_init(&env);
 	notif_settings_load(&a->settings, &env);
 	ck_assert_msg(!env.failed, "%s", env.err);

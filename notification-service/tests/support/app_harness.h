@@ -24,6 +24,9 @@ typedef struct ts_app {
  * variables set by the caller before (TEMPLATE_DIR, ...) are honoured. */
 void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char *spool_dir);
 void ts_app_stop(ts_app_t *a);
+/* Starts a stopped A again on the same topic and group, as a restarted
+ * process would (the environment as the caller left it). */
+void ts_app_restart(ts_app_t *a);
 
 /* The value of one series of the app's metrics (see eda_metric_value). */
 double ts_app_metric(ts_app_t *a, const char *family, const char *const *labels);
