@@ -230,7 +230,10 @@ void ts_http(const char *method, const char *url, const char *const *headers, co
 		curl_easy_reset(client);
 	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
 		hl = curl_slist_append(hl, headers[i]);
-	hl = curl_slist_append(hl, "Expect:");
+	/* Small bodies go at once; a large one waits for 100-continue, so that an
+	 * early 413 is read instead of a reset of the connection mid-upload. */
+	if (body == NULL || strlen(body) < 1024 * 1024)
+		hl = curl_slist_append(hl, "Expect:");
 	curl_easy_setopt(client, CURLOPT_URL, url);
 	curl_easy_setopt(client, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(client, CURLOPT_TIMEOUT, 20L);
