@@ -17,10 +17,12 @@
 #include <librdkafka/rdkafka.h>
 #include <mongoc/mongoc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 static double now_s(void)
@@ -47,6 +49,17 @@ static void rfc3339(double t, char out[32])
 	gmtime_r(&s, &tm);
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((t - (double)s) * 1000));
+}
+
+/* Seconds since the epoch of an RFC 3339 UTC time with milliseconds, or 0. */
+static double rfc3339_parse(const char *s)
+{
+	struct tm tm = {0};
+	const char *rest = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+
+	if (rest == NULL)
+		return 0;
+	return (double)timegm(&tm) + (*rest == '.' ? atof(rest) : 0);
 }
 
 /* A random OrderPlaced; ORDER_ID gets its id. Caller frees. */
@@ -270,7 +283,9 @@ typedef struct {
 	const char *bootstrap, *topic;
 	int n;
 	double *lat;
+	double *built; /* send -> the result's own time (when the service built it) */
 	int got;
+	atomic_int caught_up; /* the reader has read what the topic held */
 } reader_t;
 
 static void *reader_main(void *arg)
@@ -279,6 +294,7 @@ static void *reader_main(void *arg)
 	char group[64];
 	rd_kafka_t *rk;
 	double start = now_s();
+	int seen_any = 0, idle = 0;
 
 	snprintf(group, sizeof(group), "bench-lat-%d", (int)getpid());
 	rk = kafka(RD_KAFKA_CONSUMER, r->bootstrap, group);
@@ -287,8 +303,16 @@ static void *reader_main(void *arg)
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		double arrived = now_s();
 
-		if (m == NULL)
+		if (m == NULL) {
+			/* Idle for 200 ms after reading: the drain phase's
+			 * events (read from the start of the topic) are behind
+			 * us. */
+			if (seen_any && ++idle >= 2)
+				atomic_store(&r->caught_up, 1);
 			continue;
+		}
+		seen_any = 1;
+		idle = 0;
 		if (m->err == 0 && is_result(m, NULL)) {
 			/* The result's time field is when the service built it;
 			 * its cause's time is in the order event, which we
@@ -297,8 +321,14 @@ static void *reader_main(void *arg)
 			json_t *j = json_loadb(m->payload, m->len, 0, NULL);
 			const char *cause = json_string_value(json_object_get(j, "correlationid"));
 			/* Results of the drain phase carry no send time. */
-			if (cause != NULL && strlen(cause) > 37)
-				r->lat[r->got++] = arrived - atof(cause + 37);
+			if (cause != NULL && strlen(cause) > 37) {
+				double sent = atof(cause + 37);
+
+				r->built[r->got] = rfc3339_parse(json_string_value(
+				                           json_object_get(j, "time"))) -
+				                   sent;
+				r->lat[r->got++] = arrived - sent;
+			}
 			json_decref(j);
 		}
 		rd_kafka_message_destroy(m);
@@ -318,14 +348,31 @@ static int cmp(const void *a, const void *b)
 static int cmd_latency(const char *bootstrap, const char *orders, const char *inventory, int n,
                        double rate, int skus)
 {
-	reader_t r = {bootstrap, inventory, n, calloc((size_t)n, sizeof(double)), 0};
+	reader_t r = {.bootstrap = bootstrap,
+	              .topic = inventory,
+	              .n = n,
+	              .lat = calloc((size_t)n, sizeof(double)),
+	              .built = calloc((size_t)n, sizeof(double))};
 	pthread_t th;
 	rd_kafka_t *rk = kafka(RD_KAFKA_PRODUCER, bootstrap, NULL);
 	unsigned seed = 11;
 	double t0;
 
+	/* A new producer first fetches metadata and connects: done here, or the
+	 * first orders would carry that in their latency. */
+	{
+		rd_kafka_topic_t *t = rd_kafka_topic_new(rk, orders, NULL);
+		const struct rd_kafka_metadata *md = NULL;
+
+		if (rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+			rd_kafka_metadata_destroy(md);
+		rd_kafka_topic_destroy(t);
+	}
 	pthread_create(&th, NULL, reader_main, &r);
-	sleep(3); /* let the reader join */
+	/* Let the reader join and read past the drain phase's events first,
+	 * or the first orders would wait for it to catch up. */
+	for (int i = 0; i < 600 && !atomic_load(&r.caught_up); i++)
+		usleep(100000);
 	t0 = now_s();
 	for (int i = 0; i < n; i++) {
 		char id[37], *v, *p;
@@ -355,13 +402,20 @@ static int cmd_latency(const char *bootstrap, const char *orders, const char *in
 	rd_kafka_flush(rk, 60000);
 	pthread_join(th, NULL);
 	qsort(r.lat, (size_t)r.got, sizeof(double), cmp);
+	qsort(r.built, (size_t)r.got, sizeof(double), cmp);
 	if (r.got > 0)
 		printf("latency_results %d\nrate_per_s %.0f\np50_ms %.1f\np99_ms %.1f\nmax_ms "
 		       "%.1f\n",
 		       r.got, rate, 1000 * r.lat[r.got / 2], 1000 * r.lat[(int)(r.got * 0.99)],
 		       1000 * r.lat[r.got - 1]);
+	/* Where the time goes: until the service built the result (the
+	 * consumer's fetch plus the handler), the rest is its way back. */
+	if (r.got > 0)
+		printf("built_p50_ms %.1f\nbuilt_p99_ms %.1f\n", 1000 * r.built[r.got / 2],
+		       1000 * r.built[(int)(r.got * 0.99)]);
 	rd_kafka_destroy(rk);
 	free(r.lat);
+	free(r.built);
 	return r.got == n ? 0 : 1;
 }
 

@@ -79,6 +79,43 @@ static rd_kafka_conf_t *kafka_conf(void)
 	return conf;
 }
 
+/* The producer's configuration: result events should leave at once, since
+ * an order waits on each, so linger 1 ms instead of librdkafka's 5 unless
+ * KAFKA_LINGER_MS says otherwise. */
+static rd_kafka_conf_t *producer_conf(void)
+{
+	rd_kafka_conf_t *conf = kafka_conf();
+	char err[256];
+
+	if (getenv("KAFKA_LINGER_MS") == NULL &&
+	    eda_kafka_conf_set(conf, "linger.ms", "1", err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: configuration error: linger.ms: %s\n", SERVICE, err);
+		exit(2);
+	}
+	return conf;
+}
+
+/* The configuration of consumer I of this process. A static member id
+ * (KAFKA_GROUP_INSTANCE_ID) must differ between the members, or they would
+ * fence each other: member I > 0 gets "-I" appended. */
+static rd_kafka_conf_t *consumer_conf(long i)
+{
+	rd_kafka_conf_t *conf = kafka_conf();
+	char id[256], member[300], err[256];
+	size_t len = sizeof(id);
+
+	if (i > 0 && rd_kafka_conf_get(conf, "group.instance.id", id, &len) == RD_KAFKA_CONF_OK &&
+	    id[0] != '\0') {
+		snprintf(member, sizeof(member), "%s-%ld", id, i);
+		if (eda_kafka_conf_set(conf, "group.instance.id", member, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: configuration error: group.instance.id: %s\n", SERVICE,
+			        err);
+			exit(2);
+		}
+	}
+	return conf;
+}
+
 int main(int argc, char **argv)
 {
 	const char *seed = NULL;
@@ -90,8 +127,9 @@ int main(int argc, char **argv)
 	inv_kafka_ready_t *kready = NULL;
 	eda_metrics_t *metrics = NULL;
 	eda_http_server_t *http = NULL;
-	eda_consumer_t *consumer = NULL;
-	inv_app_t app;
+	eda_consumer_t *consumers[INV_MAX_CONSUMERS] = {0};
+	long nconsumers = 0;
+	inv_app_t app = {0};
 	char err[512];
 
 	if (argc == 3 && strcmp(argv[1], "--seed") == 0) {
@@ -120,12 +158,16 @@ int main(int argc, char **argv)
 	metrics = eda_metrics_new();
 	if (open_database(&cfg, &db) < 0)
 		goto out;
-	pub = inv_publisher_new(kafka_conf(), db, cfg.topic_inventory, metrics, err, sizeof(err));
+	pub = inv_publisher_new(producer_conf(), db, cfg.topic_inventory, metrics, err,
+	                        sizeof(err));
 	if (pub == NULL) {
 		eda_log(EDA_LOG_ERROR, "cannot create the producer", "why", err, NULL);
 		goto out;
 	}
-	app = (inv_app_t){.db = db, .publish = inv_publish_cb, .pub = pub};
+	/* Head hints for 8,192 SKUs (about 1.4 MB at most); beyond that the
+	 * table starts over and hints come back as SKUs are written. */
+	app = (inv_app_t){
+	        .db = db, .publish = inv_publish_cb, .pub = pub, .heads = inv_heads_new(8192)};
 	if (inv_publisher_replay(pub, err, sizeof(err)) < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot replay the outbox", "why", err, NULL);
 		goto out;
@@ -167,21 +209,36 @@ int main(int argc, char **argv)
 		eda_log(EDA_LOG_ERROR, "http server", "why", err, NULL);
 		goto out;
 	}
-	consumer = eda_consumer_new(
-	        kafka_conf(),
-	        &(eda_consumer_config_t){.group = cfg.consumer_group,
-	                                 .topics = (const char *const[]){cfg.topic_orders, NULL},
-	                                 .handler = inv_on_order_message,
-	                                 .ctx = &app,
-	                                 .dlq_producer = inv_publisher_producer(pub),
-	                                 .metrics = metrics},
-	        err, sizeof(err));
-	if (consumer == NULL || eda_consumer_start(consumer, err, sizeof(err)) != 0) {
-		eda_log(EDA_LOG_ERROR, "consumer", "why", err, NULL);
-		goto out;
+	/* Several members of the group in one process: each handles its own
+	 * partitions in order on its own thread, so orders of different
+	 * partitions overlap their round trips to MongoDB (the repositories take
+	 * a pooled client per call). */
+	for (; nconsumers < cfg.consumer_threads; nconsumers++) {
+		eda_consumer_t *c = eda_consumer_new(
+		        consumer_conf(nconsumers),
+		        &(eda_consumer_config_t){
+		                .group = cfg.consumer_group,
+		                .topics = (const char *const[]){cfg.topic_orders, NULL},
+		                .handler = inv_on_order_message,
+		                .ctx = &app,
+		                .dlq_producer = inv_publisher_producer(pub),
+		                .metrics = metrics},
+		        err, sizeof(err));
+
+		if (c == NULL) {
+			eda_log(EDA_LOG_ERROR, "consumer", "why", err, NULL);
+			goto out;
+		}
+		consumers[nconsumers] = c;
+		if (eda_consumer_start(c, err, sizeof(err)) != 0) {
+			nconsumers++;
+			eda_log(EDA_LOG_ERROR, "consumer", "why", err, NULL);
+			goto out;
+		}
 	}
-	eda_logf(EDA_LOG_INFO, "listening on %s:%u, consuming %s as %s, database %s", cfg.bind_addr,
-	         eda_http_server_port(http), cfg.topic_orders, cfg.consumer_group, inv_db_name(db));
+	eda_logf(EDA_LOG_INFO, "listening on %s:%u, consuming %s as %s (%ld members), database %s",
+	         cfg.bind_addr, eda_http_server_port(http), cfg.topic_orders, cfg.consumer_group,
+	         nconsumers, inv_db_name(db));
 	eda_shutdown_wait(-1);
 	eda_log(EDA_LOG_INFO, "shutting down", NULL);
 	eda_shutdown_deadline((unsigned)cfg.shutdown_timeout_s);
@@ -191,13 +248,14 @@ out:
 	 * then flush what was decided, then the connections. */
 	if (http != NULL)
 		eda_http_server_stop(http);
-	if (consumer != NULL) {
-		eda_consumer_stop(consumer);
-		eda_consumer_free(consumer);
-	}
+	for (long i = 0; i < nconsumers; i++)
+		eda_consumer_stop(consumers[i]);
+	for (long i = 0; i < nconsumers; i++)
+		eda_consumer_free(consumers[i]);
 	eda_http_server_free(http);
 	inv_publisher_free(pub, 10000);
 	inv_kafka_ready_free(kready);
+	inv_heads_free(app.heads);
 	inv_db_close(db);
 	eda_metrics_free(metrics);
 	return status;

@@ -63,11 +63,12 @@ typedef struct run {
 	ts_events_t ev;
 } run_t;
 
-static void collect_id(void *ctx, const char *id, const char *event)
+static void collect_id(void *ctx, const char *id, const char *const *events, size_t n)
 {
 	json_t *ids = ctx;
 
-	(void)event;
+	(void)events;
+	(void)n;
 	json_array_append_new(ids, json_string(id));
 }
 

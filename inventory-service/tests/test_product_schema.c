@@ -12,6 +12,7 @@
 #include "models/reservation.h"
 #include "routers/products.h"
 #include "schemas/product.h"
+#include "services/heads.h"
 #include "support/check_main.h"
 #include "utils/idset.h"
 
@@ -184,6 +185,28 @@ START_TEST(idset_forgets_oldest)
 }
 END_TEST
 
+START_TEST(heads_keep_the_newest_and_start_over_when_full)
+{
+	inv_heads_t *h = inv_heads_new(2);
+	int64_t v = -1, b = -1;
+
+	ck_assert(!inv_heads_get(h, "A", &v, &b));
+	inv_heads_put(h, "A", 5, 50);
+	inv_heads_put(h, "A", 4, 40); /* older: ignored */
+	ck_assert(inv_heads_get(h, "A", &v, &b));
+	ck_assert_int_eq(v, 5);
+	ck_assert_int_eq(b, 50);
+	inv_heads_put(h, "B", 1, 10);
+	inv_heads_put(h, "C", 1, 7); /* a third SKU: the table starts over */
+	ck_assert(!inv_heads_get(h, "A", &v, &b));
+	ck_assert(inv_heads_get(h, "C", &v, &b));
+	ck_assert_int_eq(b, 7);
+	ck_assert(!inv_heads_get(NULL, "C", &v, &b));
+	inv_heads_put(NULL, "C", 2, 8);
+	inv_heads_free(h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inventory_units");
@@ -196,6 +219,7 @@ int main(void)
 	tcase_add_test(tc, order_lines_merge_and_result_data);
 	tcase_add_test(tc, stock_bounds);
 	tcase_add_test(tc, idset_forgets_oldest);
+	tcase_add_test(tc, heads_keep_the_newest_and_start_over_when_full);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

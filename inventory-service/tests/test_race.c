@@ -31,10 +31,14 @@ static void start_pair(pair_t *p, const char *name)
 	char err[256];
 
 	ts_inv_init(&p->t, name, 2);
+	/* One member per process, so that each process owns one partition and
+	 * the race is between processes. */
+	setenv("CONSUMER_THREADS", "1", 1);
 	for (int i = 0; i < 2; i++) {
 		p->port[i] = ts_free_port();
 		p->pid[i] = ts_inv_start(&p->t, p->port[i], NULL, NULL);
 	}
+	unsetenv("CONSUMER_THREADS");
 	/* After the second member joined, each holds one partition. */
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(ts_inv_wait_log(&p->t, p->port[i], "1 partitions assigned", 30000),

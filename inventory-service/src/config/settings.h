@@ -10,6 +10,10 @@
 #include "eda/log.h"
 #include "eda/settings.h"
 
+/* Upper bound of CONSUMER_THREADS: more members than the topic has partitions
+ * only idle. */
+#define INV_MAX_CONSUMERS 16
+
 typedef struct inv_settings {
 	const char *bind_addr;
 	unsigned short port;
@@ -21,7 +25,8 @@ typedef struct inv_settings {
 	const char *topic_orders;
 	const char *topic_inventory;
 	const char *consumer_group;
-	const char *crash_at; /* test switch: see utils/crash.h; "" = off */
+	long consumer_threads; /* group members in this process, each on its own thread */
+	const char *crash_at;  /* test switch: see utils/crash.h; "" = off */
 	long shutdown_timeout_s;
 } inv_settings_t;
 

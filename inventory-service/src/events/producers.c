@@ -26,11 +26,18 @@
 #define MARK_BATCH   256
 #define RETRY_MAX_MS 30000
 
-typedef struct msg {
-	struct msg *next;
+/* A row to mark once every message of it is acknowledged. */
+typedef struct row {
 	const char *collection; /* a static string */
 	char *id;
 	char *seen_key;
+	int unacked;     /* messages not yet acknowledged; only the relay thread counts down */
+	atomic_int refs; /* messages alive; the last one frees the row */
+} row_t;
+
+typedef struct msg {
+	struct msg *next;
+	row_t *row;
 	char *event;
 	char *key;
 	char type[48];
@@ -55,8 +62,11 @@ struct inv_publisher {
 
 static void msg_free(msg_t *m)
 {
-	free(m->seen_key);
-	free(m->id);
+	if (atomic_fetch_sub(&m->row->refs, 1) == 1) {
+		free(m->row->seen_key);
+		free(m->row->id);
+		free(m->row);
+	}
 	free(m->event);
 	free(m->key);
 	free(m);
@@ -108,14 +118,16 @@ static void send_msg(inv_publisher_t *pub, msg_t *m)
 }
 
 void inv_publisher_send(inv_publisher_t *pub, const char *collection, const char *id,
-                        const char *event)
+                        const char *const *events, size_t n)
 {
-	msg_t *m;
-	json_t *j;
-	const char *subject, *type;
+	row_t *row;
 	char *key = eda_xasprintf("%s/%s", collection, id);
 	bool fresh;
 
+	if (n == 0) {
+		free(key);
+		return;
+	}
 	pthread_mutex_lock(&pub->mu);
 	fresh = inv_idset_begin(pub->seen, key);
 	pthread_mutex_unlock(&pub->mu);
@@ -124,26 +136,36 @@ void inv_publisher_send(inv_publisher_t *pub, const char *collection, const char
 		free(key);
 		return;
 	}
-	m = eda_xcalloc(1, sizeof(*m));
-	j = json_loads(event, 0, NULL);
-	subject = json_string_value(json_object_get(j, "subject"));
-	type = json_string_value(json_object_get(j, "type"));
-	m->seen_key = key;
-	m->collection =
+	row = eda_xcalloc(1, sizeof(*row));
+	row->seen_key = key;
+	row->collection =
 	        strcmp(collection, INV_COLL_LEDGER) == 0 ? INV_COLL_LEDGER : INV_COLL_OUTBOX;
-	m->id = eda_xstrdup(id);
-	m->event = eda_xstrdup(event);
-	m->key = eda_xstrdup(subject != NULL ? subject : "");
-	snprintf(m->type, sizeof(m->type), "%s", type != NULL ? type : "unknown");
-	json_decref(j);
-	atomic_fetch_add(&pub->pending, 1);
+	row->id = eda_xstrdup(id);
+	/* Both counts are set before the first send, so that no early
+	 * acknowledgement can complete the row. */
+	row->unacked = (int)n;
+	atomic_init(&row->refs, (int)n);
+	atomic_fetch_add(&pub->pending, (long)n);
 	eda_gauge_set(pub->pending_gauge, NULL, (double)atomic_load(&pub->pending));
-	send_msg(pub, m);
+	for (size_t i = 0; i < n; i++) {
+		msg_t *m = eda_xcalloc(1, sizeof(*m));
+		json_t *j = json_loads(events[i], 0, NULL);
+		const char *subject = json_string_value(json_object_get(j, "subject"));
+		const char *type = json_string_value(json_object_get(j, "type"));
+
+		m->row = row;
+		m->event = eda_xstrdup(events[i]);
+		m->key = eda_xstrdup(subject != NULL ? subject : "");
+		snprintf(m->type, sizeof(m->type), "%s", type != NULL ? type : "unknown");
+		json_decref(j);
+		send_msg(pub, m);
+	}
 }
 
-void inv_publish_cb(void *pub, const char *collection, const char *id, const char *event)
+void inv_publish_cb(void *pub, const char *collection, const char *id, const char *const *events,
+                    size_t n)
 {
-	inv_publisher_send(pub, collection, id, event);
+	inv_publisher_send(pub, collection, id, events, n);
 }
 
 static void sleep_ms(long ms)
@@ -154,17 +176,17 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Marks the delivered messages of one collection in BATCH; retries while the
- * database is away, since a lost mark only costs a duplicate after restart. */
-static void mark_batch(inv_publisher_t *pub, msg_t **batch, size_t n, const char *collection)
+/* Marks the complete ROWS of one collection; retries while the database is
+ * away, since a lost mark only costs a duplicate after restart. */
+static void mark_batch(inv_publisher_t *pub, row_t **rows, size_t n, const char *collection)
 {
 	const char *ids[MARK_BATCH];
 	size_t k = 0;
 	char err[256];
 
 	for (size_t i = 0; i < n; i++)
-		if (batch[i]->collection == collection)
-			ids[k++] = batch[i]->id;
+		if (rows[i]->collection == collection)
+			ids[k++] = rows[i]->id;
 	if (k == 0)
 		return;
 	inv_crash_point("publish-acked");
@@ -183,7 +205,8 @@ static void *relay_main(void *arg)
 
 	for (;;) {
 		msg_t *batch[MARK_BATCH], *retry = NULL;
-		size_t n = 0;
+		row_t *rows[MARK_BATCH];
+		size_t n = 0, nrows;
 		bool stop;
 
 		pthread_mutex_lock(&pub->mu);
@@ -206,11 +229,17 @@ static void *relay_main(void *arg)
 		pthread_mutex_unlock(&pub->mu);
 		if (stop)
 			break;
-		mark_batch(pub, batch, n, INV_COLL_LEDGER);
-		mark_batch(pub, batch, n, INV_COLL_OUTBOX);
-		pthread_mutex_lock(&pub->mu);
+		/* A row is done when its last message is acknowledged; the
+		 * messages of this batch keep their rows alive until freed. */
+		nrows = 0;
 		for (size_t i = 0; i < n; i++)
-			inv_idset_done(pub->seen, batch[i]->seen_key);
+			if (--batch[i]->row->unacked == 0)
+				rows[nrows++] = batch[i]->row;
+		mark_batch(pub, rows, nrows, INV_COLL_LEDGER);
+		mark_batch(pub, rows, nrows, INV_COLL_OUTBOX);
+		pthread_mutex_lock(&pub->mu);
+		for (size_t i = 0; i < nrows; i++)
+			inv_idset_done(pub->seen, rows[i]->seen_key);
 		pthread_mutex_unlock(&pub->mu);
 		for (size_t i = 0; i < n; i++) {
 			eda_counter_add(pub->published, EDA_LABELS(pub->topic, batch[i]->type), 1);
@@ -280,12 +309,12 @@ long inv_publisher_pending(inv_publisher_t *pub)
 	return atomic_load(&pub->pending);
 }
 
-static void replay_one(void *ctx, const char *id, const char *event)
+static void replay_one(void *ctx, const char *id, const char *const *events, size_t n)
 {
 	inv_publisher_t *pub = ((void **)ctx)[0];
 	const char *coll = ((void **)ctx)[1];
 
-	inv_publisher_send(pub, coll, id, event);
+	inv_publisher_send(pub, coll, id, events, n);
 }
 
 int inv_publisher_replay(inv_publisher_t *pub, char *err, size_t errsz)

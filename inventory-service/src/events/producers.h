@@ -27,10 +27,11 @@ inv_publisher_t *inv_publisher_new(rd_kafka_conf_t *conf, inv_db_t *db, const ch
 /* The producer, also used to forward dead messages to the DLQ. */
 eda_producer_t *inv_publisher_producer(inv_publisher_t *pub);
 
-/* Sends EVENT (a serialized envelope; key = its subject) and marks row ID of
- * COLLECTION once acknowledged. Never fails: a refused send is retried. */
+/* Sends the N EVENTS of row ID of COLLECTION (serialized envelopes; key =
+ * each one's subject) and marks the row once all are acknowledged. Never
+ * fails: a refused send is retried. */
 void inv_publisher_send(inv_publisher_t *pub, const char *collection, const char *id,
-                        const char *event);
+                        const char *const *events, size_t n);
 
 /* Sends every unpublished row of both outboxes. Returns how many, or -1. */
 int inv_publisher_replay(inv_publisher_t *pub, char *err, size_t errsz);
@@ -47,6 +48,7 @@ int inv_publisher_drain(inv_publisher_t *pub, int timeout_ms);
 void inv_publisher_free(inv_publisher_t *pub, int timeout_ms);
 
 /* The publisher as the services see it (they do not depend on Kafka). */
-void inv_publish_cb(void *pub, const char *collection, const char *id, const char *event);
+void inv_publish_cb(void *pub, const char *collection, const char *id, const char *const *events,
+                    size_t n);
 
 #endif

@@ -1,9 +1,12 @@
 /* Ledger queries; see ledger.h. */
 #include "repositories/ledger.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "utils/in_filter.h"
 
 static void copy_str(char *dst, size_t size, const bson_t *doc, const char *key)
 {
@@ -25,6 +28,8 @@ static int64_t get_int(const bson_t *doc, const char *key)
 
 static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 {
+	bson_iter_t it;
+
 	memset(e, 0, sizeof(*e));
 	copy_str(e->sku, sizeof(e->sku), doc, "sku");
 	copy_str(e->kind, sizeof(e->kind), doc, "kind");
@@ -34,6 +39,8 @@ static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 	e->balance = get_int(doc, "balance");
 	e->delta = get_int(doc, "delta");
 	e->ts_ms = get_int(doc, "ts");
+	e->via_outbox = bson_iter_init_find(&it, doc, "via") && BSON_ITER_HOLDS_UTF8(&it) &&
+	                strcmp(bson_iter_utf8(&it, NULL), "outbox") == 0;
 }
 
 /* Runs FILTER with OPTS on the ledger and copies up to MAX entries into OUT
@@ -65,8 +72,58 @@ static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_ledger_entry_t *
 	return n;
 }
 
-int inv_ledger_head(inv_db_t *db, const char *sku, inv_ledger_entry_t *out, char *err, size_t errsz)
+/* Ids looked up per query: more than the products cache may lag behind the
+ * head in a batch (services/stock.c, CACHE_EVERY). */
+#define HEAD_WINDOW  24
+#define HEAD_WINDOWS 4
+
+/* Looks up the entries FROM .. FROM+HEAD_WINDOW-1 of SKU by _id. Returns how
+ * many exist (they must be a prefix of the window), with the newest in *OUT,
+ * or INV_REPO_ERR; -3 when the ones found are not a prefix. */
+static int head_window(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out,
+                       char *err, size_t errsz)
 {
+	inv_ledger_entry_t got[HEAD_WINDOW];
+	inv_in_filter_t f;
+	char id[INV_SKU_MAX + 32];
+	int n, newest = -1;
+
+	inv_in_begin(&f, "_id");
+	for (int i = 0; i < HEAD_WINDOW; i++) {
+		inv_ledger_id(id, sizeof(id), sku, from + i);
+		inv_in_add(&f, id);
+	}
+	n = find(db, inv_in_end(&f), BCON_NEW("projection", "{", "event", BCON_INT32(0), "}"), got,
+	         HEAD_WINDOW, err, errsz);
+	for (int i = 0; i < n; i++) {
+		if (got[i].version < from || got[i].version >= from + n)
+			return -3;
+		if (newest < 0 || got[i].version > got[newest].version)
+			newest = i;
+	}
+	if (newest >= 0)
+		*out = got[newest];
+	return n;
+}
+
+int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
+                    size_t errsz)
+{
+	int64_t v = from > 0 ? from : 1;
+
+	for (int w = 0; w < HEAD_WINDOWS; w++) {
+		int n = head_window(db, sku, v, out, err, errsz);
+
+		if (n == INV_REPO_ERR)
+			return INV_REPO_ERR;
+		if (n == -3 || (n == 0 && v > 1))
+			break; /* not the chain we expect: ask the scan */
+		if (n == 0)
+			return 0; /* no version 1: the SKU has no entries */
+		if (n < HEAD_WINDOW)
+			return 1;
+		v = out->version; /* the window was full: go on from its newest */
+	}
 	return find(db, BCON_NEW("sku", BCON_UTF8(sku)),
 	            BCON_NEW("sort", "{", "version", BCON_INT32(-1), "}", "limit", BCON_INT64(1),
 	                     "projection", "{", "event", BCON_INT32(0), "}"),
@@ -82,6 +139,43 @@ int inv_ledger_find_op(inv_db_t *db, const char *op, inv_ledger_entry_t *out, ch
 	        out, 1, err, errsz);
 }
 
+int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger_entry_t *out,
+                      size_t max, char *err, size_t errsz)
+{
+	inv_in_filter_t f;
+
+	inv_in_begin(&f, "op");
+	for (size_t i = 0; i < n; i++)
+		inv_in_add(&f, ops[i]);
+	return find(db, inv_in_end(&f), BCON_NEW("projection", "{", "event", BCON_INT32(0), "}"),
+	            out, max, err, errsz);
+}
+
+int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
+                            size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	char id[INV_SKU_MAX + 32];
+	bson_t *filter, *update;
+	bson_error_t be;
+	int rc = INV_REPO_OK;
+
+	inv_ledger_id(id, sizeof(id), e->sku, e->version);
+	filter = BCON_NEW("_id", BCON_UTF8(id));
+	update = BCON_NEW("$set", "{", "event", BCON_UTF8(event), "published", BCON_BOOL(false),
+	                  "}", "$unset", "{", "via", BCON_UTF8(""), "}");
+	if (!mongoc_collection_update_one(coll, filter, update, NULL, NULL, &be)) {
+		eda_errf(err, errsz, "ledger attach event: %s", be.message);
+		rc = INV_REPO_ERR;
+	}
+	bson_destroy(filter);
+	bson_destroy(update);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
 int inv_ledger_of_order(inv_db_t *db, const char *order_id, const char *kind,
                         inv_ledger_entry_t *out, size_t max, char *err, size_t errsz)
 {
@@ -91,36 +185,165 @@ int inv_ledger_of_order(inv_db_t *db, const char *order_id, const char *kind,
 	            out, max, err, errsz);
 }
 
-int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
-                      size_t errsz)
+static bson_t *entry_doc(const inv_ledger_entry_t *e, const char *event)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
 	char id[INV_SKU_MAX + 32];
 	bson_t *doc;
-	bson_error_t be;
-	int rc = INV_REPO_OK;
 
-	/* _id = sku@version doubles the (sku, version) index and lets marks
-	 * address many entries with one $in. */
+	/* _id = sku@version is the unique (sku, version) key (a SKU has no '@')
+	 * and lets the head be found by _id (see inv_ledger_head). */
 	inv_ledger_id(id, sizeof(id), e->sku, e->version);
 	doc = BCON_NEW("_id", BCON_UTF8(id), "sku", BCON_UTF8(e->sku), "version",
 	               BCON_INT64(e->version), "balance", BCON_INT64(e->balance), "delta",
 	               BCON_INT64(e->delta), "kind", BCON_UTF8(e->kind), "op", BCON_UTF8(e->op),
-	               "ts", BCON_INT64(e->ts_ms), "event", BCON_UTF8(event), "published",
-	               BCON_BOOL(false));
-
+	               "ts", BCON_INT64(e->ts_ms));
+	/* Without an event the entry has no published flag either, so the
+	 * scan for unpublished rows never finds it. */
+	if (event != NULL) {
+		BSON_APPEND_UTF8(doc, "event", event);
+		BSON_APPEND_BOOL(doc, "published", false);
+	} else {
+		BSON_APPEND_UTF8(doc, "via", "outbox");
+	}
 	if (e->order_id[0] != '\0')
 		BSON_APPEND_UTF8(doc, "order_id", e->order_id);
-	if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &be)) {
-		if (inv_db_is_duplicate(&be)) {
-			rc = INV_REPO_DUP;
-		} else {
-			eda_errf(err, errsz, "ledger insert: %s", be.message);
-			rc = INV_REPO_ERR;
+	return doc;
+}
+
+int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
+                      size_t errsz)
+{
+	int rc;
+
+	if (inv_ledger_append_many(db, e, &event, 1, &rc, err, errsz) != INV_REPO_OK)
+		return INV_REPO_ERR;
+	return rc;
+}
+
+/* true if the writeErrors element at IT reports a duplicate key. */
+static bool write_error_is_dup(const bson_iter_t *it, uint32_t *index)
+{
+	bson_iter_t sub;
+	bson_error_t be = {0};
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
+		return false;
+	*index = UINT32_MAX;
+	while (bson_iter_next(&sub)) {
+		const char *k = bson_iter_key(&sub);
+
+		if (strcmp(k, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			*index = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			be.code = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
+			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
+	}
+	return inv_db_is_duplicate(&be);
+}
+
+/* Reads back the entries of E whose RCS is still INV_REPO_ERR after a partly
+ * refused insert: an entry found with our op is ours (OK), one with another
+ * op lost a race (DUP), a missing one stays ERR. Returns 0, or -1 when the
+ * read failed or some entry is still unknown. */
+static int confirm(inv_db_t *db, mongoc_client_t *c, const inv_ledger_entry_t *e, size_t n,
+                   int *rcs, char *err, size_t errsz)
+{
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	bson_t *filter = NULL;
+	bson_t *opts = BCON_NEW("projection", "{", "sku", BCON_INT32(1), "version", BCON_INT32(1),
+	                        "op", BCON_INT32(1), "}");
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_error_t be;
+	char id[INV_SKU_MAX + 32];
+	inv_in_filter_t f;
+	size_t unknown = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		unknown += rcs[i] == INV_REPO_ERR;
+	if (unknown == 0)
+		goto out;
+	inv_in_begin(&f, "_id");
+	for (size_t i = 0; i < n; i++) {
+		if (rcs[i] != INV_REPO_ERR)
+			continue;
+		inv_ledger_id(id, sizeof(id), e[i].sku, e[i].version);
+		inv_in_add(&f, id);
+	}
+	filter = inv_in_end(&f);
+	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		inv_ledger_entry_t got;
+
+		entry_from_bson(doc, &got);
+		for (size_t i = 0; i < n; i++)
+			if (rcs[i] == INV_REPO_ERR && got.version == e[i].version &&
+			    strcmp(got.sku, e[i].sku) == 0)
+				rcs[i] = strcmp(got.op, e[i].op) == 0 ? INV_REPO_OK : INV_REPO_DUP;
+	}
+	if (mongoc_cursor_error(cur, &be)) {
+		eda_errf(err, errsz, "ledger insert: %s", be.message);
+		rc = -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (rcs[i] == INV_REPO_ERR) {
+			eda_errf(err, errsz,
+			         "ledger insert: entry %s@%lld neither stored nor refused",
+			         e[i].sku, (long long)e[i].version);
+			rc = -1;
 		}
 	}
-	bson_destroy(doc);
+	mongoc_cursor_destroy(cur);
+out:
+	if (filter != NULL)
+		bson_destroy(filter);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char *const *events,
+                           size_t n, int *rcs, char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t reply;
+	bson_error_t be;
+	bson_iter_t it, errs;
+	int rc = INV_REPO_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		docs[i] = entry_doc(&e[i], events != NULL ? events[i] : NULL);
+		rcs[i] = INV_REPO_OK;
+	}
+	if (!mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
+		/* Unordered: every entry was tried and the refused ones are
+		 * listed by index. The counts in the reply are not to be trusted
+		 * (mongo-java-server reports every entry as inserted), so the
+		 * fate of the entries not listed is read back. */
+		for (size_t i = 0; i < n; i++)
+			rcs[i] = INV_REPO_ERR;
+		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
+		    bson_iter_recurse(&it, &errs)) {
+			while (bson_iter_next(&errs)) {
+				uint32_t idx;
+
+				if (write_error_is_dup(&errs, &idx) && idx < n)
+					rcs[idx] = INV_REPO_DUP;
+			}
+		}
+		if (confirm(db, c, e, n, rcs, err, errsz) != 0)
+			rc = INV_REPO_ERR;
+	}
+	bson_destroy(&reply);
+	bson_destroy(opts);
+	for (size_t i = 0; i < n; i++)
+		bson_destroy((bson_t *)docs[i]);
+	free(docs);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
 	return rc;

@@ -7,6 +7,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
+#include "utils/in_filter.h"
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind)
 {
@@ -14,7 +15,8 @@ void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, con
 }
 
 int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
-                      const char *event, char *err, size_t errsz)
+                      const char *event, const char *const *updates, size_t nupdates, char *err,
+                      size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
@@ -26,6 +28,18 @@ int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const 
 
 	if (event != NULL)
 		BSON_APPEND_UTF8(doc, "event", event);
+	if (nupdates > 0) {
+		bson_t arr;
+		const char *key;
+		char buf[16];
+
+		bson_append_array_begin(doc, "updates", -1, &arr);
+		for (size_t i = 0; i < nupdates; i++) {
+			bson_uint32_to_string((uint32_t)i, &key, buf, sizeof(buf));
+			bson_append_utf8(&arr, key, -1, updates[i], -1);
+		}
+		bson_append_array_end(doc, &arr);
+	}
 	if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &be)) {
 		if (inv_db_is_duplicate(&be)) {
 			rc = INV_REPO_DUP;
@@ -53,39 +67,86 @@ static void row_from_bson(const bson_t *doc, inv_outbox_row_t *row)
 		row->event = eda_xstrdup(bson_iter_utf8(&it, NULL));
 	if (bson_iter_init_find(&it, doc, "published") && BSON_ITER_HOLDS_BOOL(&it))
 		row->published = bson_iter_bool(&it);
+	if (bson_iter_init_find(&it, doc, "updates") && BSON_ITER_HOLDS_ARRAY(&it)) {
+		bson_iter_t a;
+
+		if (bson_iter_recurse(&it, &a)) {
+			while (bson_iter_next(&a)) {
+				if (!BSON_ITER_HOLDS_UTF8(&a))
+					continue;
+				row->updates = eda_xrealloc(
+				        row->updates, (row->nupdates + 1) * sizeof(*row->updates));
+				row->updates[row->nupdates++] =
+				        eda_xstrdup(bson_iter_utf8(&a, NULL));
+			}
+		}
+	}
 }
 
-int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *err, size_t errsz)
+int inv_outbox_get_many(inv_db_t *db, const char *const *ids, size_t n, inv_outbox_row_t *rows,
+                        int *found, char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
-	bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	bson_t *filter;
+	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	bson_error_t be;
-	int rc = 0;
+	inv_in_filter_t f;
+	int rc = INV_REPO_OK;
 
-	memset(row, 0, sizeof(*row));
-	if (mongoc_cursor_next(cur, &doc)) {
-		row_from_bson(doc, row);
-		rc = 1;
+	inv_in_begin(&f, "_id");
+	for (size_t i = 0; i < n; i++) {
+		inv_in_add(&f, ids[i]);
+		memset(&rows[i], 0, sizeof(rows[i]));
+		found[i] = 0;
+	}
+	filter = inv_in_end(&f);
+	cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		inv_outbox_row_t row;
+
+		row_from_bson(doc, &row);
+		for (size_t i = 0; i < n; i++) {
+			if (!found[i] && strcmp(ids[i], row.id) == 0) {
+				rows[i] = row; /* moved */
+				found[i] = 1;
+				memset(&row, 0, sizeof(row));
+			}
+		}
+		inv_outbox_row_clear(&row);
 	}
 	if (mongoc_cursor_error(cur, &be)) {
 		eda_errf(err, errsz, "outbox find: %s", be.message);
-		inv_outbox_row_clear(row);
+		for (size_t i = 0; i < n; i++) {
+			inv_outbox_row_clear(&rows[i]);
+			found[i] = 0;
+		}
 		rc = INV_REPO_ERR;
 	}
 	mongoc_cursor_destroy(cur);
 	bson_destroy(filter);
-	bson_destroy(opts);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
 	return rc;
+}
+
+int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *err, size_t errsz)
+{
+	int found;
+
+	if (inv_outbox_get_many(db, &id, 1, row, &found, err, errsz) != INV_REPO_OK)
+		return INV_REPO_ERR;
+	return found;
 }
 
 void inv_outbox_row_clear(inv_outbox_row_t *row)
 {
 	free(row->event);
 	row->event = NULL;
+	for (size_t i = 0; i < row->nupdates; i++)
+		free(row->updates[i]);
+	free(row->updates);
+	row->updates = NULL;
+	row->nupdates = 0;
 }

@@ -20,19 +20,30 @@ typedef struct inv_outbox_row {
 	char id[INV_OUTBOX_ID_MAX];
 	char outcome[24]; /* "reserved", "failed", "released", "nothing" */
 	char *event;      /* owned, NULL when there is none */
+	char **updates;   /* owned: the InventoryUpdated of the order's ledger entries
+	                     appended via_outbox (see ledger.h), published with EVENT */
+	size_t nupdates;
 	bool published;
 } inv_outbox_row_t;
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind);
 
-/* Inserts a row; EVENT may be NULL (then it is born published). Returns
- * INV_REPO_OK, INV_REPO_DUP (the outcome was decided before) or INV_REPO_ERR. */
+/* Inserts a row; EVENT may be NULL (then it is born published), and so may
+ * UPDATES when NUPDATES is 0. Returns INV_REPO_OK, INV_REPO_DUP (the outcome
+ * was decided before) or INV_REPO_ERR. */
 int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
-                      const char *event, char *err, size_t errsz);
+                      const char *event, const char *const *updates, size_t nupdates, char *err,
+                      size_t errsz);
 
 /* Reads row ID into *ROW (free with inv_outbox_row_clear). Returns 1, 0 or
  * INV_REPO_ERR. */
 int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *err, size_t errsz);
+
+/* Reads the rows with the N ids IDS in one query by _id: ROWS[i] gets row
+ * IDS[i] (clear each with inv_outbox_row_clear) and FOUND[i] 1 or 0. Returns
+ * INV_REPO_OK or INV_REPO_ERR (then every row is clear). */
+int inv_outbox_get_many(inv_db_t *db, const char *const *ids, size_t n, inv_outbox_row_t *rows,
+                        int *found, char *err, size_t errsz);
 
 void inv_outbox_row_clear(inv_outbox_row_t *row);
 

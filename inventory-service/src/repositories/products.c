@@ -6,6 +6,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "repositories/ledger.h"
+#include "utils/in_filter.h"
 
 static int64_t get_int(const bson_t *doc, const char *key)
 {
@@ -67,16 +68,112 @@ int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t 
 	              true, "products upsert", err, errsz);
 }
 
+static bson_t *cache_filter(const char *sku, int64_t version)
+{
+	return BCON_NEW("_id", BCON_UTF8(sku), "$or", "[", "{", "version", "{", "$lt",
+	                BCON_INT64(version), "}", "}", "{", "version", "{", "$exists",
+	                BCON_BOOL(false), "}", "}", "]");
+}
+
+static bson_t *cache_update(int64_t stock, int64_t version, int64_t now_ms)
+{
+	return BCON_NEW("$set", "{", "stock", BCON_INT64(stock), "version", BCON_INT64(version),
+	                "updated_ms", BCON_INT64(now_ms), "}");
+}
+
 int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64_t version,
                              char *err, size_t errsz)
 {
-	return update(db,
-	              BCON_NEW("_id", BCON_UTF8(sku), "$or", "[", "{", "version", "{", "$lt",
-	                       BCON_INT64(version), "}", "}", "{", "version", "{", "$exists",
-	                       BCON_BOOL(false), "}", "}", "]"),
-	              BCON_NEW("$set", "{", "stock", BCON_INT64(stock), "version",
-	                       BCON_INT64(version), "updated_ms", BCON_INT64(inv_now_ms()), "}"),
+	return update(db, cache_filter(sku, version), cache_update(stock, version, inv_now_ms()),
 	              false, "products cache", err, errsz);
+}
+
+int inv_products_cache_many(inv_db_t *db, const inv_cached_stock_t *c, size_t n, char *err,
+                            size_t errsz)
+{
+	mongoc_client_t *cl;
+	mongoc_collection_t *coll;
+	mongoc_bulk_operation_t *bulk;
+	bson_t *opts;
+	bson_error_t be;
+	int64_t now = inv_now_ms();
+	int rc = INV_REPO_OK;
+
+	if (n == 1)
+		return inv_products_cache_stock(db, c[0].sku, c[0].stock, c[0].version, err, errsz);
+	if (n == 0)
+		return INV_REPO_OK;
+	cl = inv_db_acquire(db);
+	coll = inv_db_collection(db, cl, INV_COLL_PRODUCTS);
+	opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
+	for (size_t i = 0; i < n && rc == INV_REPO_OK; i++) {
+		bson_t *filter = cache_filter(c[i].sku, c[i].version);
+		bson_t *upd = cache_update(c[i].stock, c[i].version, now);
+
+		if (!mongoc_bulk_operation_update_one_with_opts(bulk, filter, upd, NULL, &be)) {
+			eda_errf(err, errsz, "products cache: %s", be.message);
+			rc = INV_REPO_ERR;
+		}
+		bson_destroy(filter);
+		bson_destroy(upd);
+	}
+	if (rc == INV_REPO_OK && mongoc_bulk_operation_execute(bulk, NULL, &be) == 0) {
+		eda_errf(err, errsz, "products cache: %s", be.message);
+		rc = INV_REPO_ERR;
+	}
+	mongoc_bulk_operation_destroy(bulk);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, cl);
+	return rc;
+}
+
+int inv_products_cached(inv_db_t *db, const char *const *skus, size_t n, inv_cached_stock_t *out,
+                        char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	bson_t *filter;
+	bson_t *opts =
+	        BCON_NEW("projection", "{", "stock", BCON_INT32(1), "version", BCON_INT32(1), "}");
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_error_t be;
+	inv_in_filter_t f;
+	int rc = INV_REPO_OK;
+
+	inv_in_begin(&f, "_id");
+	for (size_t i = 0; i < n; i++) {
+		inv_in_add(&f, skus[i]);
+		out[i] = (inv_cached_stock_t){.sku = skus[i]};
+	}
+	filter = inv_in_end(&f);
+	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_iter_t it;
+		const char *id;
+
+		if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
+			continue;
+		id = bson_iter_utf8(&it, NULL);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(skus[i], id) == 0) {
+				out[i].stock = get_int(doc, "stock");
+				out[i].version = get_int(doc, "version");
+			}
+		}
+	}
+	if (mongoc_cursor_error(cur, &be)) {
+		eda_errf(err, errsz, "products find: %s", be.message);
+		rc = INV_REPO_ERR;
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(filter);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
 }
 
 static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_product_t *out, size_t max,

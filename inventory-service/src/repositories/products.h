@@ -20,6 +20,23 @@ int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t 
 int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64_t version,
                              char *err, size_t errsz);
 
+/* One entry of inv_products_cache_many. */
+typedef struct inv_cached_stock {
+	const char *sku;
+	int64_t stock;
+	int64_t version;
+} inv_cached_stock_t;
+
+/* inv_products_cache_stock for N SKUs in one unordered bulk write. */
+int inv_products_cache_many(inv_db_t *db, const inv_cached_stock_t *c, size_t n, char *err,
+                            size_t errsz);
+
+/* The cached stock and version of each of the N SKUs in one query by _id.
+ * OUT[i] gets SKUS[i]'s cache, or version 0 when the product is missing or
+ * has no cached balance yet. Returns INV_REPO_OK or INV_REPO_ERR. */
+int inv_products_cached(inv_db_t *db, const char *const *skus, size_t n, inv_cached_stock_t *out,
+                        char *err, size_t errsz);
+
 /* Reads SKU into *P (clear it with inv_product_clear). Returns 1, 0, or
  * INV_REPO_ERR. */
 int inv_products_get(inv_db_t *db, const char *sku, inv_product_t *p, char *err, size_t errsz);

@@ -12,8 +12,10 @@
 #include "config/database.h"
 #include "repositories/ledger.h" /* INV_REPO_* */
 
-/* Called with the _id and the serialized event of one unpublished row. */
-typedef void (*inv_unpublished_fn)(void *ctx, const char *id, const char *event);
+/* Called with the _id and the N serialized events of one unpublished row (a
+ * ledger entry has one; an outbox row its result event, then the
+ * InventoryUpdated it carries). */
+typedef void (*inv_unpublished_fn)(void *ctx, const char *id, const char *const *events, size_t n);
 
 /* Calls FN for each unpublished row of COLLECTION (INV_COLL_LEDGER or
  * INV_COLL_OUTBOX), oldest first, at most LIMIT. Returns how many rows were

@@ -7,16 +7,20 @@
 #define INV_CONTEXT_H
 
 #include "config/database.h"
+#include "services/heads.h"
 
 #define INV_SOURCE "/inventory-service"
 
+/* Hands the N serialized EVENTS of row ID of COLLECTION to the publisher; the
+ * row is marked published once all of them are acknowledged. */
 typedef void (*inv_publish_fn)(void *pub, const char *collection, const char *id,
-                               const char *event);
+                               const char *const *events, size_t n);
 
 typedef struct inv_app {
 	inv_db_t *db;
 	inv_publish_fn publish; /* may be NULL: rows are then published at the next start */
 	void *pub;
+	inv_heads_t *heads; /* may be NULL: every change then starts from the products cache */
 } inv_app_t;
 
 #endif

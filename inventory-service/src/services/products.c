@@ -13,7 +13,7 @@
 static int with_ledger_stock(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz)
 {
 	inv_ledger_entry_t head;
-	int rc = inv_ledger_head(app->db, p->sku, &head, err, errsz);
+	int rc = inv_ledger_head(app->db, p->sku, p->version, &head, err, errsz);
 
 	if (rc < 0)
 		return -1;

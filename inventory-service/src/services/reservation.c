@@ -2,14 +2,23 @@
  * Reservations without transactions, on unique inserts only.
  *
  * Writes, in order, for an OrderPlaced of order O with lines (sku_i, q_i):
- *   R_i  ledger entry op "O/sku_i/reserve", delta -q_i   (one per line, in order)
+ *   R_i  ledger entry op "O/sku_i/reserve", delta -q_i
  *   D    outbox row "O/placed" = the decision (reserved or failed) + its event
+ *        + the InventoryUpdated of every R_i appended "via outbox" (below)
  *   C_i  on failure, ledger entry op "O/sku_i/release", delta +q_i for each R_i
- *   P    publish D's event, then mark D published (and each entry's
- *        InventoryUpdated likewise)
+ *   P    publish D's events, then mark D published (and each entry that
+ *        carries its own InventoryUpdated likewise)
  * and for an OrderCancelled: X_i release entries for every R_i of O, then the
  * outbox row "O/cancelled" (with InventoryReleased, or without an event when
  * nothing was held), then its publication.
+ *
+ * The common case takes every R_i in one unordered insert at the heads this
+ * process knows (inv_stock_apply_batch); those entries are appended via
+ * outbox, without an event of their own, and their InventoryUpdated goes
+ * into D, so an order costs one mark instead of one per line. Whatever the
+ * batch does not settle (a shortage, a stale head, a redelivery) is judged
+ * line by line on the ledger (inv_stock_apply), in order, stopping at the
+ * first refusal; those entries carry their own event as before.
  *
  * Every write is an insert that a unique index accepts once (ledger op,
  * ledger (sku, version), outbox _id), so re-running a step is a no-op that
@@ -19,21 +28,29 @@
  *     lines again; taken lines report "applied before" and count as taken, so
  *     the order ends reserved if the rest fits, else failed with compensation.
  *     Nothing was published about the order yet, so either outcome is honest.
+ *     An R_i appended via outbox has had no event published and none stored;
+ *     the rerun rebuilds it from the entry into its D (for a failure, D
+ *     takes those of every R_i of O, found by their op keys).
  *   - after D: the rerun finds D and never re-decides. If D says failed, it
  *     re-issues every C_i (those done report "applied before"), so a crash in
  *     the middle of the compensation is finished. Then P is redone unless D
  *     is marked published.
- *   - after P, before the mark: the event is sent again with the same event
- *     id (at-least-once on the wire, deduplicable by id).
+ *   - after P, before the mark: the events are sent again with the same ids
+ *     (at-least-once on the wire, deduplicable by id).
  * The offset is stored only after the handler returns, i.e. after D (and all
- * C_i) are durable; the event itself is durable in the outbox, so Kafka being
- * down only delays P. A cancel processed before the OrderPlaced (a
- * redelivery) leaves its row "O/cancelled", and an OrderPlaced that finds it
- * reserves nothing. Compensations and cancel releases share the op key
+ * C_i) are durable; the events themselves are durable in the outbox, so
+ * Kafka being down only delays P. A cancel processed before the OrderPlaced
+ * (a redelivery) leaves its row "O/cancelled", and an OrderPlaced that finds
+ * it reserves nothing. Compensations and cancel releases share the op key
  * "O/sku/release", so a cancel after a failed order releases nothing twice.
+ * Only when two deliveries of O run at once (a partition moved while its old
+ * owner was still busy) can D be decided by the other one after this one
+ * appended R_i via outbox; such an R_i whose event the winner's D lacks gets
+ * the event into its own entry and is published from there.
  */
 #include "services/reservation.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +59,43 @@
 #include "repositories/outbox.h"
 #include "services/stock.h"
 #include "utils/crash.h"
+
+/* The InventoryUpdated of the order's lines, by line; owned. */
+typedef struct updates {
+	char *event[EDA_EVENT_MAX_ITEMS];
+} updates_t;
+
+static void updates_clear(updates_t *u)
+{
+	for (size_t i = 0; i < EDA_EVENT_MAX_ITEMS; i++) {
+		free(u->event[i]);
+		u->event[i] = NULL;
+	}
+}
+
+/* The non-NULL events of U into OUT (borrowed). Returns how many. */
+static size_t updates_list(const updates_t *u, const char **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < EDA_EVENT_MAX_ITEMS; i++)
+		if (u->event[i] != NULL)
+			out[n++] = u->event[i];
+	return n;
+}
+
+static inv_stock_change_t reserve_change(const eda_event_t *ev, const char *order_id,
+                                         const inv_line_t *l, char op[static INV_OP_MAX])
+{
+	inv_op_key(op, order_id, l->sku, "reserve");
+	return (inv_stock_change_t){.sku = l->sku,
+	                            .amount = -l->quantity,
+	                            .kind = "reservation",
+	                            .op = op,
+	                            .order_id = order_id,
+	                            .check_op_first = 1,
+	                            .cause = ev};
+}
 
 static inv_stock_rc_t change(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
                              const char *sku, int64_t delta, const char *what, const char *cause,
@@ -71,14 +125,34 @@ static int release_line(const inv_app_t *app, const eda_event_t *ev, const char 
 	return rc == INV_STOCK_OK || rc == INV_STOCK_APPLIED ? 1 : -1;
 }
 
-/* Gives back every reservation ORDER_ID holds. RELEASED (may be NULL) gets
- * the lines. Returns how many, or -1. */
+/* The reservation entries of ORDER_ID into HELD: by the op keys of LINES
+ * (answered by the op index) when the order's lines are known, else by a
+ * query on order_id, which mongo-java-server answers by scanning the ledger.
+ * Returns how many, or -1. */
+static int held_by(const inv_app_t *app, const char *order_id, const inv_order_lines_t *lines,
+                   inv_ledger_entry_t *held, char *err, size_t errsz)
+{
+	char ops[EDA_EVENT_MAX_ITEMS][INV_OP_MAX];
+	const char *list[EDA_EVENT_MAX_ITEMS];
+
+	if (lines == NULL)
+		return inv_ledger_of_order(app->db, order_id, "reservation", held,
+		                           EDA_EVENT_MAX_ITEMS, err, errsz);
+	for (size_t i = 0; i < lines->n; i++) {
+		inv_op_key(ops[i], order_id, lines->line[i].sku, "reserve");
+		list[i] = ops[i];
+	}
+	return inv_ledger_of_ops(app->db, list, lines->n, held, EDA_EVENT_MAX_ITEMS, err, errsz);
+}
+
+/* Gives back every reservation ORDER_ID holds (LINES: its lines, or NULL when
+ * unknown). RELEASED (may be NULL) gets the lines. Returns how many, or -1. */
 static int release_all(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
-                       inv_line_t *released, char *err, size_t errsz)
+                       const inv_order_lines_t *lines, inv_line_t *released, char *err,
+                       size_t errsz)
 {
 	inv_ledger_entry_t held[EDA_EVENT_MAX_ITEMS];
-	int n = inv_ledger_of_order(app->db, order_id, "reservation", held, EDA_EVENT_MAX_ITEMS,
-	                            err, errsz);
+	int n = held_by(app, order_id, lines, held, err, errsz);
 
 	for (int i = 0; i < n; i++) {
 		if (release_line(app, ev, order_id, &held[i], err, errsz) < 0)
@@ -102,6 +176,21 @@ static char *result_event(const eda_event_t *cause, const char *type, const char
 	return s;
 }
 
+/* Hands ROW's events (its result, then the InventoryUpdated it carries) to
+ * the publisher unless it is marked already. */
+static void publish_row(const inv_app_t *app, const inv_outbox_row_t *row)
+{
+	const char *events[1 + EDA_EVENT_MAX_ITEMS];
+	size_t n = 0;
+
+	if (row->published || row->event == NULL || app->publish == NULL)
+		return;
+	events[n++] = row->event;
+	for (size_t i = 0; i < row->nupdates && n < 1 + EDA_EVENT_MAX_ITEMS; i++)
+		events[n++] = row->updates[i];
+	app->publish(app->pub, INV_COLL_OUTBOX, row->id, events, n);
+}
+
 /* Publishes the outbox row ID unless it is marked already. */
 static int finish(const inv_app_t *app, const char *id, char *err, size_t errsz)
 {
@@ -110,15 +199,16 @@ static int finish(const inv_app_t *app, const char *id, char *err, size_t errsz)
 
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && !row.published && row.event != NULL && app->publish != NULL)
-		app->publish(app->pub, INV_COLL_OUTBOX, row.id, row.event);
+	if (rc == 1)
+		publish_row(app, &row);
 	inv_outbox_row_clear(&row);
 	return 0;
 }
 
-/* Redoes what a decided order still needs (compensation, publication). */
+/* Redoes what a decided order still needs (compensation, publication).
+ * LINES: the order's lines, or NULL when unknown. */
 static int redo_decided(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
-                        const char *id, char *err, size_t errsz)
+                        const inv_order_lines_t *lines, const char *id, char *err, size_t errsz)
 {
 	inv_outbox_row_t row;
 	int rc = inv_outbox_get(app->db, id, &row, err, errsz);
@@ -126,7 +216,7 @@ static int redo_decided(const inv_app_t *app, const eda_event_t *ev, const char 
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0;
 	if (strcmp(row.outcome, "failed") == 0 &&
-	    release_all(app, ev, order_id, NULL, err, errsz) < 0) {
+	    release_all(app, ev, order_id, lines, NULL, err, errsz) < 0) {
 		inv_outbox_row_clear(&row);
 		return -1;
 	}
@@ -154,82 +244,251 @@ static int note_shortages(const inv_app_t *app, inv_order_lines_t *lines, size_t
 	return 0;
 }
 
+/* Whether the outbox holds the decision of the order (PLACED) or its cancel
+ * (CANCELLED), in one round trip. Returns 0 or -1. */
+static int order_rows(const inv_app_t *app, const char *placed, const char *cancelled,
+                      int *has_placed, int *has_cancelled, char *err, size_t errsz)
+{
+	const char *ids[2] = {placed, cancelled};
+	inv_outbox_row_t rows[2];
+	int found[2];
+
+	if (inv_outbox_get_many(app->db, ids, 2, rows, found, err, errsz) != INV_REPO_OK)
+		return -1;
+	inv_outbox_row_clear(&rows[0]);
+	inv_outbox_row_clear(&rows[1]);
+	*has_placed = found[0];
+	*has_cancelled = found[1];
+	return 0;
+}
+
+/* The InventoryUpdated of every reservation of the order appended via outbox
+ * (some perhaps by an earlier delivery that died before D), into U. */
+static int via_outbox_updates(const inv_app_t *app, const eda_event_t *ev,
+                              const inv_order_lines_t *lines, updates_t *u, char *err, size_t errsz)
+{
+	inv_ledger_entry_t held[EDA_EVENT_MAX_ITEMS];
+	int n = held_by(app, lines->order_id, lines, held, err, errsz);
+
+	if (n < 0)
+		return -1;
+	updates_clear(u);
+	for (int i = 0; i < n; i++) {
+		char op[INV_OP_MAX];
+		inv_line_t l = {.quantity = -held[i].delta};
+		inv_stock_change_t ch;
+
+		if (!held[i].via_outbox)
+			continue;
+		memcpy(l.sku, held[i].sku, sizeof(l.sku));
+		ch = reserve_change(ev, lines->order_id, &l, op);
+		/* Kept by line, as the batch keeps them. */
+		for (size_t j = 0; j < lines->n; j++) {
+			if (strcmp(lines->line[j].sku, held[i].sku) == 0 && u->event[j] == NULL) {
+				u->event[j] = inv_stock_updated_event(&ch, &held[i]);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Another delivery decided the order first (row ID). Every line this one
+ * took in its batch (TOOK) whose InventoryUpdated the winner's row lacks
+ * gets it into its own ledger entry and is published from there. */
+static int orphans(const inv_app_t *app, const char *id, const inv_order_lines_t *lines,
+                   const bool *took, const inv_ledger_entry_t *entries, updates_t *u, char *err,
+                   size_t errsz)
+{
+	inv_outbox_row_t row;
+	int rc = inv_outbox_get(app->db, id, &row, err, errsz);
+
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < lines->n; i++) {
+		bool carried = false;
+		char eid[INV_SKU_MAX + 32];
+
+		if (!took[i] || u->event[i] == NULL)
+			continue;
+		/* One reservation per (order, SKU): an update of this SKU in
+		 * the winner's row is the one of this entry. */
+		for (size_t k = 0; k < row.nupdates && !carried; k++) {
+			json_t *j = json_loads(row.updates[k], 0, NULL);
+			const char *subject = json_string_value(json_object_get(j, "subject"));
+
+			carried = subject != NULL && strcmp(subject, lines->line[i].sku) == 0;
+			json_decref(j);
+		}
+		if (carried)
+			continue;
+		if (inv_ledger_attach_event(app->db, &entries[i], u->event[i], err, errsz) != 0) {
+			inv_outbox_row_clear(&row);
+			return -1;
+		}
+		inv_ledger_id(eid, sizeof(eid), entries[i].sku, entries[i].version);
+		if (app->publish != NULL)
+			app->publish(app->pub, INV_COLL_LEDGER, eid,
+			             (const char *const *)&u->event[i], 1);
+	}
+	inv_outbox_row_clear(&row);
+	return 0;
+}
+
+/* Takes the lines not taken yet one by one, in order, until one is refused.
+ * Lines found taken before that were appended via outbox get their
+ * InventoryUpdated into U. Returns 1 when one was refused, 0, or -1. */
+static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_lines_t *lines,
+                         updates_t *u, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < lines->n; i++) {
+		inv_line_t *l = &lines->line[i];
+		char op[INV_OP_MAX];
+		inv_stock_change_t ch;
+		inv_ledger_entry_t e;
+		inv_stock_rc_t rc;
+
+		if (l->state == INV_LINE_TAKEN)
+			continue;
+		ch = reserve_change(ev, lines->order_id, l, op);
+		rc = inv_stock_apply(app, &ch, &e, err, errsz);
+		switch (rc) {
+		case INV_STOCK_APPLIED:
+			if (e.via_outbox && u->event[i] == NULL)
+				u->event[i] = inv_stock_updated_event(&ch, &e);
+			/* fall through */
+		case INV_STOCK_OK:
+			l->state = INV_LINE_TAKEN;
+			break;
+		case INV_STOCK_SHORT:
+		case INV_STOCK_TOO_MUCH:
+		case INV_STOCK_UNKNOWN:
+			l->state = rc == INV_STOCK_UNKNOWN ? INV_LINE_UNKNOWN : INV_LINE_SHORT;
+			return note_shortages(app, lines, i, err, errsz) < 0 ? -1 : 1;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
 {
 	inv_order_lines_t lines;
 	char placed[INV_OUTBOX_ID_MAX], cancelled[INV_OUTBOX_ID_MAX];
-	inv_outbox_row_t row;
-	size_t i;
-	int rc, failed = 0;
-	char *event;
-	const char *outcome;
+	const char *list[EDA_EVENT_MAX_ITEMS];
+	inv_ledger_entry_t batch_entries[EDA_EVENT_MAX_ITEMS];
+	bool took[EDA_EVENT_MAX_ITEMS] = {0};
+	updates_t u = {0};
+	int rc, failed, has_placed, has_cancelled;
+	char *event = NULL;
+	size_t nupd;
 
 	if (inv_order_lines_from_placed(ev->data, &lines, err, errsz) < 0)
 		return -1;
 	inv_outbox_id(placed, lines.order_id, "placed");
 	inv_outbox_id(cancelled, lines.order_id, "cancelled");
-	rc = inv_outbox_get(app->db, cancelled, &row, err, errsz);
-	inv_outbox_row_clear(&row);
-	if (rc < 0)
+	if (order_rows(app, placed, cancelled, &has_placed, &has_cancelled, err, errsz) < 0)
 		return -1;
-	if (rc == 1) {
+	if (has_cancelled) {
 		eda_log(EDA_LOG_INFO, "order cancelled before placement: nothing reserved",
 		        "order_id", lines.order_id, "event_id", ev->id, NULL);
 		return 0;
 	}
-	rc = inv_outbox_get(app->db, placed, &row, err, errsz);
-	inv_outbox_row_clear(&row);
-	if (rc < 0)
-		return -1;
-	if (rc == 1)
-		return redo_decided(app, ev, lines.order_id, placed, err, errsz);
+	if (has_placed)
+		return redo_decided(app, ev, lines.order_id, &lines, placed, err, errsz);
 
-	for (i = 0; i < lines.n && !failed; i++) {
-		inv_line_t *l = &lines.line[i];
-		inv_ledger_entry_t e;
+	/* The common case in one insert; whatever the batch leaves (a shortage,
+	 * a stale head, a redelivery) is judged line by line. */
+	{
+		inv_stock_change_t ch[EDA_EVENT_MAX_ITEMS];
+		char ops[EDA_EVENT_MAX_ITEMS][INV_OP_MAX];
 
-		switch (change(app, ev, lines.order_id, l->sku, -l->quantity, "reserve",
-		               "reservation", &e, err, errsz)) {
-		case INV_STOCK_OK:
-		case INV_STOCK_APPLIED:
-			l->state = INV_LINE_TAKEN;
-			break;
-		case INV_STOCK_SHORT:
-		case INV_STOCK_TOO_MUCH:
-			l->state = INV_LINE_SHORT;
-			failed = 1;
-			if (note_shortages(app, &lines, i, err, errsz) < 0)
-				return -1;
-			break;
-		case INV_STOCK_UNKNOWN:
-			l->state = INV_LINE_UNKNOWN;
-			failed = 1;
-			if (note_shortages(app, &lines, i, err, errsz) < 0)
-				return -1;
-			break;
-		default:
-			return -1;
-		}
+		for (size_t i = 0; i < lines.n; i++)
+			ch[i] = reserve_change(ev, lines.order_id, &lines.line[i], ops[i]);
+		if (inv_stock_apply_batch(app, ch, lines.n, batch_entries, took, u.event, err,
+		                          errsz) < 0)
+			goto fail;
+		for (size_t i = 0; i < lines.n; i++)
+			if (took[i])
+				lines.line[i].state = INV_LINE_TAKEN;
 	}
+	failed = reserve_lines(app, ev, &lines, &u, err, errsz);
+	if (failed < 0)
+		goto fail;
 	if (failed) {
+		/* Lines past the refused one may hold entries of an earlier
+		 * delivery: D must carry all of the order's via-outbox events. */
+		if (via_outbox_updates(app, ev, &lines, &u, err, errsz) < 0)
+			goto fail;
 		event = result_event(ev, EDA_EVENT_INVENTORY_RESERVATION_FAILED, lines.order_id,
 		                     inv_failed_data(&lines));
-		outcome = "failed";
 	} else {
 		event = result_event(ev, EDA_EVENT_INVENTORY_RESERVED, lines.order_id,
 		                     inv_reserved_data(&lines));
-		outcome = "reserved";
 	}
-	rc = inv_outbox_insert(app->db, placed, lines.order_id, outcome, event, err, errsz);
-	free(event);
+	nupd = updates_list(&u, list);
+	rc = inv_outbox_insert(app->db, placed, lines.order_id, failed ? "failed" : "reserved",
+	                       event, list, nupd, err, errsz);
 	if (rc == INV_REPO_ERR)
-		return -1;
+		goto fail;
 	if (rc == INV_REPO_OK)
 		inv_crash_point("outbox-insert");
-	/* A duplicate means another delivery decided first: follow its row. */
 	eda_log(EDA_LOG_INFO, failed ? "reservation failed" : "reserved", "order_id",
 	        lines.order_id, "event_id", ev->id, NULL);
-	return redo_decided(app, ev, lines.order_id, placed, err, errsz);
+	if (rc == INV_REPO_OK && !failed) {
+		/* Our row is the decision and we hold its events: publish them
+		 * without reading the row back. */
+		if (app->publish != NULL) {
+			const char *events[1 + EDA_EVENT_MAX_ITEMS];
+
+			events[0] = event;
+			memcpy(events + 1, list, nupd * sizeof(*list));
+			app->publish(app->pub, INV_COLL_OUTBOX, placed, events, 1 + nupd);
+		}
+		free(event);
+		updates_clear(&u);
+		return 0;
+	}
+	free(event);
+	event = NULL;
+	/* A duplicate means another delivery decided first: follow its row. */
+	if (rc == INV_REPO_DUP &&
+	    orphans(app, placed, &lines, took, batch_entries, &u, err, errsz) < 0)
+		goto fail;
+	updates_clear(&u);
+	/* A failure still needs its compensation before its event goes out. */
+	return redo_decided(app, ev, lines.order_id, &lines, placed, err, errsz);
+fail:
+	free(event);
+	updates_clear(&u);
+	return -1;
+}
+
+/* The lines of ORDER_ID as its decision row ROW (outcome reserved) lists them
+ * in its InventoryReserved. Returns false when they cannot be read. */
+static bool reserved_lines(const inv_outbox_row_t *row, const char *order_id,
+                           inv_order_lines_t *lines)
+{
+	json_t *j = row->event != NULL ? json_loads(row->event, 0, NULL) : NULL;
+	json_t *items = json_object_get(json_object_get(j, "data"), "items"), *it;
+	size_t i;
+	bool ok = json_is_array(items) && json_array_size(items) <= EDA_EVENT_MAX_ITEMS;
+
+	memset(lines, 0, sizeof(*lines));
+	snprintf(lines->order_id, sizeof(lines->order_id), "%s", order_id);
+	json_array_foreach(items, i, it)
+	{
+		const char *sku = json_string_value(json_object_get(it, "sku"));
+
+		if (!ok || sku == NULL || strlen(sku) > INV_SKU_MAX) {
+			ok = false;
+			break;
+		}
+		snprintf(lines->line[lines->n++].sku, sizeof(lines->line[0].sku), "%s", sku);
+	}
+	json_decref(j);
+	return ok && lines->n > 0;
 }
 
 int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
@@ -256,9 +515,15 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	rc = inv_outbox_get(app->db, placed, &row, err, errsz);
 	if (rc < 0)
 		return -1;
-	/* A failed order was compensated already: it holds nothing. */
+	/* A failed order was compensated already: it holds nothing. A reserved
+	 * one holds the lines its InventoryReserved lists; without a decision
+	 * (a redelivery after a crash in the middle of the reservation) the
+	 * ledger is asked by order. */
 	if (rc == 0 || strcmp(row.outcome, "failed") != 0) {
-		n = release_all(app, ev, order_id, released, err, errsz);
+		inv_order_lines_t lines;
+		bool known = rc == 1 && reserved_lines(&row, order_id, &lines);
+
+		n = release_all(app, ev, order_id, known ? &lines : NULL, released, err, errsz);
 		if (n < 0) {
 			inv_outbox_row_clear(&row);
 			return -1;
@@ -269,7 +534,7 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		event = result_event(ev, EDA_EVENT_INVENTORY_RELEASED, order_id,
 		                     inv_released_data(order_id, released, (size_t)n));
 	rc = inv_outbox_insert(app->db, cancelled, order_id, n > 0 ? "released" : "nothing", event,
-	                       err, errsz);
+	                       NULL, 0, err, errsz);
 	free(event);
 	if (rc == INV_REPO_ERR)
 		return -1;

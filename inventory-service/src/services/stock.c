@@ -13,15 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/alloc.h"
 #include "eda/log.h"
 #include "models/product.h"
 #include "models/reservation.h"
 #include "repositories/products.h"
+#include "services/heads.h"
 #include "utils/crash.h"
 
 /* Conflicts only happen between concurrent writers of one SKU; this bound
  * only guards against a livelock bug turning into a hang. */
 #define MAX_ATTEMPTS 1000
+
+/* A batch refreshes the products cache of a SKU every CACHE_EVERY versions
+ * (inv_ledger_head's window must reach further than this). */
+#define CACHE_EVERY 16
 
 const char *inv_stock_strerror(inv_stock_rc_t rc)
 {
@@ -42,18 +48,40 @@ const char *inv_stock_strerror(inv_stock_rc_t rc)
 	return "?";
 }
 
+/* The newest version the products cache knows for SKU (a version that
+ * exists, so a starting point for inv_ledger_head), or 0. */
+static int cached_version(const inv_app_t *app, const char *sku, int64_t *version, char *err,
+                          size_t errsz)
+{
+	inv_cached_stock_t c;
+
+	if (inv_products_cached(app->db, &sku, 1, &c, err, errsz) != INV_REPO_OK)
+		return -1;
+	*version = c.version;
+	return 0;
+}
+
 int inv_stock_balance(const inv_app_t *app, const char *sku, int64_t *balance, char *err,
                       size_t errsz)
 {
 	inv_ledger_entry_t head;
-	int rc = inv_ledger_head(app->db, sku, &head, err, errsz);
+	int64_t from;
+	int rc;
 
-	if (rc == 1)
+	int64_t ignored;
+
+	if (!inv_heads_get(app->heads, sku, &from, &ignored) &&
+	    cached_version(app, sku, &from, err, errsz) < 0)
+		return -1;
+	rc = inv_ledger_head(app->db, sku, from, &head, err, errsz);
+	if (rc == 1) {
 		*balance = head.balance;
+		inv_heads_put(app->heads, sku, head.version, head.balance);
+	}
 	return rc < 0 ? -1 : rc;
 }
 
-static char *updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e)
+char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e)
 {
 	eda_event_t *ev = eda_event_new(INV_SOURCE, EDA_EVENT_INVENTORY_UPDATED, e->sku,
 	                                inv_updated_data(e->sku, e->balance, e->delta, ch->kind),
@@ -74,14 +102,22 @@ static inv_stock_rc_t applied_before(const inv_app_t *app, const inv_stock_chang
 	return rc == 1 ? INV_STOCK_APPLIED : INV_STOCK_OK;
 }
 
-/* The newest entry as the products cache knows it (one point read): exact
- * unless another writer got in since, which the unique (sku, version) of the
- * append then reveals. Returns 1, 0 (not cached) or -1. */
+/* The newest entry as this process's hints or else the products cache know
+ * it (one point read): exact unless another writer got in since, which the
+ * unique (sku, version) of the append then reveals. Returns 1, 0 (not
+ * cached) or -1. */
 static int cached_head(const inv_app_t *app, const char *sku, inv_ledger_entry_t *head, char *err,
                        size_t errsz)
 {
 	inv_product_t p;
-	int rc = inv_products_get(app->db, sku, &p, err, errsz);
+	int rc;
+
+	memset(head, 0, sizeof(*head));
+	if (inv_heads_get(app->heads, sku, &head->version, &head->balance)) {
+		snprintf(head->sku, sizeof(head->sku), "%s", sku);
+		return 1;
+	}
+	rc = inv_products_get(app->db, sku, &p, err, errsz);
 
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0;
@@ -122,12 +158,13 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 	inv_ledger_entry_t head, e, tmp;
 	char id[INV_SKU_MAX + 32], cerr[256];
 	inv_stock_rc_t rc;
-	int exact = 0; /* head read from the ledger itself, not the cache */
+	int exact = 0;    /* head read from the ledger itself, not the cache */
+	int64_t from = 0; /* a version known to exist, where the head search starts */
 
 	if (entry == NULL)
 		entry = &tmp;
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		int found = exact ? inv_ledger_head(app->db, ch->sku, &head, err, errsz)
+		int found = exact ? inv_ledger_head(app->db, ch->sku, from, &head, err, errsz)
 		                  : cached_head(app, ch->sku, &head, err, errsz);
 		char *event;
 		int arc, add;
@@ -138,6 +175,10 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 			exact = 1;
 			continue;
 		}
+		if (found == 1)
+			from = head.version;
+		if (found == 1 && exact)
+			inv_heads_put(app->heads, ch->sku, head.version, head.balance);
 		if (found == 0 && !ch->set)
 			return refuse(app, ch, INV_STOCK_UNKNOWN, entry, NULL, err, errsz);
 		memset(&e, 0, sizeof(e));
@@ -163,13 +204,15 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 			              entry, &head, err, errsz);
 		}
 		e.ts_ms = inv_now_ms();
-		event = updated_event(ch, &e);
+		event = inv_stock_updated_event(ch, &e);
 		arc = inv_ledger_append(app->db, &e, event, err, errsz);
 		if (arc == INV_REPO_OK) {
 			inv_crash_point("ledger-append");
+			inv_heads_put(app->heads, e.sku, e.version, e.balance);
 			inv_ledger_id(id, sizeof(id), e.sku, e.version);
 			if (app->publish != NULL)
-				app->publish(app->pub, INV_COLL_LEDGER, id, event);
+				app->publish(app->pub, INV_COLL_LEDGER, id,
+				             (const char *const *)&event, 1);
 			free(event);
 			/* The cache is only for reads; a failure here is logged,
 			 * the ledger already holds the truth. */
@@ -196,4 +239,129 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 	}
 	snprintf(err, errsz, "too many version conflicts on %s", ch->sku);
 	return INV_STOCK_ERR;
+}
+
+/* Whether CH can go into a batch on the cached head C, and its entry if so. */
+static bool batchable(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
+                      inv_ledger_entry_t *e)
+{
+	if (ch->set || c->version <= 0)
+		return false;
+	memset(e, 0, sizeof(*e));
+	if (inv_stock_add(c->stock, ch->amount, &e->balance) != 0)
+		return false;
+	snprintf(e->sku, sizeof(e->sku), "%s", ch->sku);
+	snprintf(e->kind, sizeof(e->kind), "%s", ch->kind);
+	snprintf(e->op, sizeof(e->op), "%s", ch->op);
+	if (ch->order_id != NULL)
+		snprintf(e->order_id, sizeof(e->order_id), "%s", ch->order_id);
+	e->version = c->version + 1;
+	e->delta = ch->amount;
+	e->ts_ms = inv_now_ms();
+	return true;
+}
+
+/* The heads of the N SKUs into C: from the process's hints, else read from
+ * the ledger (starting at the products cache's version). A SKU without
+ * entries gets version 0. Returns 0 or -1. */
+static int batch_heads(const inv_app_t *app, const char **skus, size_t n, inv_cached_stock_t *c,
+                       char *err, size_t errsz)
+{
+	const char *missing[EDA_EVENT_MAX_ITEMS];
+	inv_cached_stock_t hint[EDA_EVENT_MAX_ITEMS];
+	size_t where[EDA_EVENT_MAX_ITEMS], nm = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i] = (inv_cached_stock_t){.sku = skus[i]};
+		if (!inv_heads_get(app->heads, skus[i], &c[i].version, &c[i].stock) &&
+		    nm < EDA_EVENT_MAX_ITEMS) {
+			where[nm] = i;
+			missing[nm++] = skus[i];
+		}
+	}
+	if (nm == 0)
+		return 0;
+	/* First sight of these SKUs in this process: read their heads. */
+	if (inv_products_cached(app->db, missing, nm, hint, err, errsz) != INV_REPO_OK)
+		return -1;
+	for (size_t j = 0; j < nm; j++) {
+		inv_ledger_entry_t head;
+		int rc = inv_ledger_head(app->db, missing[j], hint[j].version, &head, err, errsz);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			c[where[j]].version = head.version;
+			c[where[j]].stock = head.balance;
+			inv_heads_put(app->heads, missing[j], head.version, head.balance);
+		}
+	}
+	return 0;
+}
+
+int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, size_t n,
+                          inv_ledger_entry_t *entries, bool *done, char **updates, char *err,
+                          size_t errsz)
+{
+	const char **skus = eda_xcalloc(n, sizeof(*skus));
+	inv_cached_stock_t *cache = eda_xcalloc(n, sizeof(*cache));
+	int *rcs = eda_xcalloc(n, sizeof(*rcs));
+	char cerr[256];
+	size_t ncached = 0;
+	bool appended = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		skus[i] = ch[i].sku;
+		done[i] = false;
+		updates[i] = NULL;
+	}
+	if (n == 0 || n > EDA_EVENT_MAX_ITEMS)
+		goto ok;
+	if (batch_heads(app, skus, n, cache, err, errsz) < 0)
+		goto out;
+	/* All or nothing on the heads' word: if they refuse any change, the
+	 * caller judges them one by one on the ledger, as without a batch. */
+	for (size_t i = 0; i < n; i++)
+		if (!batchable(&ch[i], &cache[i], &entries[i]))
+			goto ok;
+	/* The entries go in without their events (via_outbox): the caller puts
+	 * those into the order's outbox row, which is marked published once,
+	 * instead of once per entry. A refused entry (a stale head, or the op
+	 * is a redelivery) or one of unknown fate is left to inv_stock_apply,
+	 * whose op key makes a second try harmless. A database failure shows
+	 * up there again. */
+	(void)inv_ledger_append_many(app->db, entries, NULL, n, rcs, cerr, sizeof(cerr));
+	for (size_t i = 0; i < n; i++) {
+		done[i] = rcs[i] == INV_REPO_OK;
+		if (!done[i])
+			continue;
+		entries[i].via_outbox = true;
+		if (!appended)
+			inv_crash_point("ledger-append");
+		appended = true;
+		inv_heads_put(app->heads, entries[i].sku, entries[i].version, entries[i].balance);
+		updates[i] = inv_stock_updated_event(&ch[i], &entries[i]);
+		/* The products cache is read only as a starting point for finding
+		 * the head (inv_ledger_head looks CACHE_EVERY + a few versions
+		 * past it in one query), so it need not follow every change:
+		 * that saves a write per line. */
+		if (entries[i].version % CACHE_EVERY == 0)
+			cache[ncached++] = (inv_cached_stock_t){.sku = entries[i].sku,
+			                                        .stock = entries[i].balance,
+			                                        .version = entries[i].version};
+	}
+	if (ncached > 0) {
+		/* A failure here is logged: the ledger already holds the truth. */
+		if (inv_products_cache_many(app->db, cache, ncached, cerr, sizeof(cerr)) != 0)
+			eda_log(EDA_LOG_WARN, "stock cache not updated", "why", cerr, NULL);
+		inv_crash_point("cache-update");
+	}
+ok:
+	rc = 0;
+out:
+	free(rcs);
+	free(cache);
+	free(skus);
+	return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef INV_STOCK_H
 #define INV_STOCK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "eda/event.h"
@@ -39,6 +41,23 @@ typedef struct inv_stock_change {
  * INV_STOCK_APPLIED the earlier one, or for SHORT/TOO_MUCH the head read. */
 inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *ch,
                                inv_ledger_entry_t *entry, char *err, size_t errsz);
+
+/* Applies the N changes CH (deltas on distinct SKUs) as one batch on the
+ * heads this process knows: one unordered insert of the ledger entries
+ * instead of a read, an insert and a cache write per change. DONE[i] is set
+ * when change i is durable: ENTRIES[i] then holds its entry, appended
+ * via_outbox, and UPDATES[i] its serialized InventoryUpdated (the caller owns
+ * it and must make it durable in the order's outbox row). A change not done
+ * (the heads refused one of the changes, so none was tried; its head was
+ * stale; it was applied before; its insert failed) must be applied with
+ * inv_stock_apply, which judges it on the ledger. Returns 0, or -1 when the
+ * heads could not be read (nothing done). */
+int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, size_t n,
+                          inv_ledger_entry_t *entries, bool *done, char **updates, char *err,
+                          size_t errsz);
+
+/* The serialized InventoryUpdated of entry E made by change CH. */
+char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e);
 
 /* The current balance of SKU from the ledger. Returns 1, 0 (unknown) or -1. */
 int inv_stock_balance(const inv_app_t *app, const char *sku, int64_t *balance, char *err,
