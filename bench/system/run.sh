@@ -132,6 +132,16 @@ stack_cpu() {
 	done
 }
 
+# relay_stats CUSTOMER: p50_ms p99_ms of the outbox relay's share of the saga
+# (order created -> OrderPlaced delivered to Kafka).
+relay_stats() {
+	sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	            round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1)
+	     FROM (SELECT extract(epoch FROM x.published_at - o.created_at) * 1000 AS ms
+	           FROM orders o JOIN outbox x ON x.aggregate_id = o.id AND x.event_type = 'OrderPlaced'
+	           WHERE o.customer_id = '$1') r" | tr '|' ' '
+}
+
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
 stack_cpu >"$OUT/stack-cpu-before.txt"
@@ -148,6 +158,7 @@ echo "== half rate: $rate orders/s for ${HALF_DURATION}s"
 "$OUT/load" rate "$gw" "$(token bench-half)" "$HALF_DURATION" "$rate" "$SKUS" | tee "$OUT/half.txt"
 wait_saga bench-half
 read -r half_confirmed half_rejected _ half_p50 half_p99 half_max < <(saga_stats bench-half)
+read -r relay_p50 relay_p99 < <(relay_stats bench-half)
 
 stack_cpu >"$OUT/stack-cpu-after.txt"
 stack_json=$(awk 'NR == FNR {b[$1] = $2; next} {printf "%s\t%d\n", $1, $2 - b[$1]}' \
@@ -175,6 +186,7 @@ jq -n \
 	--argjson half_posted "$(val accepted "$OUT/half.txt")" \
 	--argjson half_confirmed "$half_confirmed" --argjson half_rejected "$half_rejected" \
 	--argjson p50 "$half_p50" --argjson p99 "$half_p99" --argjson max "$half_max" \
+	--argjson relay_p50 "$relay_p50" --argjson relay_p99 "$relay_p99" \
 	--argjson cpus "$(nproc)" --arg when "$(date -u +%FT%TZ)" \
 	--argjson daemons "$(printf '%s\n' "${daemon_json[@]}" | jq -s 'add')" \
 	--argjson stack "$stack_json" \
@@ -184,7 +196,8 @@ jq -n \
 	               confirmed: $sat_confirmed, rejected: $sat_rejected, confirmed_per_s: $cps},
 	  half_rate: {orders_per_s: $rate, accepted: $half_posted, confirmed: $half_confirmed,
 	              rejected: $half_rejected,
-	              saga_p50_ms: $p50, saga_p99_ms: $p99, saga_max_ms: $max},
+	              saga_p50_ms: $p50, saga_p99_ms: $p99, saga_max_ms: $max,
+	              relay_p50_ms: $relay_p50, relay_p99_ms: $relay_p99},
 	  daemons: $daemons, stack_during_run: $stack}' >"$OUT/result.json"
 
 cat <<EOF
@@ -193,6 +206,7 @@ cat <<EOF
 POST /orders at saturation   $posts/s   p50 $(val post_p50_ms "$OUT/saturate.txt") ms   p99 $(val post_p99_ms "$OUT/saturate.txt") ms
 confirmed end to end         $sat_cps orders/s   ($sat_confirmed confirmed, $sat_rejected rejected)
 saga at $rate orders/s       p50 $half_p50 ms   p99 $half_p99 ms   max $half_max ms   ($half_confirmed confirmed)
+  of which outbox relay      p50 $relay_p50 ms   p99 $relay_p99 ms   (order created -> OrderPlaced on Kafka)
 $(printf '%s\n' "${rows[@]}")
 stack CPU during the run     $(echo "$stack_json" | jq -r 'to_entries | map("\(.key) \(.value.cpu_seconds) s") | join(", ")')
 EOF

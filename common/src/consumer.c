@@ -31,9 +31,10 @@
 #include "eda/alloc.h"
 #include "eda/log.h"
 
-#define DLQ_TIMEOUT_MS       30000
-#define DEFAULT_BATCH_MAX    256
-#define DEFAULT_BATCH_MAX_MS 100
+#define DLQ_TIMEOUT_MS        30000
+#define DEFAULT_BATCH_MAX     256
+#define DEFAULT_BATCH_MAX_MS  100
+#define DEFAULT_QUEUED_KBYTES 4096
 
 enum entry_state {
 	ENTRY_NEW = 0, /* the handler has yet to see it (again) */
@@ -574,6 +575,8 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	rd_kafka_resp_err_t e;
 	char why[512], interval[16], reset[32];
 	size_t reset_len = sizeof(reset);
+	char queued[32];
+	size_t queued_len = sizeof(queued);
 
 	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
 	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
@@ -605,6 +608,14 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	    strcmp(reset, "largest") ==
 	            0) /* librdkafka's default: new groups read from the start */
 		snprintf(reset, sizeof(reset), "earliest");
+	/* librdkafka pre-fetches up to 64 MiB per consumer by default: with a
+	 * backlog that is most of a daemon's RSS and buys nothing, as handlers are
+	 * slower than the fetches. 4 MiB keeps the fetcher ahead; a value set
+	 * through KAFKA_QUEUED_MAX_MESSAGES_KBYTES (other than the default) wins. */
+	if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", queued, &queued_len) !=
+	            RD_KAFKA_CONF_OK ||
+	    strcmp(queued, "65536") == 0)
+		snprintf(queued, sizeof(queued), "%d", DEFAULT_QUEUED_KBYTES);
 	snprintf(interval, sizeof(interval), "%d",
 	         c->cfg.stats_interval_ms > 0 ? c->cfg.stats_interval_ms : 0);
 	const char *const props[][2] = {
@@ -613,6 +624,7 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	        {"enable.auto.commit", "true"},
 	        {"auto.offset.reset", reset},
 	        {"statistics.interval.ms", interval},
+	        {"queued.max.messages.kbytes", queued},
 	};
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
 		if (eda_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != 0) {
