@@ -128,8 +128,10 @@ int main(int argc, char **argv)
 	eda_metrics_t *metrics = NULL;
 	eda_http_server_t *http = NULL;
 	eda_consumer_t *consumers[INV_MAX_CONSUMERS] = {0};
+	inv_order_batch_t *batches[INV_MAX_CONSUMERS] = {0};
 	long nconsumers = 0;
 	inv_app_t app = {0};
+	pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 	char err[512];
 
 	if (argc == 3 && strcmp(argv[1], "--seed") == 0) {
@@ -166,8 +168,11 @@ int main(int argc, char **argv)
 	}
 	/* Head hints for 8,192 SKUs (about 1.4 MB at most); beyond that the
 	 * table starts over and hints come back as SKUs are written. */
-	app = (inv_app_t){
-	        .db = db, .publish = inv_publish_cb, .pub = pub, .heads = inv_heads_new(8192)};
+	app = (inv_app_t){.db = db,
+	                  .publish = inv_publish_cb,
+	                  .pub = pub,
+	                  .heads = inv_heads_new(8192),
+	                  .flush_lock = &flush_lock};
 	if (inv_publisher_replay(pub, err, sizeof(err)) < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot replay the outbox", "why", err, NULL);
 		goto out;
@@ -214,13 +219,16 @@ int main(int argc, char **argv)
 	 * partitions overlap their round trips to MongoDB (the repositories take
 	 * a pooled client per call). */
 	for (; nconsumers < cfg.consumer_threads; nconsumers++) {
+		inv_order_batch_t *batch = batches[nconsumers] = inv_order_batch_new(&app);
 		eda_consumer_t *c = eda_consumer_new(
 		        consumer_conf(nconsumers),
 		        &(eda_consumer_config_t){
 		                .group = cfg.consumer_group,
 		                .topics = (const char *const[]){cfg.topic_orders, NULL},
 		                .handler = inv_on_order_message,
-		                .ctx = &app,
+		                .flush = inv_order_batch_flush,
+		                .batch_max = INV_BATCH_MAX,
+		                .ctx = batch,
 		                .dlq_producer = inv_publisher_producer(pub),
 		                .metrics = metrics},
 		        err, sizeof(err));
@@ -252,6 +260,8 @@ out:
 		eda_consumer_stop(consumers[i]);
 	for (long i = 0; i < nconsumers; i++)
 		eda_consumer_free(consumers[i]);
+	for (long i = 0; i < INV_MAX_CONSUMERS; i++)
+		inv_order_batch_free(batches[i]);
 	eda_http_server_free(http);
 	inv_publisher_free(pub, 10000);
 	inv_kafka_ready_free(kready);

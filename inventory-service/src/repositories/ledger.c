@@ -349,6 +349,65 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 	return rc;
 }
 
+int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, size_t *landed,
+                            char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
+	/* Ordered: the server stops at the first refused entry, so no entry
+	 * after it (perhaps the next version of the same SKU, computed from
+	 * the refused one) is ever stored. */
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
+	bson_t reply;
+	bson_error_t be;
+	bson_iter_t it, errs;
+	int rc = INV_REPO_OK;
+
+	*landed = n;
+	for (size_t i = 0; i < n; i++)
+		docs[i] = entry_doc(&e[i], NULL);
+	if (n > 0 && !mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
+		uint32_t idx = UINT32_MAX, first = UINT32_MAX;
+		bool dup = false;
+
+		/* The one write error names the refused entry: those before it
+		 * are stored, it and those after are not. Without it the fate of
+		 * every entry is unknown. */
+		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
+		    bson_iter_recurse(&it, &errs)) {
+			while (bson_iter_next(&errs)) {
+				bool d = write_error_is_dup(&errs, &idx);
+
+				if (idx < first) {
+					first = idx;
+					dup = d;
+				}
+			}
+		}
+		if (first < n && !bson_has_field(&reply, "writeConcernErrors")) {
+			*landed = first;
+			rc = dup ? INV_REPO_DUP : INV_REPO_ERR;
+			if (!dup)
+				eda_errf(err, errsz, "ledger insert: entry %s@%lld refused: %s",
+				         e[first].sku, (long long)e[first].version, be.message);
+		} else {
+			*landed = 0;
+			rc = INV_REPO_ERR;
+			eda_errf(err, errsz, "ledger insert: %s", be.message);
+		}
+	}
+	if (n > 0)
+		bson_destroy(&reply);
+	bson_destroy(opts);
+	for (size_t i = 0; i < n; i++)
+		bson_destroy((bson_t *)docs[i]);
+	free(docs);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
 void inv_ledger_id(char *out, size_t size, const char *sku, int64_t version)
 {
 	snprintf(out, size, "%s@%lld", sku, (long long)version);

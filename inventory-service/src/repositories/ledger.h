@@ -68,6 +68,16 @@ int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *eve
 int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char *const *events,
                            size_t n, int *rcs, char *err, size_t errsz);
 
+/* Appends the N entries E without events (via_outbox) in one ORDERED insert,
+ * which stops at the first entry a unique index refuses: *LANDED gets how
+ * many entries, from the first, are durable; none after them is. Returns
+ * INV_REPO_OK (all landed), INV_REPO_DUP (entry *LANDED was refused as a
+ * duplicate) or INV_REPO_ERR with ERR (entry *LANDED failed otherwise, or
+ * the insert failed as a whole: then *LANDED is 0 and the fate of every
+ * entry is unknown). */
+int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, size_t *landed,
+                            char *err, size_t errsz);
+
 /* Up to MAX entries whose op key is one of the N in OPS (one query, answered
  * by the unique op index). Returns how many, or INV_REPO_ERR. */
 int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger_entry_t *out,

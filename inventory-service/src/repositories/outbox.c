@@ -14,17 +14,12 @@ void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, con
 	snprintf(out, INV_OUTBOX_ID_MAX, "%s/%s", order_id, kind);
 }
 
-int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
-                      const char *event, const char *const *updates, size_t nupdates, char *err,
-                      size_t errsz)
+static bson_t *row_doc(const char *id, const char *order_id, const char *outcome, const char *event,
+                       const char *const *updates, size_t nupdates)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "order_id", BCON_UTF8(order_id), "outcome",
 	                       BCON_UTF8(outcome), "published", BCON_BOOL(event == NULL), "ts",
 	                       BCON_INT64(inv_now_ms()));
-	bson_error_t be;
-	int rc = INV_REPO_OK;
 
 	if (event != NULL)
 		BSON_APPEND_UTF8(doc, "event", event);
@@ -40,6 +35,19 @@ int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const 
 		}
 		bson_append_array_end(doc, &arr);
 	}
+	return doc;
+}
+
+int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
+                      const char *event, const char *const *updates, size_t nupdates, char *err,
+                      size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
+	bson_t *doc = row_doc(id, order_id, outcome, event, updates, nupdates);
+	bson_error_t be;
+	int rc = INV_REPO_OK;
+
 	if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &be)) {
 		if (inv_db_is_duplicate(&be)) {
 			rc = INV_REPO_DUP;
@@ -49,6 +57,102 @@ int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const 
 		}
 	}
 	bson_destroy(doc);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
+/* Whether the writeErrors element at IT is a duplicate; *INDEX gets its index. */
+static bool write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
+{
+	bson_iter_t sub;
+	bson_error_t be = {0};
+
+	*index = UINT32_MAX;
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
+		return false;
+	while (bson_iter_next(&sub)) {
+		const char *k = bson_iter_key(&sub);
+
+		if (strcmp(k, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			*index = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			be.code = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
+			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
+	}
+	*dup = inv_db_is_duplicate(&be);
+	return true;
+}
+
+int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n, int *rcs,
+                           char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
+	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t reply;
+	bson_error_t be;
+	bson_iter_t it, errs;
+	int rc = INV_REPO_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		docs[i] = row_doc(rows[i].id, rows[i].order_id, rows[i].outcome, rows[i].event,
+		                  rows[i].updates, rows[i].nupdates);
+		rcs[i] = INV_REPO_OK;
+	}
+	if (n > 0 && !mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
+		const char **ids = eda_xcalloc(n, sizeof(*ids));
+		inv_outbox_row_t *got = eda_xcalloc(n, sizeof(*got));
+		int *found = eda_xcalloc(n, sizeof(*found));
+		size_t nids = 0;
+
+		/* Unordered: the refused rows are listed by index; as with the
+		 * ledger (ledger.c), the counts are not trusted, so every row not
+		 * refused as a duplicate is looked up: present means decided
+		 * (by us or by another delivery, the caller follows the row
+		 * either way), absent means not stored. */
+		for (size_t i = 0; i < n; i++)
+			rcs[i] = INV_REPO_ERR;
+		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
+		    bson_iter_recurse(&it, &errs)) {
+			while (bson_iter_next(&errs)) {
+				uint32_t idx;
+				bool dup;
+
+				if (write_error(&errs, &idx, &dup) && dup && idx < n)
+					rcs[idx] = INV_REPO_DUP;
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			if (rcs[i] == INV_REPO_ERR)
+				ids[nids++] = rows[i].id;
+		if (nids > 0 &&
+		    inv_outbox_get_many(db, ids, nids, got, found, err, errsz) == INV_REPO_OK) {
+			for (size_t i = 0, j = 0; i < n; i++) {
+				if (rcs[i] != INV_REPO_ERR)
+					continue;
+				if (found[j])
+					rcs[i] = INV_REPO_DUP;
+				else
+					eda_errf(err, errsz, "outbox insert: %s", be.message);
+				inv_outbox_row_clear(&got[j++]);
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			if (rcs[i] == INV_REPO_ERR)
+				rc = INV_REPO_ERR;
+		free(found);
+		free(got);
+		free(ids);
+	}
+	if (n > 0)
+		bson_destroy(&reply);
+	bson_destroy(opts);
+	for (size_t i = 0; i < n; i++)
+		bson_destroy((bson_t *)docs[i]);
+	free(docs);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
 	return rc;

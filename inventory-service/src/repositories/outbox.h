@@ -35,6 +35,21 @@ int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const 
                       const char *event, const char *const *updates, size_t nupdates, char *err,
                       size_t errsz);
 
+/* One row for inv_outbox_insert_many (all borrowed). */
+typedef struct inv_outbox_new {
+	const char *id, *order_id, *outcome, *event;
+	const char *const *updates;
+	size_t nupdates;
+} inv_outbox_new_t;
+
+/* Inserts the N ROWS in one unordered insert. RCS[i] gets INV_REPO_OK
+ * (stored), INV_REPO_DUP (a row with its _id exists: the outcome is decided,
+ * perhaps by this very insert when the server's answer was unclear) or
+ * INV_REPO_ERR (not stored). Returns INV_REPO_OK, or INV_REPO_ERR with ERR
+ * when some row is ERR. */
+int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n, int *rcs,
+                           char *err, size_t errsz);
+
 /* Reads row ID into *ROW (free with inv_outbox_row_clear). Returns 1, 0 or
  * INV_REPO_ERR. */
 int inv_outbox_get(inv_db_t *db, const char *id, inv_outbox_row_t *row, char *err, size_t errsz);

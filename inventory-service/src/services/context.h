@@ -6,6 +6,8 @@
 #ifndef INV_CONTEXT_H
 #define INV_CONTEXT_H
 
+#include <pthread.h>
+
 #include "config/database.h"
 #include "services/heads.h"
 
@@ -21,6 +23,9 @@ typedef struct inv_app {
 	inv_publish_fn publish; /* may be NULL: rows are then published at the next start */
 	void *pub;
 	inv_heads_t *heads; /* may be NULL: every change then starts from the products cache */
+	/* Held around a batch flush (events/consumers.c); may be NULL when the
+	 * process has one consumer. */
+	pthread_mutex_t *flush_lock;
 } inv_app_t;
 
 #endif

@@ -12,34 +12,67 @@
  * outbox row "O/cancelled" (with InventoryReleased, or without an event when
  * nothing was held), then its publication.
  *
- * The common case takes every R_i in one unordered insert at the heads this
- * process knows (inv_stock_apply_batch); those entries are appended via
- * outbox, without an event of their own, and their InventoryUpdated goes
- * into D, so an order costs one mark instead of one per line. Whatever the
- * batch does not settle (a shortage, a stale head, a redelivery) is judged
- * line by line on the ledger (inv_stock_apply), in order, stopping at the
- * first refusal; those entries carry their own event as before.
+ * Group commit (inv_reserve_orders). The consumer stages its OrderPlaced
+ * and OrderCancelled (events/consumers.c) and at its flush hands the runs of
+ * OrderPlaced between two cancels here, each cancel alone in between, so a
+ * cancel is applied after the placements staged before it. For a run:
+ *   1. one query for the "placed" and "cancelled" rows of all its orders;
+ *      an order that has one, or that appears twice in the run, goes the
+ *      per-order way (step 5);
+ *   2. the others are decided in turn on a view of the heads (this process's
+ *      hints, read from the ledger when missing) that each order moves past
+ *      its own entries, so a later order of the run sees the earlier ones:
+ *      an order that fits gets R_i at view + 1; one that does not (short,
+ *      unknown SKU) goes the per-order way and leaves the view as it was;
+ *   3. all those R_i go in ONE ORDERED insert (via outbox, no event). Entries
+ *      of one SKU form a chain inside the run (v+1 of one order, v+2 of the
+ *      next, computed from v+1), so nothing may land past a refused entry:
+ *      if another process took v+1, an insert that went on would store our
+ *      v+2, a balance computed from a state that never existed. The ordered
+ *      insert stops at the first refusal (tests/test_batch.c checks that the
+ *      server does): the orders whose entries all landed are decided
+ *      reserved, the one holding the refused entry and every later one go
+ *      the per-order way; their landed R_i, if any, count as taken there;
+ *   4. one insert of the D rows of the orders decided reserved, then their
+ *      publication; a D refused as a duplicate (another delivery decided
+ *      first) is followed as below;
+ *   5. the per-order way (inv_reserve_order), in the run's order: the common
+ *      case takes every R_i in one unordered insert at the heads this process
+ *      knows (inv_stock_apply_batch), which is safe because the entries of
+ *      one order are on distinct SKUs (no chain); whatever that does not
+ *      settle (a shortage, a stale head, a redelivery) is judged line by
+ *      line on the ledger (inv_stock_apply), in order, stopping at the first
+ *      refusal; those entries carry their own event.
+ * The flush returns 0 only when step 5 finished for every order, i.e. every
+ * D (and every C_i) of the batch is durable; only then does the consumer
+ * store the batch's offsets. Any failure drops the batch and the consumer
+ * hands every message of it back: everything below makes that harmless.
  *
  * Every write is an insert that a unique index accepts once (ledger op,
  * ledger (sku, version), outbox _id), so re-running a step is a no-op that
- * reports "applied before". The handler is re-run from the start when the
- * event is redelivered, and each crash point converges:
- *   - before D, after some R_i: no decision exists, so the rerun walks the
- *     lines again; taken lines report "applied before" and count as taken, so
- *     the order ends reserved if the rest fits, else failed with compensation.
- *     Nothing was published about the order yet, so either outcome is honest.
- *     An R_i appended via outbox has had no event published and none stored;
- *     the rerun rebuilds it from the entry into its D (for a failure, D
- *     takes those of every R_i of O, found by their op keys).
- *   - after D: the rerun finds D and never re-decides. If D says failed, it
- *     re-issues every C_i (those done report "applied before"), so a crash in
- *     the middle of the compensation is finished. Then P is redone unless D
- *     is marked published.
+ * reports "applied before". Each order is re-run from the start when its
+ * event is redelivered (a crash, a failed flush), and each crash point
+ * converges:
+ *   - before D, after some R_i: no decision exists, so the rerun (in a batch,
+ *     step 3 refuses the R_i already there by their op key, and the order
+ *     goes the per-order way) walks the lines again; taken lines report
+ *     "applied before" and count as taken, so the order ends reserved if the
+ *     rest fits, else failed with compensation. Nothing was published about
+ *     the order yet, so either outcome is honest. An R_i appended via outbox
+ *     has had no event published and none stored; the rerun rebuilds it from
+ *     the entry into its D (for a failure, D takes those of every R_i of O,
+ *     found by their op keys).
+ *   - after D: the rerun finds D (step 1) and never re-decides. If D says
+ *     failed, it re-issues every C_i (those done report "applied before"),
+ *     so a crash in the middle of the compensation is finished. Then P is
+ *     redone unless D is marked published.
  *   - after P, before the mark: the events are sent again with the same ids
  *     (at-least-once on the wire, deduplicable by id).
- * The offset is stored only after the handler returns, i.e. after D (and all
- * C_i) are durable; the events themselves are durable in the outbox, so
- * Kafka being down only delays P. A cancel processed before the OrderPlaced
+ * An order all of whose R_i landed is only ever decided reserved, and a D is
+ * written only for such an order (steps 3-4) or by the per-order way, which
+ * holds every R_i it reports: no decision is written for an order whose
+ * entries did not all land. The events are durable in the outbox, so Kafka
+ * being down only delays P. A cancel processed before the OrderPlaced
  * (a redelivery) leaves its row "O/cancelled", and an OrderPlaced that finds
  * it reserves nothing. Compensations and cancel releases share the op key
  * "O/sku/release", so a cancel after a failed order releases nothing twice.
@@ -54,6 +87,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/alloc.h"
 #include "eda/log.h"
 #include "models/reservation.h"
 #include "repositories/outbox.h"
@@ -543,4 +577,269 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	eda_log(EDA_LOG_INFO, n > 0 ? "released" : "cancel: nothing held", "order_id", order_id,
 	        "event_id", ev->id, NULL);
 	return finish(app, cancelled, err, errsz);
+}
+
+/* One OrderPlaced of a batch. */
+typedef struct staged {
+	const eda_event_t *ev;
+	inv_order_lines_t lines;
+	char placed[INV_OUTBOX_ID_MAX];
+	bool slow;    /* left to inv_reserve_order */
+	size_t first; /* its entries in the batch's chain: [first, first + lines.n) */
+	updates_t u;  /* their InventoryUpdated, by line */
+	char *event;  /* its InventoryReserved */
+} staged_t;
+
+/* Whether the outbox holds a decision or a cancel of any order of S (one
+ * query): those orders go the slow way, which follows what they hold. */
+static int mark_decided(const inv_app_t *app, staged_t *s, size_t n, char *err, size_t errsz)
+{
+	const char **ids = eda_xcalloc(2 * n + 1, sizeof(*ids));
+	char(*cancelled)[INV_OUTBOX_ID_MAX] = eda_xcalloc(n + 1, sizeof(*cancelled));
+	inv_outbox_row_t *rows = eda_xcalloc(2 * n + 1, sizeof(*rows));
+	int *found = eda_xcalloc(2 * n + 1, sizeof(*found));
+	size_t *who = eda_xcalloc(2 * n + 1, sizeof(*who)), nids = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].slow)
+			continue;
+		inv_outbox_id(cancelled[i], s[i].lines.order_id, "cancelled");
+		who[nids] = i;
+		ids[nids++] = s[i].placed;
+		who[nids] = i;
+		ids[nids++] = cancelled[i];
+	}
+	if (nids > 0 &&
+	    inv_outbox_get_many(app->db, ids, nids, rows, found, err, errsz) != INV_REPO_OK)
+		goto out;
+	for (size_t j = 0; j < nids; j++) {
+		if (found[j])
+			s[who[j]].slow = true;
+		inv_outbox_row_clear(&rows[j]);
+	}
+	rc = 0;
+out:
+	free(who);
+	free(found);
+	free(rows);
+	free(cancelled);
+	free(ids);
+	return rc;
+}
+
+/* The batch's view of the heads of every SKU its fast orders touch, from the
+ * hints or the ledger (inv_stock_heads), into the table VIEW. */
+static int view_heads(const inv_app_t *app, const staged_t *s, size_t n, size_t nlines,
+                      inv_heads_t *view, char *err, size_t errsz)
+{
+	const char **skus = eda_xcalloc(nlines + 1, sizeof(*skus));
+	inv_cached_stock_t *c = eda_xcalloc(nlines + 1, sizeof(*c));
+	size_t nskus = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < s[i].lines.n && !s[i].slow; k++) {
+			const char *sku = s[i].lines.line[k].sku;
+			int64_t v, b;
+
+			if (inv_heads_get(view, sku, &v, &b))
+				continue;
+			inv_heads_put(view, sku, 0, 0); /* seen; version 0: no head yet */
+			skus[nskus++] = sku;
+		}
+	}
+	if (inv_stock_heads(app, skus, nskus, c, err, errsz) < 0)
+		goto out;
+	for (size_t j = 0; j < nskus; j++)
+		inv_heads_put(view, skus[j], c[j].version, c[j].stock);
+	rc = 0;
+out:
+	free(c);
+	free(skus);
+	return rc;
+}
+
+/* The entries of order S on the batch's VIEW of the heads, appended to
+ * CHAIN (*NCHAIN grows), and VIEW moved past them. Returns false (nothing
+ * changed) when the view refuses one of its lines. */
+static bool chain_order(staged_t *s, inv_heads_t *view, inv_ledger_entry_t *chain, size_t *nchain)
+{
+	for (size_t k = 0; k < s->lines.n; k++) {
+		char op[INV_OP_MAX];
+		inv_stock_change_t ch =
+		        reserve_change(s->ev, s->lines.order_id, &s->lines.line[k], op);
+		inv_cached_stock_t head = {.sku = ch.sku};
+
+		if (!inv_heads_get(view, ch.sku, &head.version, &head.stock) ||
+		    !inv_stock_entry(&ch, &head, &chain[*nchain + k]))
+			return false;
+	}
+	/* Lines are merged per SKU, so no two entries of one order share a
+	 * SKU; the next order of the batch starts from these. */
+	for (size_t k = 0; k < s->lines.n; k++) {
+		const inv_ledger_entry_t *e = &chain[*nchain + k];
+
+		inv_heads_put(view, e->sku, e->version, e->balance);
+	}
+	s->first = *nchain;
+	*nchain += s->lines.n;
+	return true;
+}
+
+/* Order S's entries landed: its InventoryUpdated events and its decision. */
+static void decide_landed(staged_t *s, inv_ledger_entry_t *chain)
+{
+	for (size_t k = 0; k < s->lines.n; k++) {
+		char op[INV_OP_MAX];
+		inv_stock_change_t ch =
+		        reserve_change(s->ev, s->lines.order_id, &s->lines.line[k], op);
+
+		chain[s->first + k].via_outbox = true;
+		s->lines.line[k].state = INV_LINE_TAKEN;
+		s->u.event[k] = inv_stock_updated_event(&ch, &chain[s->first + k]);
+	}
+	s->event = result_event(s->ev, EDA_EVENT_INVENTORY_RESERVED, s->lines.order_id,
+	                        inv_reserved_data(&s->lines));
+}
+
+/* Writes the decisions of the landed orders of S in one insert and hands
+ * them to the publisher; an order another delivery decided first follows
+ * that row, as inv_reserve_order does. Returns 0 or -1. */
+static int write_decisions(const inv_app_t *app, staged_t *s, size_t n, inv_ledger_entry_t *chain,
+                           char *err, size_t errsz)
+{
+	inv_outbox_new_t *rows = eda_xcalloc(n + 1, sizeof(*rows));
+	const char *(*lists)[EDA_EVENT_MAX_ITEMS] = eda_xcalloc(n + 1, sizeof(*lists));
+	size_t *who = eda_xcalloc(n + 1, sizeof(*who)), nrows = 0;
+	int *rcs = eda_xcalloc(n + 1, sizeof(*rcs));
+	bool stored = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].event == NULL)
+			continue;
+		who[nrows] = i;
+		rows[nrows] = (inv_outbox_new_t){.id = s[i].placed,
+		                                 .order_id = s[i].lines.order_id,
+		                                 .outcome = "reserved",
+		                                 .event = s[i].event,
+		                                 .updates = lists[nrows],
+		                                 .nupdates = updates_list(&s[i].u, lists[nrows])};
+		nrows++;
+	}
+	if (nrows == 0)
+		goto ok;
+	/* A row of unknown fate fails the whole flush: every order is handled
+	 * again, and the rerun finds what landed. */
+	if (inv_outbox_insert_many(app->db, rows, nrows, rcs, err, errsz) != INV_REPO_OK)
+		goto out;
+	for (size_t j = 0; j < nrows && !stored; j++)
+		stored = rcs[j] == INV_REPO_OK;
+	if (stored)
+		inv_crash_point("outbox-insert");
+	for (size_t j = 0; j < nrows; j++) {
+		staged_t *o = &s[who[j]];
+		bool took[EDA_EVENT_MAX_ITEMS];
+
+		if (rcs[j] == INV_REPO_OK) {
+			eda_log(EDA_LOG_INFO, "reserved", "order_id", o->lines.order_id, "event_id",
+			        o->ev->id, NULL);
+			if (app->publish != NULL) {
+				const char *events[1 + EDA_EVENT_MAX_ITEMS];
+
+				events[0] = o->event;
+				memcpy(events + 1, rows[j].updates,
+				       rows[j].nupdates * sizeof(*rows[j].updates));
+				app->publish(app->pub, INV_COLL_OUTBOX, o->placed, events,
+				             1 + rows[j].nupdates);
+			}
+			continue;
+		}
+		/* Decided by another delivery in the meantime. */
+		for (size_t k = 0; k < o->lines.n; k++)
+			took[k] = true;
+		if (orphans(app, o->placed, &o->lines, took, &chain[o->first], &o->u, err, errsz) <
+		            0 ||
+		    redo_decided(app, o->ev, o->lines.order_id, &o->lines, o->placed, err, errsz) <
+		            0)
+			goto out;
+	}
+ok:
+	rc = 0;
+out:
+	free(rcs);
+	free(who);
+	free(lists);
+	free(rows);
+	return rc;
+}
+
+int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size_t n, char *err,
+                       size_t errsz)
+{
+	staged_t *s = eda_xcalloc(n + 1, sizeof(*s));
+	inv_ledger_entry_t *chain = NULL;
+	inv_heads_t *view = NULL;
+	size_t nlines = 0, nchain = 0, landed = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		s[i].ev = evs[i];
+		if (inv_order_lines_from_placed(evs[i]->data, &s[i].lines, err, errsz) < 0)
+			goto out;
+		inv_outbox_id(s[i].placed, s[i].lines.order_id, "placed");
+		nlines += s[i].lines.n;
+		/* A second delivery of an order in the batch follows the first
+		 * one's decision, after it. */
+		for (size_t j = 0; j < i && !s[i].slow; j++)
+			s[i].slow = strcmp(s[j].lines.order_id, s[i].lines.order_id) == 0;
+	}
+	if (mark_decided(app, s, n, err, errsz) < 0)
+		goto out;
+	view = inv_heads_new(nlines + 1);
+	if (view_heads(app, s, n, nlines, view, err, errsz) < 0)
+		goto out;
+	chain = eda_xcalloc(nlines + 1, sizeof(*chain));
+	for (size_t i = 0; i < n; i++)
+		if (!s[i].slow && !chain_order(&s[i], view, chain, &nchain))
+			s[i].slow = true;
+	/* One ordered insert for the whole chain: it stops at the first refused
+	 * entry, so an entry computed from a refused predecessor never lands. */
+	switch (inv_ledger_append_chain(app->db, chain, nchain, &landed, err, errsz)) {
+	case INV_REPO_OK:
+	case INV_REPO_DUP:
+		break;
+	default:
+		goto out;
+	}
+	if (landed > 0) {
+		inv_crash_point("ledger-append");
+		inv_stock_landed(app, chain, landed);
+	}
+	/* An order with an entry at or past the refused one is judged again on
+	 * the ledger (its landed entries, if any, count as taken there). */
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].slow)
+			continue;
+		if (s[i].first + s[i].lines.n > landed)
+			s[i].slow = true;
+		else
+			decide_landed(&s[i], chain);
+	}
+	if (write_decisions(app, s, n, chain, err, errsz) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (s[i].slow && inv_reserve_order(app, s[i].ev, err, errsz) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		updates_clear(&s[i].u);
+		free(s[i].event);
+	}
+	inv_heads_free(view);
+	free(chain);
+	free(s);
+	return rc;
 }

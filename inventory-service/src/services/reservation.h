@@ -15,6 +15,16 @@
  * result event is then in the outbox), -1 with ERR on a transient failure. */
 int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz);
 
+/* Handles the N validated OrderPlaced EVS together (a consumer's group
+ * commit): one query for their outbox rows, one ordered insert of the ledger
+ * entries of every order the heads let through, one insert of their
+ * decisions; every other order (decided before, a shortage, a conflict)
+ * goes through inv_reserve_order afterwards. Returns 0 once the outcome of
+ * every order is durable, -1 with ERR otherwise (some may be: handling them
+ * again is harmless). */
+int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size_t n, char *err,
+                       size_t errsz);
+
 /* Handles a validated OrderCancelled, likewise. */
 int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz);
 

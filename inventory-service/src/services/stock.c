@@ -241,9 +241,8 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 	return INV_STOCK_ERR;
 }
 
-/* Whether CH can go into a batch on the cached head C, and its entry if so. */
-static bool batchable(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
-                      inv_ledger_entry_t *e)
+bool inv_stock_entry(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
+                     inv_ledger_entry_t *e)
 {
 	if (ch->set || c->version <= 0)
 		return false;
@@ -261,42 +260,70 @@ static bool batchable(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
 	return true;
 }
 
-/* The heads of the N SKUs into C: from the process's hints, else read from
- * the ledger (starting at the products cache's version). A SKU without
- * entries gets version 0. Returns 0 or -1. */
-static int batch_heads(const inv_app_t *app, const char **skus, size_t n, inv_cached_stock_t *c,
-                       char *err, size_t errsz)
+int inv_stock_heads(const inv_app_t *app, const char *const *skus, size_t n, inv_cached_stock_t *c,
+                    char *err, size_t errsz)
 {
-	const char *missing[EDA_EVENT_MAX_ITEMS];
-	inv_cached_stock_t hint[EDA_EVENT_MAX_ITEMS];
-	size_t where[EDA_EVENT_MAX_ITEMS], nm = 0;
+	const char **missing = eda_xcalloc(n + 1, sizeof(*missing));
+	inv_cached_stock_t *hint = eda_xcalloc(n + 1, sizeof(*hint));
+	size_t *where = eda_xcalloc(n + 1, sizeof(*where)), nm = 0;
+	int rc = -1;
 
 	for (size_t i = 0; i < n; i++) {
 		c[i] = (inv_cached_stock_t){.sku = skus[i]};
-		if (!inv_heads_get(app->heads, skus[i], &c[i].version, &c[i].stock) &&
-		    nm < EDA_EVENT_MAX_ITEMS) {
+		if (!inv_heads_get(app->heads, skus[i], &c[i].version, &c[i].stock)) {
 			where[nm] = i;
 			missing[nm++] = skus[i];
 		}
 	}
 	if (nm == 0)
-		return 0;
+		goto ok;
 	/* First sight of these SKUs in this process: read their heads. */
 	if (inv_products_cached(app->db, missing, nm, hint, err, errsz) != INV_REPO_OK)
-		return -1;
+		goto out;
 	for (size_t j = 0; j < nm; j++) {
 		inv_ledger_entry_t head;
-		int rc = inv_ledger_head(app->db, missing[j], hint[j].version, &head, err, errsz);
+		int hrc = inv_ledger_head(app->db, missing[j], hint[j].version, &head, err, errsz);
 
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
+		if (hrc < 0)
+			goto out;
+		if (hrc == 1) {
 			c[where[j]].version = head.version;
 			c[where[j]].stock = head.balance;
 			inv_heads_put(app->heads, missing[j], head.version, head.balance);
 		}
 	}
-	return 0;
+ok:
+	rc = 0;
+out:
+	free(where);
+	free(hint);
+	free(missing);
+	return rc;
+}
+
+void inv_stock_landed(const inv_app_t *app, const inv_ledger_entry_t *e, size_t n)
+{
+	inv_cached_stock_t *cache = eda_xcalloc(n + 1, sizeof(*cache));
+	size_t ncached = 0;
+	char cerr[256];
+
+	for (size_t i = 0; i < n; i++) {
+		inv_heads_put(app->heads, e[i].sku, e[i].version, e[i].balance);
+		/* The products cache is read only as a starting point for finding
+		 * the head (inv_ledger_head looks CACHE_EVERY + a few versions
+		 * past it in one query), so it need not follow every change:
+		 * that saves a write per line. */
+		if (e[i].version % CACHE_EVERY == 0)
+			cache[ncached++] = (inv_cached_stock_t){
+			        .sku = e[i].sku, .stock = e[i].balance, .version = e[i].version};
+	}
+	if (ncached > 0) {
+		/* A failure here is logged: the ledger already holds the truth. */
+		if (inv_products_cache_many(app->db, cache, ncached, cerr, sizeof(cerr)) != 0)
+			eda_log(EDA_LOG_WARN, "stock cache not updated", "why", cerr, NULL);
+		inv_crash_point("cache-update");
+	}
+	free(cache);
 }
 
 int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, size_t n,
@@ -318,12 +345,12 @@ int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, si
 	}
 	if (n == 0 || n > EDA_EVENT_MAX_ITEMS)
 		goto ok;
-	if (batch_heads(app, skus, n, cache, err, errsz) < 0)
+	if (inv_stock_heads(app, skus, n, cache, err, errsz) < 0)
 		goto out;
 	/* All or nothing on the heads' word: if they refuse any change, the
 	 * caller judges them one by one on the ledger, as without a batch. */
 	for (size_t i = 0; i < n; i++)
-		if (!batchable(&ch[i], &cache[i], &entries[i]))
+		if (!inv_stock_entry(&ch[i], &cache[i], &entries[i]))
 			goto ok;
 	/* The entries go in without their events (via_outbox): the caller puts
 	 * those into the order's outbox row, which is marked published once,

@@ -14,6 +14,7 @@
 
 #include "eda/event.h"
 #include "repositories/ledger.h"
+#include "repositories/products.h"
 #include "services/context.h"
 
 typedef enum {
@@ -55,6 +56,23 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, size_t n,
                           inv_ledger_entry_t *entries, bool *done, char **updates, char *err,
                           size_t errsz);
+
+/* The heads of the N SKUs SKUS into C (C[i].sku = SKUS[i]): from the
+ * process's hints, else read from the ledger (starting at the products
+ * cache's version). A SKU without entries gets version 0. Returns 0 or -1. */
+int inv_stock_heads(const inv_app_t *app, const char *const *skus, size_t n, inv_cached_stock_t *c,
+                    char *err, size_t errsz);
+
+/* The entry of delta CH appended on head C into *E (version C->version + 1,
+ * unpublished fields clear). Returns false when CH cannot go onto C that
+ * way (a set, an unknown SKU, a balance out of range): the change must then
+ * be judged on the ledger by inv_stock_apply. */
+bool inv_stock_entry(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
+                     inv_ledger_entry_t *e);
+
+/* Notes the N durable entries E: head hints, and every CACHE_EVERY-th
+ * version the products cache (a failure there is only logged). */
+void inv_stock_landed(const inv_app_t *app, const inv_ledger_entry_t *e, size_t n);
 
 /* The serialized InventoryUpdated of entry E made by change CH. */
 char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e);

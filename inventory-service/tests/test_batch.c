@@ -1,0 +1,237 @@
+/*
+ * Group commit of OrderPlaced (inv_reserve_orders) against the real
+ * MongoDB-protocol server, without Kafka: the batch decides its orders on
+ * the heads this process knows and writes all their ledger entries in one
+ * ordered insert. The dangerous case is another process taking a version of
+ * a SKU that two orders of the batch chain on (v+1 and v+2, the second
+ * computed from the first): the insert must stop at the refused v+1, so that
+ * no balance computed from a state that never existed lands, and the orders
+ * from there on must be judged again on the ledger. The competitor's entry
+ * is inserted directly, leaving this process's head hint stale, which is
+ * what a second inventory process does.
+ */
+#include <check.h>
+#include <mongoc/mongoc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eda/log.h"
+#include "repositories/ledger.h"
+#include "repositories/outbox.h"
+#include "services/products.h"
+#include "services/reservation.h"
+#include "support/check_main.h"
+#include "support/inv_support.h"
+
+typedef struct fixture {
+	inv_app_t app;
+	char db[64];
+} fixture_t;
+
+static void up(fixture_t *f)
+{
+	static int seq;
+	const char *url = getenv("MONGODB_URL");
+	char err[256];
+
+	ck_assert_msg(url != NULL, "MONGODB_URL not set (source .stack/env)");
+	snprintf(f->db, sizeof(f->db), "invb_%d_%ld_%d", (int)getpid(), (long)time(NULL) % 100000,
+	         seq++);
+	memset(&f->app, 0, sizeof(f->app));
+	f->app.db = inv_db_open(url, f->db, 4, err, sizeof(err));
+	ck_assert_msg(f->app.db != NULL, "%s", err);
+	ck_assert_msg(inv_db_ensure_indexes(f->app.db, err, sizeof(err)) == 0, "%s", err);
+	f->app.heads = inv_heads_new(64);
+}
+
+static void down(fixture_t *f)
+{
+	mongoc_client_t *c = inv_db_acquire(f->app.db);
+	mongoc_database_t *d = mongoc_client_get_database(c, f->db);
+
+	(void)mongoc_database_drop(d, NULL);
+	mongoc_database_destroy(d);
+	inv_db_release(f->app.db, c);
+	inv_heads_free(f->app.heads);
+	inv_db_close(f->app.db);
+}
+
+static void put(fixture_t *f, const char *sku, int64_t stock)
+{
+	inv_product_t p = {.price_cents = 1000, .stock = stock};
+	bool created;
+	char err[256];
+
+	snprintf(p.sku, sizeof(p.sku), "%s", sku);
+	p.name = strdup(sku);
+	ck_assert_int_eq(inv_product_put(&f->app, &p, "req-1", &created, err, sizeof(err)),
+	                 INV_STOCK_OK);
+	inv_product_clear(&p);
+}
+
+/* Another process reserves QTY of SKU: appends head + 1 on the ledger
+ * without this process's hints learning of it. */
+static void competitor_takes(fixture_t *f, const char *sku, int64_t qty)
+{
+	inv_ledger_entry_t head, e;
+	char err[256];
+
+	ck_assert_int_eq(inv_ledger_head(f->app.db, sku, 0, &head, err, sizeof(err)), 1);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.sku, sizeof(e.sku), "%s", sku);
+	snprintf(e.kind, sizeof(e.kind), "reservation");
+	snprintf(e.op, sizeof(e.op), "other/%s/reserve", sku);
+	snprintf(e.order_id, sizeof(e.order_id), "other");
+	e.version = head.version + 1;
+	e.delta = -qty;
+	e.balance = head.balance - qty;
+	ck_assert_int_eq(inv_ledger_append(f->app.db, &e, "{}", err, sizeof(err)), INV_REPO_OK);
+}
+
+static eda_event_t *placed(const char *order_id, size_t n, const char *const *skus, const int *qty)
+{
+	char *v = ts_order_placed(order_id, n, skus, qty), err[256];
+	eda_event_t *ev = NULL;
+
+	ck_assert_msg(eda_event_parse(v, strlen(v), &ev, err, sizeof(err)) == 0, "%s", err);
+	free(v);
+	return ev;
+}
+
+static const char *outcome(fixture_t *f, const char *order_id, char out[24])
+{
+	char id[INV_OUTBOX_ID_MAX], err[256];
+	inv_outbox_row_t row;
+	int rc;
+
+	inv_outbox_id(id, order_id, "placed");
+	rc = inv_outbox_get(f->app.db, id, &row, err, sizeof(err));
+	ck_assert_int_ge(rc, 0);
+	snprintf(out, 24, "%s", rc == 1 ? row.outcome : "none");
+	inv_outbox_row_clear(&row);
+	return out;
+}
+
+/* Walks SKU's ledger from version 1: versions contiguous, each balance its
+ * predecessor's plus its delta, none negative, each reservation op once.
+ * Returns the head's balance. */
+static int64_t check_chain(fixture_t *f, const char *sku)
+{
+	mongoc_client_t *c = inv_db_acquire(f->app.db);
+	mongoc_collection_t *coll = inv_db_collection(f->app.db, c, INV_COLL_LEDGER);
+	bson_t *filter = BCON_NEW("sku", BCON_UTF8(sku));
+	bson_t *opts = BCON_NEW("sort", "{", "version", BCON_INT32(1), "}");
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	int64_t version = 0, balance = 0;
+	bson_error_t be;
+
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_iter_t it;
+		int64_t v = 0, b = 0, d = 0;
+
+		if (bson_iter_init_find(&it, doc, "version"))
+			v = bson_iter_as_int64(&it);
+		if (bson_iter_init_find(&it, doc, "balance"))
+			b = bson_iter_as_int64(&it);
+		if (bson_iter_init_find(&it, doc, "delta"))
+			d = bson_iter_as_int64(&it);
+		ck_assert_int_eq(v, version + 1);
+		if (version > 0)
+			ck_assert_int_eq(b, balance + d);
+		ck_assert_int_ge(b, 0);
+		version = v;
+		balance = b;
+	}
+	ck_assert_msg(!mongoc_cursor_error(cur, &be), "%s", be.message);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(opts);
+	bson_destroy(filter);
+	mongoc_collection_destroy(coll);
+	inv_db_release(f->app.db, c);
+	return balance;
+}
+
+/* O0 on B lands in the batch; O1 and O2 chain on A at the stale hint, where
+ * a competitor took a version first: O1 still fits on the true head, O2 no
+ * longer does. Computed from the stale hint O2's entry would have fitted
+ * (10 - 2 - 6 = 2), on the truth it does not (10 - 5 - 2 - 6 < 0). */
+START_TEST(chain_stops_at_a_version_taken_by_another_process)
+{
+	fixture_t f;
+	const char *a[] = {"SKU-A"}, *b[] = {"SKU-B"}, *ab[] = {"SKU-B", "SKU-A"};
+	eda_event_t *evs[3];
+	int q1[] = {1}, q2[] = {1, 2}, q6[] = {6};
+	char err[256], o[24];
+
+	up(&f);
+	put(&f, "SKU-A", 10);
+	put(&f, "SKU-B", 10);
+	competitor_takes(&f, "SKU-A", 5);
+	evs[0] = placed("order-0", 1, b, q1);
+	evs[1] = placed("order-1", 2, ab, q2);
+	evs[2] = placed("order-2", 1, a, q6);
+	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 3, err,
+	                                 sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(outcome(&f, "order-0", o), "reserved");
+	ck_assert_str_eq(outcome(&f, "order-1", o), "reserved");
+	ck_assert_str_eq(outcome(&f, "order-2", o), "failed");
+	ck_assert_int_eq(check_chain(&f, "SKU-A"), 3);
+	ck_assert_int_eq(check_chain(&f, "SKU-B"), 8);
+	/* Handling the batch again (a redelivery after a failed flush) changes
+	 * nothing. */
+	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 3, err,
+	                                 sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_int_eq(check_chain(&f, "SKU-A"), 3);
+	ck_assert_int_eq(check_chain(&f, "SKU-B"), 8);
+	for (int i = 0; i < 3; i++)
+		eda_event_free(evs[i]);
+	down(&f);
+}
+END_TEST
+
+/* An order sees the heads as the earlier orders of its batch left them; the
+ * same order twice in one batch is reserved once. */
+START_TEST(later_orders_see_earlier_ones_of_the_batch)
+{
+	fixture_t f;
+	const char *c[] = {"SKU-C"};
+	eda_event_t *evs[4];
+	int q3[] = {3}, q2[] = {2};
+	char err[256], o[24];
+
+	up(&f);
+	put(&f, "SKU-C", 5);
+	evs[0] = placed("order-a", 1, c, q3);
+	evs[1] = placed("order-a", 1, c, q3);
+	evs[2] = placed("order-b", 1, c, q3);
+	evs[3] = placed("order-c", 1, c, q2);
+	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 4, err,
+	                                 sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(outcome(&f, "order-a", o), "reserved");
+	ck_assert_str_eq(outcome(&f, "order-b", o), "failed");
+	ck_assert_str_eq(outcome(&f, "order-c", o), "reserved");
+	ck_assert_int_eq(check_chain(&f, "SKU-C"), 0);
+	for (int i = 0; i < 4; i++)
+		eda_event_free(evs[i]);
+	down(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("inventory_batch");
+	TCase *tc = tcase_create("batch");
+
+	eda_log_init("test-batch", EDA_LOG_WARN);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, chain_stops_at_a_version_taken_by_another_process);
+	tcase_add_test(tc, later_orders_see_earlier_ones_of_the_batch);
+	suite_add_tcase(s, tc);
+	return ts_run_suite(s);
+}
