@@ -13,6 +13,7 @@
 #include "config/database.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eda/alloc.h"
@@ -96,6 +97,29 @@ bool inv_db_is_duplicate(const bson_error_t *err)
 {
 	return err->code == 11000 || err->code == 11001 || strstr(err->message, "E11000") != NULL ||
 	       strstr(err->message, "duplicate key") != NULL;
+}
+
+bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
+{
+	bson_iter_t sub;
+	bson_error_t be = {0};
+
+	*index = UINT32_MAX;
+	*dup = false;
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
+		return false;
+	while (bson_iter_next(&sub)) {
+		const char *k = bson_iter_key(&sub);
+
+		if (strcmp(k, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			*index = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+			be.code = (uint32_t)bson_iter_as_int64(&sub);
+		else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
+			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
+	}
+	*dup = inv_db_is_duplicate(&be);
+	return true;
 }
 
 static int create_indexes(mongoc_database_t *d, bson_t *cmd, char *err, size_t errsz)

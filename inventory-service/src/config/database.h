@@ -39,6 +39,11 @@ mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, co
  * so the message is checked too. */
 bool inv_db_is_duplicate(const bson_error_t *err);
 
+/* Reads one element of an insert reply's writeErrors array (at IT): *INDEX
+ * gets the refused document's index (UINT32_MAX if absent) and *DUP whether
+ * it was refused as a duplicate key. false if IT is not such an element. */
+bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup);
+
 #define INV_COLL_PRODUCTS "products"
 #define INV_COLL_LEDGER   "ledger"
 #define INV_COLL_OUTBOX   "outbox"

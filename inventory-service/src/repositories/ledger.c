@@ -223,23 +223,9 @@ int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *eve
 /* true if the writeErrors element at IT reports a duplicate key. */
 static bool write_error_is_dup(const bson_iter_t *it, uint32_t *index)
 {
-	bson_iter_t sub;
-	bson_error_t be = {0};
+	bool dup;
 
-	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
-		return false;
-	*index = UINT32_MAX;
-	while (bson_iter_next(&sub)) {
-		const char *k = bson_iter_key(&sub);
-
-		if (strcmp(k, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-			*index = (uint32_t)bson_iter_as_int64(&sub);
-		else if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-			be.code = (uint32_t)bson_iter_as_int64(&sub);
-		else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
-			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
-	}
-	return inv_db_is_duplicate(&be);
+	return inv_db_write_error(it, index, &dup) && dup;
 }
 
 /* Reads back the entries of E whose RCS is still INV_REPO_ERR after a partly

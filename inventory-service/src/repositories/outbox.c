@@ -62,29 +62,6 @@ int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const 
 	return rc;
 }
 
-/* Whether the writeErrors element at IT is a duplicate; *INDEX gets its index. */
-static bool write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
-{
-	bson_iter_t sub;
-	bson_error_t be = {0};
-
-	*index = UINT32_MAX;
-	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
-		return false;
-	while (bson_iter_next(&sub)) {
-		const char *k = bson_iter_key(&sub);
-
-		if (strcmp(k, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-			*index = (uint32_t)bson_iter_as_int64(&sub);
-		else if (strcmp(k, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-			be.code = (uint32_t)bson_iter_as_int64(&sub);
-		else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
-			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
-	}
-	*dup = inv_db_is_duplicate(&be);
-	return true;
-}
-
 int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n, int *rcs,
                            char *err, size_t errsz)
 {
@@ -121,7 +98,7 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 				uint32_t idx;
 				bool dup;
 
-				if (write_error(&errs, &idx, &dup) && dup && idx < n)
+				if (inv_db_write_error(&errs, &idx, &dup) && dup && idx < n)
 					rcs[idx] = INV_REPO_DUP;
 			}
 		}
