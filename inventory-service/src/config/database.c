@@ -99,7 +99,9 @@ bool inv_db_is_duplicate(const bson_error_t *err)
 	       strstr(err->message, "duplicate key") != NULL;
 }
 
-bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
+/* One element of writeErrors: the refused document's index (UINT32_MAX if
+ * absent) and whether it was refused as a duplicate key. */
+static void write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
 {
 	bson_iter_t sub;
 	bson_error_t be = {0};
@@ -107,7 +109,7 @@ bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
 	*index = UINT32_MAX;
 	*dup = false;
 	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
-		return false;
+		return;
 	while (bson_iter_next(&sub)) {
 		const char *k = bson_iter_key(&sub);
 
@@ -119,7 +121,28 @@ bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
 			snprintf(be.message, sizeof(be.message), "%s", bson_iter_utf8(&sub, NULL));
 	}
 	*dup = inv_db_is_duplicate(&be);
-	return true;
+}
+
+size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc)
+{
+	bson_iter_t it, errs;
+	size_t first = n;
+
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &errs))
+		return n;
+	while (bson_iter_next(&errs)) {
+		uint32_t idx;
+		bool dup;
+
+		write_error(&errs, &idx, &dup);
+		if (idx >= n)
+			continue;
+		if (dup)
+			rcs[idx] = dup_rc;
+		if (idx < first)
+			first = idx;
+	}
+	return first;
 }
 
 static int create_indexes(mongoc_database_t *d, bson_t *cmd, char *err, size_t errsz)

@@ -39,10 +39,11 @@ mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, co
  * so the message is checked too. */
 bool inv_db_is_duplicate(const bson_error_t *err);
 
-/* Reads one element of an insert reply's writeErrors array (at IT): *INDEX
- * gets the refused document's index (UINT32_MAX if absent) and *DUP whether
- * it was refused as a duplicate key. false if IT is not such an element. */
-bool inv_db_write_error(const bson_iter_t *it, uint32_t *index, bool *dup);
+/* Reads the writeErrors of the REPLY to an insert of N documents: RCS[i] is
+ * set to DUP_RC for each document refused as a duplicate key (the others are
+ * left as they are). Returns the lowest index refused for any reason, or N
+ * when none is listed. */
+size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc);
 
 #define INV_COLL_PRODUCTS "products"
 #define INV_COLL_LEDGER   "ledger"

@@ -6,39 +6,22 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "utils/bson_fields.h"
 #include "utils/in_filter.h"
-
-static void copy_str(char *dst, size_t size, const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	dst[0] = '\0';
-	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
-		snprintf(dst, size, "%s", bson_iter_utf8(&it, NULL));
-}
-
-static int64_t get_int(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
-		return bson_iter_as_int64(&it);
-	return 0;
-}
 
 static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 {
 	bson_iter_t it;
 
 	memset(e, 0, sizeof(*e));
-	copy_str(e->sku, sizeof(e->sku), doc, "sku");
-	copy_str(e->kind, sizeof(e->kind), doc, "kind");
-	copy_str(e->op, sizeof(e->op), doc, "op");
-	copy_str(e->order_id, sizeof(e->order_id), doc, "order_id");
-	e->version = get_int(doc, "version");
-	e->balance = get_int(doc, "balance");
-	e->delta = get_int(doc, "delta");
-	e->ts_ms = get_int(doc, "ts");
+	inv_bson_str(e->sku, sizeof(e->sku), doc, "sku");
+	inv_bson_str(e->kind, sizeof(e->kind), doc, "kind");
+	inv_bson_str(e->op, sizeof(e->op), doc, "op");
+	inv_bson_str(e->order_id, sizeof(e->order_id), doc, "order_id");
+	e->version = inv_bson_int(doc, "version");
+	e->balance = inv_bson_int(doc, "balance");
+	e->delta = inv_bson_int(doc, "delta");
+	e->ts_ms = inv_bson_int(doc, "ts");
 	e->via_outbox = bson_iter_init_find(&it, doc, "via") && BSON_ITER_HOLDS_UTF8(&it) &&
 	                strcmp(bson_iter_utf8(&it, NULL), "outbox") == 0;
 }
@@ -220,14 +203,6 @@ int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *eve
 	return rc;
 }
 
-/* true if the writeErrors element at IT reports a duplicate key. */
-static bool write_error_is_dup(const bson_iter_t *it, uint32_t *index)
-{
-	bool dup;
-
-	return inv_db_write_error(it, index, &dup) && dup;
-}
-
 /* Reads back the entries of E whose RCS is still INV_REPO_ERR after a partly
  * refused insert: an entry found with our op is ours (OK), one with another
  * op lost a race (DUP), a missing one stays ERR. Returns 0, or -1 when the
@@ -299,7 +274,6 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
 	bson_t reply;
 	bson_error_t be;
-	bson_iter_t it, errs;
 	int rc = INV_REPO_OK;
 
 	for (size_t i = 0; i < n; i++) {
@@ -313,15 +287,7 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 		 * fate of the entries not listed is read back. */
 		for (size_t i = 0; i < n; i++)
 			rcs[i] = INV_REPO_ERR;
-		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
-		    bson_iter_recurse(&it, &errs)) {
-			while (bson_iter_next(&errs)) {
-				uint32_t idx;
-
-				if (write_error_is_dup(&errs, &idx) && idx < n)
-					rcs[idx] = INV_REPO_DUP;
-			}
-		}
+		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
 		if (confirm(db, c, e, n, rcs, err, errsz) != 0)
 			rc = INV_REPO_ERR;
 	}
@@ -347,30 +313,20 @@ int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n,
 	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
 	bson_t reply;
 	bson_error_t be;
-	bson_iter_t it, errs;
 	int rc = INV_REPO_OK;
 
 	*landed = n;
 	for (size_t i = 0; i < n; i++)
 		docs[i] = entry_doc(&e[i], NULL);
 	if (n > 0 && !mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
-		uint32_t idx = UINT32_MAX, first = UINT32_MAX;
-		bool dup = false;
-
+		int *rcs = eda_xcalloc(n, sizeof(*rcs));
 		/* The one write error names the refused entry: those before it
 		 * are stored, it and those after are not. Without it the fate of
 		 * every entry is unknown. */
-		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
-		    bson_iter_recurse(&it, &errs)) {
-			while (bson_iter_next(&errs)) {
-				bool d = write_error_is_dup(&errs, &idx);
+		size_t first = inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
+		bool dup = first < n && rcs[first] == INV_REPO_DUP;
 
-				if (idx < first) {
-					first = idx;
-					dup = d;
-				}
-			}
-		}
+		free(rcs);
 		if (first < n && !bson_has_field(&reply, "writeConcernErrors")) {
 			*landed = first;
 			rc = dup ? INV_REPO_DUP : INV_REPO_ERR;

@@ -71,7 +71,6 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
 	bson_t reply;
 	bson_error_t be;
-	bson_iter_t it, errs;
 	int rc = INV_REPO_OK;
 
 	for (size_t i = 0; i < n; i++) {
@@ -92,16 +91,7 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 		 * either way), absent means not stored. */
 		for (size_t i = 0; i < n; i++)
 			rcs[i] = INV_REPO_ERR;
-		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
-		    bson_iter_recurse(&it, &errs)) {
-			while (bson_iter_next(&errs)) {
-				uint32_t idx;
-				bool dup;
-
-				if (inv_db_write_error(&errs, &idx, &dup) && dup && idx < n)
-					rcs[idx] = INV_REPO_DUP;
-			}
-		}
+		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
 		for (size_t i = 0; i < n; i++)
 			if (rcs[i] == INV_REPO_ERR)
 				ids[nids++] = rows[i].id;

@@ -6,32 +6,23 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "repositories/ledger.h"
+#include "utils/bson_fields.h"
 #include "utils/in_filter.h"
-
-static int64_t get_int(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-
-	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
-		return bson_iter_as_int64(&it);
-	return 0;
-}
 
 static void product_from_bson(const bson_t *doc, inv_product_t *p)
 {
 	bson_iter_t it;
 
 	memset(p, 0, sizeof(*p));
-	if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
-		snprintf(p->sku, sizeof(p->sku), "%s", bson_iter_utf8(&it, NULL));
+	inv_bson_str(p->sku, sizeof(p->sku), doc, "_id");
 	if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
 		p->name = eda_xstrdup(bson_iter_utf8(&it, NULL));
 	else
 		p->name = eda_xstrdup("");
-	p->price_cents = get_int(doc, "price_cents");
-	p->stock = get_int(doc, "stock");
-	p->version = get_int(doc, "version");
-	p->updated_ms = get_int(doc, "updated_ms");
+	p->price_cents = inv_bson_int(doc, "price_cents");
+	p->stock = inv_bson_int(doc, "stock");
+	p->version = inv_bson_int(doc, "version");
+	p->updated_ms = inv_bson_int(doc, "updated_ms");
 }
 
 static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
@@ -159,8 +150,8 @@ int inv_products_cached(inv_db_t *db, const char *const *skus, size_t n, inv_cac
 		id = bson_iter_utf8(&it, NULL);
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(skus[i], id) == 0) {
-				out[i].stock = get_int(doc, "stock");
-				out[i].version = get_int(doc, "version");
+				out[i].stock = inv_bson_int(doc, "stock");
+				out[i].version = inv_bson_int(doc, "version");
 			}
 		}
 	}
