@@ -29,7 +29,12 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	   -fstack-protector-strong -pthread -MMD -MP -Icommon/include $(PKG_CFLAGS)
-LDFLAGS += -pthread $(filter -fsanitize=%,$(OPT))
+# --as-needed: a program loads only the libraries it uses. Every program is
+# linked with every library of the project, and libmongoc, once loaded, sets up
+# shared-memory counters in a constructor and prints a warning on stderr when
+# /dev/shm holds a stale segment for the same pid (left by a killed process):
+# that line must not reach the daemons that never talk to MongoDB.
+LDFLAGS += -pthread -Wl,--as-needed $(filter -fsanitize=%,$(OPT))
 LDLIBS  := $(PKG_LIBS) -lm
 
 # ---- sources ----------------------------------------------------------------
