@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything this project needs on a Debian 12 machine, idempotently:
 # the Debian packages (C libraries, PostgreSQL, JDK, Maven, kcat, jq, ...), the
-# Apache Kafka broker and the MongoDB-protocol server, both assembled from Maven
-# Central into a cache folder outside the clone (so a fresh clone reuses them).
+# Apache Kafka broker, assembled from Maven Central, and FerretDB (the MongoDB-
+# protocol server), built from the Go module proxy, both into a cache folder
+# outside the clone (so a fresh clone reuses them).
 # A second run checks markers and downloads nothing.
 #
 # Environment: EDA_CACHE_DIR (default ~/.cache/eda-pipeline).
@@ -75,11 +76,39 @@ npm_validator() {
 	echo "$sum" >"$dir/node_modules/.eda-lock-sum"
 }
 
+# FerretDB, built with the machine's Go from the module proxy. `go install
+# .../cmd/ferretdb@v` gives a binary that panics at start ("Invalid
+# build/version/version.txt"): the release process writes that file, and the
+# module does not ship it. So: fetch the module, copy it out of the read-only
+# module cache, write the version file, build. The binary is written last,
+# through a temporary name, so a half-finished build redoes itself.
+ferretdb_build() {
+	local dest=$1 src json
+	[ -x "$dest/ferretdb" ] && return 0
+	command -v go >/dev/null || die "go not found: FerretDB is built with Go 1.24 or newer (Debian's golang-go is too old; install Go from go.dev)"
+	echo "make deps: building FerretDB $FERRETDB_VERSION from the Go module proxy into $dest"
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	json=$(cd "$dest" && GOFLAGS=-mod=mod go mod download -json \
+		"github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" 2>"$dest/build.log") ||
+		die "downloading FerretDB $FERRETDB_VERSION failed (log: $dest/build.log); check access to the Go module proxy"
+	src=$(printf '%s' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src" ] || die "FerretDB $FERRETDB_VERSION: go mod download named no source folder (log: $dest/build.log)"
+	cp -r "$src" "$dest/src"
+	chmod -R u+w "$dest/src"
+	echo "v$FERRETDB_VERSION" >"$dest/src/build/version/version.txt"
+	if ! (cd "$dest/src" && go build -trimpath -o "$dest/ferretdb.tmp" ./cmd/ferretdb) \
+		>>"$dest/build.log" 2>&1; then
+		tail -n 20 "$dest/build.log" >&2
+		die "building FerretDB failed (log: $dest/build.log)"
+	fi
+	rm -rf "$dest/src"
+	mv "$dest/ferretdb.tmp" "$dest/ferretdb"
+}
+
 install_debian_packages
 npm_validator
 maven_assemble "Apache Kafka $KAFKA_VERSION" "$here/kafka/pom.xml" \
 	"$cache/kafka-$KAFKA_VERSION" "-Dkafka.version=$KAFKA_VERSION"
-maven_assemble "mongo-java-server $MONGO_JAVA_SERVER_VERSION" "$here/mongo/pom.xml" \
-	"$cache/mongo-java-server-$MONGO_JAVA_SERVER_VERSION" \
-	"-Dmongo-java-server.version=$MONGO_JAVA_SERVER_VERSION"
+ferretdb_build "$cache/ferretdb-$FERRETDB_VERSION"
 echo "make deps: all dependencies present (cache: $cache)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: PostgreSQL (a cluster of our own), Apache Kafka (KRaft, one
-# node) and a MongoDB wire-protocol server, all on 127.0.0.1, all data and logs
+# node) and FerretDB (the MongoDB wire protocol on SQLite), all on 127.0.0.1, all data and logs
 # under one folder, each process tracked by a pid file so that `down` stops only
 # what `up` started.
 #
@@ -28,7 +28,7 @@ timeout=${EDA_START_TIMEOUT:-90}
 topics_tool=${EDA_TOPICS_TOOL:-$root/build/bin/eda-topics}
 pg_bin=/usr/lib/postgresql/$PG_MAJOR/bin
 kafka_libs=$cache/kafka-$KAFKA_VERSION/libs
-mongo_libs=$cache/mongo-java-server-$MONGO_JAVA_SERVER_VERSION/libs
+ferretdb=$cache/ferretdb-$FERRETDB_VERSION/ferretdb
 logs=$dir/logs
 run=$dir/run
 
@@ -174,18 +174,23 @@ kafka_up() {
 	wait_for kafka kafka_ready
 }
 
-# ---- MongoDB wire-protocol server -------------------------------------------
+# ---- MongoDB wire protocol: FerretDB ----------------------------------------
+
+# FerretDB's SQLite handler keeps each database in a file of $dir/mongo/; no
+# telemetry, no debug HTTP listener (it would take port 8088).
+mongo_ready() { port_open "$mongo_port"; }
 
 mongo_up() {
-	alive mongo && port_open "$mongo_port" && return 0
-	[ -d "$mongo_libs" ] || fail "mongo: $mongo_libs missing; run make deps"
+	alive mongo && mongo_ready && return 0
+	[ -x "$ferretdb" ] || fail "mongo: $ferretdb missing; run make deps"
 	check_port_free mongo "$mongo_port" EDA_MONGO_PORT
-	mkdir -p "$dir/mongo"
-	nohup java -Xms64m -Xmx512m -Djava.awt.headless=true -cp "$mongo_libs/*" \
-		"$infra/mongo/MongoServerMain.java" 127.0.0.1 "$mongo_port" "$dir/mongo/data.mv" \
+	mkdir -p "$dir/mongo/data" "$dir/mongo/state"
+	nohup "$ferretdb" --handler=sqlite --sqlite-url="file:$dir/mongo/data/" \
+		--listen-addr="127.0.0.1:$mongo_port" --state-dir="$dir/mongo/state" \
+		--telemetry=disable --debug-addr=- --log-level=warn \
 		>"$logs/mongo.log" 2>&1 </dev/null &
 	echo $! >"$run/mongo.pid"
-	wait_for mongo port_open "$mongo_port"
+	wait_for mongo mongo_ready
 }
 
 stop_pid() { # stop_pid NAME: SIGTERM, then SIGKILL after 20 s
@@ -255,7 +260,7 @@ status)
 	}
 	report postgres pg_ready
 	report kafka kafka_ready
-	report mongo port_open "$mongo_port"
+	report mongo mongo_ready
 	printf 'ports: postgres %s, kafka %s (controller %s), mongo %s; data and logs: %s\n' \
 		"$pg_port" "$kafka_port" "$controller_port" "$mongo_port" "$dir"
 	exit $rc

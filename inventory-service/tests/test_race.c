@@ -4,8 +4,9 @@
  * and two orders for the last unit of a SKU are produced one to each
  * partition at the same moment. Exactly one may win, fifty times over. Then
  * admin restocks race with a stream of reservations and no update may be
- * lost. (Run against FerretDB/mongo-java-server, where a conditional $inc is
- * not atomic; the ledger's unique (sku, version) is what makes this pass.)
+ * lost. (Run against FerretDB 1.24, where a conditional $inc is a read and a
+ * separate write, not atomic between clients; the ledger's unique
+ * (sku, version) key is what makes this pass.)
  */
 #include <check.h>
 #include <stdlib.h>

@@ -7,8 +7,9 @@
  *           order_id, published   finds what an order holds, what to publish
  *   outbox  _id = <order id>/<kind> (unique by nature), published
  * A separate unique index on (sku, version) would only repeat what _id
- * enforces, and on mongo-java-server it made every append about twice as
- * expensive; databases created before keep theirs, which is harmless.
+ * enforces, and made every append about twice as expensive on the
+ * server measured (mongo-java-server); databases created before keep theirs,
+ * which is harmless.
  */
 #include "config/database.h"
 
@@ -18,6 +19,7 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "eda/log.h"
 
 struct inv_db {
 	mongoc_uri_t *uri;
@@ -27,9 +29,33 @@ struct inv_db {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* The driver's own messages join the daemon's JSON log instead of its
+ * plain stderr lines. Its farewell "endSessions", which FerretDB 1.24 does
+ * not implement, fails at every pool shutdown and means nothing: the server
+ * never kept the session. */
+static void driver_log(mongoc_log_level_t level, const char *domain, const char *message,
+                       void *unused)
+{
+	eda_log_level_t to;
+
+	(void)unused;
+	if (level <= MONGOC_LOG_LEVEL_ERROR)
+		to = EDA_LOG_ERROR;
+	else if (level == MONGOC_LOG_LEVEL_WARNING)
+		to = EDA_LOG_WARN;
+	else if (level <= MONGOC_LOG_LEVEL_INFO)
+		to = EDA_LOG_INFO;
+	else
+		return; /* debug and trace: the driver's internals, too many */
+	if (strstr(message, "endSessions") != NULL)
+		to = EDA_LOG_DEBUG;
+	eda_log(to, "mongoc", "domain", domain, "why", message, NULL);
+}
+
 static void init_driver(void)
 {
 	mongoc_init();
+	mongoc_log_set_handler(driver_log, NULL);
 }
 
 inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz)
@@ -145,14 +171,24 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 	return first;
 }
 
-static int create_indexes(mongoc_database_t *d, bson_t *cmd, char *err, size_t errsz)
+/* One createIndexes command per index: FerretDB 1.24 panics (and drops the
+ * connection) when one command re-creates two or more indexes that already
+ * exist, which is what every start after the first does; its handler deletes
+ * the skipped ones from a shrinking list by their original position
+ * (internal/handler/msg_createindexes.go). One index per command never
+ * shrinks that list past its end, and is correct on MongoDB too. */
+static int create_index(mongoc_database_t *d, const char *coll, const char *field, bool unique,
+                        char *err, size_t errsz)
 {
 	bson_error_t be;
+	bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key", "{",
+	                       BCON_UTF8(field), BCON_INT32(1), "}", "name", BCON_UTF8(field),
+	                       "unique", BCON_BOOL(unique), "}", "]");
 	bool ok = mongoc_database_write_command_with_opts(d, cmd, NULL, NULL, &be);
 
 	bson_destroy(cmd);
 	if (!ok) {
-		eda_errf(err, errsz, "createIndexes: %s", be.message);
+		eda_errf(err, errsz, "createIndexes %s.%s: %s", coll, field, be.message);
 		return -1;
 	}
 	return 0;
@@ -160,27 +196,68 @@ static int create_indexes(mongoc_database_t *d, bson_t *cmd, char *err, size_t e
 
 int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 {
+	static const struct {
+		const char *coll, *field;
+		bool unique;
+	} indexes[] = {
+	        {INV_COLL_LEDGER, "op", true},
+	        {INV_COLL_LEDGER, "order_id", false},
+	        {INV_COLL_LEDGER, "published", false},
+	        {INV_COLL_OUTBOX, "published", false},
+	};
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_database_t *d = mongoc_client_get_database(c, db->name);
-	int rc = -1;
+	int rc = 0;
 
-	if (create_indexes(d,
-	                   BCON_NEW("createIndexes", INV_COLL_LEDGER, "indexes", "[", "{", "key",
-	                            "{", "op", BCON_INT32(1), "}", "name", "op", "unique",
-	                            BCON_BOOL(true), "}", "{", "key", "{", "order_id",
-	                            BCON_INT32(1), "}", "name", "order_id", "}", "{", "key", "{",
-	                            "published", BCON_INT32(1), "}", "name", "published", "}", "]"),
-	                   err, errsz) < 0)
-		goto out;
-	if (create_indexes(d,
-	                   BCON_NEW("createIndexes", INV_COLL_OUTBOX, "indexes", "[", "{", "key",
-	                            "{", "published", BCON_INT32(1), "}", "name", "published", "}",
-	                            "]"),
-	                   err, errsz) < 0)
-		goto out;
-	rc = 0;
-out:
+	for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]) && rc == 0; i++)
+		rc = create_index(d, indexes[i].coll, indexes[i].field, indexes[i].unique, err,
+		                  errsz);
 	mongoc_database_destroy(d);
+	inv_db_release(db, c);
+	return rc;
+}
+
+int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,
+                       void *ctx, const char *what, char *err, size_t errsz)
+{
+	mongoc_client_t *c;
+	mongoc_collection_t *cl;
+	bson_t *opts;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	c = inv_db_acquire(db);
+	cl = inv_db_collection(db, c, coll);
+	opts = BCON_NEW("ordered", BCON_BOOL(false));
+	for (size_t from = 0; from < n && rc == 0; from += INV_DB_MAX_UPDATES_PER_COMMAND) {
+		size_t to = from + INV_DB_MAX_UPDATES_PER_COMMAND < n
+		                    ? from + INV_DB_MAX_UPDATES_PER_COMMAND
+		                    : n;
+		mongoc_bulk_operation_t *bulk =
+		        mongoc_collection_create_bulk_operation_with_opts(cl, opts);
+		bson_error_t be;
+
+		for (size_t i = from; i < to && rc == 0; i++) {
+			bson_t *filter, *update;
+
+			build(i, &filter, &update, ctx);
+			if (!mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, NULL,
+			                                                &be)) {
+				eda_errf(err, errsz, "%s: %s", what, be.message);
+				rc = -1;
+			}
+			bson_destroy(filter);
+			bson_destroy(update);
+		}
+		if (rc == 0 && mongoc_bulk_operation_execute(bulk, NULL, &be) == 0) {
+			eda_errf(err, errsz, "%s: %s", what, be.message);
+			rc = -1;
+		}
+		mongoc_bulk_operation_destroy(bulk);
+	}
+	bson_destroy(opts);
+	mongoc_collection_destroy(cl);
 	inv_db_release(db, c);
 	return rc;
 }

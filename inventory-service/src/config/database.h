@@ -35,8 +35,8 @@ mongoc_client_t *inv_db_acquire(inv_db_t *db);
 void inv_db_release(inv_db_t *db, mongoc_client_t *client);
 mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, const char *name);
 
-/* true if ERR is a duplicate-key error. mongo-java-server may report code 0,
- * so the message is checked too. */
+/* true if ERR is a duplicate-key error. Some servers (mongo-java-server)
+ * report code 0, so the message is checked too. */
 bool inv_db_is_duplicate(const bson_error_t *err);
 
 /* Reads the writeErrors of the REPLY to an insert of N documents: RCS[i] is
@@ -44,6 +44,25 @@ bool inv_db_is_duplicate(const bson_error_t *err);
  * left as they are). Returns the lowest index refused for any reason, or N
  * when none is listed. */
 size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc);
+
+/* Update statements per update command. FerretDB 1.24 keeps the read of
+ * each statement of an update command open until the whole command ends (a
+ * defer inside its loop, internal/handler/msg_update.go), and each such read
+ * holds a connection of its backend's pool (100 for SQLite, 50 for
+ * PostgreSQL): a command of more statements than the pool waits for itself
+ * forever, and takes every later request on that database with it. */
+#define INV_DB_MAX_UPDATES_PER_COMMAND 16
+
+/* Builds update statement I of a batch: *FILTER and *UPDATE, both new, owned
+ * by the caller of the builder. */
+typedef void (*inv_db_update_builder_t)(size_t i, bson_t **filter, bson_t **update, void *ctx);
+
+/* Runs N update_one statements on COLL, unordered, in commands of at most
+ * INV_DB_MAX_UPDATES_PER_COMMAND statements each (one round trip each).
+ * Returns 0, or -1 with ERR (WHAT names the caller) at the first failed
+ * command; the commands before it stay applied. */
+int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,
+                       void *ctx, const char *what, char *err, size_t errsz);
 
 #define INV_COLL_PRODUCTS "products"
 #define INV_COLL_LEDGER   "ledger"

@@ -79,45 +79,30 @@ int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64
 	              false, "products cache", err, errsz);
 }
 
+struct cache_batch {
+	const inv_cached_stock_t *c;
+	int64_t now;
+};
+
+static void cache_statement(size_t i, bson_t **filter, bson_t **update, void *ctx)
+{
+	const struct cache_batch *b = ctx;
+
+	*filter = cache_filter(b->c[i].sku, b->c[i].version);
+	*update = cache_update(b->c[i].stock, b->c[i].version, b->now);
+}
+
 int inv_products_cache_many(inv_db_t *db, const inv_cached_stock_t *c, size_t n, char *err,
                             size_t errsz)
 {
-	mongoc_client_t *cl;
-	mongoc_collection_t *coll;
-	mongoc_bulk_operation_t *bulk;
-	bson_t *opts;
-	bson_error_t be;
-	int64_t now = inv_now_ms();
-	int rc = INV_REPO_OK;
+	struct cache_batch b = {.c = c, .now = inv_now_ms()};
 
 	if (n == 1)
 		return inv_products_cache_stock(db, c[0].sku, c[0].stock, c[0].version, err, errsz);
-	if (n == 0)
-		return INV_REPO_OK;
-	cl = inv_db_acquire(db);
-	coll = inv_db_collection(db, cl, INV_COLL_PRODUCTS);
-	opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
-	for (size_t i = 0; i < n && rc == INV_REPO_OK; i++) {
-		bson_t *filter = cache_filter(c[i].sku, c[i].version);
-		bson_t *upd = cache_update(c[i].stock, c[i].version, now);
-
-		if (!mongoc_bulk_operation_update_one_with_opts(bulk, filter, upd, NULL, &be)) {
-			eda_errf(err, errsz, "products cache: %s", be.message);
-			rc = INV_REPO_ERR;
-		}
-		bson_destroy(filter);
-		bson_destroy(upd);
-	}
-	if (rc == INV_REPO_OK && mongoc_bulk_operation_execute(bulk, NULL, &be) == 0) {
-		eda_errf(err, errsz, "products cache: %s", be.message);
-		rc = INV_REPO_ERR;
-	}
-	mongoc_bulk_operation_destroy(bulk);
-	bson_destroy(opts);
-	mongoc_collection_destroy(coll);
-	inv_db_release(db, cl);
-	return rc;
+	return inv_db_update_each(db, INV_COLL_PRODUCTS, n, cache_statement, &b, "products cache",
+	                          err, errsz) == 0
+	               ? INV_REPO_OK
+	               : INV_REPO_ERR;
 }
 
 int inv_products_cached(inv_db_t *db, const char *const *skus, size_t n, inv_cached_stock_t *out,

@@ -45,45 +45,27 @@ int inv_unpublished(inv_db_t *db, const char *collection, size_t limit, inv_unpu
 	return n;
 }
 
+static void mark_statement(size_t i, bson_t **filter, bson_t **update, void *ctx)
+{
+	const char *const *ids = ctx;
+
+	*filter = BCON_NEW("_id", BCON_UTF8(ids[i]));
+	*update = BCON_NEW("$set", "{", "published", BCON_BOOL(true), "}");
+}
+
 int inv_mark_published(inv_db_t *db, const char *collection, const char *const *ids, size_t n,
                        char *err, size_t errsz)
 {
-	mongoc_client_t *c;
-	mongoc_collection_t *coll;
-	mongoc_bulk_operation_t *bulk;
-	bson_t *update, *opts;
-	bson_error_t be;
-	int rc = INV_REPO_OK;
+	char what[64];
 
-	if (n == 0)
-		return INV_REPO_OK;
-	c = inv_db_acquire(db);
-	coll = inv_db_collection(db, c, collection);
-	update = BCON_NEW("$set", "{", "published", BCON_BOOL(true), "}");
-	opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
-	/* One point update per row, all in one round trip (a bulk write):
-	 * mongo-java-server would scan the collection for one update_many on
-	 * {_id: {$in: [...]}}. Not atomic with anything on FerretDB, and it need
-	 * not be: the flag only saves a re-publication (with the same event id)
-	 * after a restart. */
-	for (size_t i = 0; i < n && rc == INV_REPO_OK; i++) {
-		bson_t *filter = BCON_NEW("_id", BCON_UTF8(ids[i]));
-
-		if (!mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, NULL, &be)) {
-			eda_errf(err, errsz, "%s mark: %s", collection, be.message);
-			rc = INV_REPO_ERR;
-		}
-		bson_destroy(filter);
-	}
-	if (rc == INV_REPO_OK && mongoc_bulk_operation_execute(bulk, NULL, &be) == 0) {
-		eda_errf(err, errsz, "%s mark: %s", collection, be.message);
-		rc = INV_REPO_ERR;
-	}
-	mongoc_bulk_operation_destroy(bulk);
-	bson_destroy(opts);
-	bson_destroy(update);
-	mongoc_collection_destroy(coll);
-	inv_db_release(db, c);
-	return rc;
+	/* Point updates by _id, several to a round trip: an update_many on
+	 * {_id: {$in: [...]}} made the server measured first (mongo-java-server)
+	 * scan the collection. Not atomic with anything, and it need not be: the
+	 * flag only saves a re-publication (with the same event id) after a
+	 * restart. */
+	snprintf(what, sizeof(what), "%s mark", collection);
+	return inv_db_update_each(db, collection, n, mark_statement, (void *)ids, what, err,
+	                          errsz) == 0
+	               ? INV_REPO_OK
+	               : INV_REPO_ERR;
 }
