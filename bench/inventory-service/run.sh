@@ -12,8 +12,10 @@
 #   4. the daemon's peak RSS (VmHWM) and the CPU seconds it spent per order
 #      while draining (a figure that holds on a busy machine, unlike rates).
 # Usage: bench/inventory-service/run.sh [N] (default 5000). BUILD (default
-# build/h-inv-bench) is the build dir; the daemon's settings (CONSUMER_THREADS,
-# KAFKA_*) can be given in the environment.
+# build/h-inv-bench) is the build dir; BENCH_MONGODB_URL points both the
+# ceiling and the service at another MongoDB-protocol server than the
+# stack's; the daemon's settings (CONSUMER_THREADS, KAFKA_*) can be given in
+# the environment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-5000}
@@ -21,7 +23,7 @@ SKUS=1000
 BUILD=${BUILD:-build/h-inv-bench}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
-source .stack/env
+source .stack/env; [ -z "${BENCH_MONGODB_URL:-}" ] || MONGODB_URL=$BENCH_MONGODB_URL
 make -s BUILD=$BUILD $BUILD/bin/inventory-service
 cc -O2 -std=c11 -D_GNU_SOURCE -o "$OUT/load" bench/inventory-service/load.c \
 	$(pkg-config --cflags --libs rdkafka jansson libmongoc-1.0 uuid) -pthread

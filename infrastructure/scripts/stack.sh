@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: PostgreSQL (a cluster of our own), Apache Kafka (KRaft, one
-# node) and FerretDB (the MongoDB wire protocol on SQLite), all on 127.0.0.1, all data and logs
+# node) and FerretDB (the MongoDB wire protocol, stored in that PostgreSQL),
+# all on 127.0.0.1, all data and logs
 # under one folder, each process tracked by a pid file so that `down` stops only
 # what `up` started.
 #
@@ -176,7 +177,10 @@ kafka_up() {
 
 # ---- MongoDB wire protocol: FerretDB ----------------------------------------
 
-# FerretDB's SQLite handler keeps each database in a file of $dir/mongo/; no
+# FerretDB keeps its data in the stack's PostgreSQL (database ferretdb, one
+# schema per MongoDB database): its PostgreSQL handler answers equality
+# filters on any field from the indexes createIndexes made, where the SQLite
+# handler does so only for _id and reads the whole collection otherwise. No
 # telemetry, no debug HTTP listener (it would take port 8088).
 mongo_ready() { port_open "$mongo_port"; }
 
@@ -184,8 +188,14 @@ mongo_up() {
 	alive mongo && mongo_ready && return 0
 	[ -x "$ferretdb" ] || fail "mongo: $ferretdb missing; run make deps"
 	check_port_free mongo "$mongo_port" EDA_MONGO_PORT
-	mkdir -p "$dir/mongo/data" "$dir/mongo/state"
-	nohup "$ferretdb" --handler=sqlite --sqlite-url="file:$dir/mongo/data/" \
+	if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U eda -d postgres -tAc \
+		"SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1; then
+		"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U eda ferretdb ||
+			fail_with_log postgres "could not create database ferretdb (FerretDB's storage)"
+	fi
+	mkdir -p "$dir/mongo/state"
+	nohup "$ferretdb" --handler=postgresql \
+		--postgresql-url="postgres://eda@127.0.0.1:$pg_port/ferretdb" \
 		--listen-addr="127.0.0.1:$mongo_port" --state-dir="$dir/mongo/state" \
 		--telemetry=disable --debug-addr=- --log-level=warn \
 		>"$logs/mongo.log" 2>&1 </dev/null &

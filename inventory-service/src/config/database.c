@@ -25,6 +25,8 @@ struct inv_db {
 	mongoc_uri_t *uri;
 	mongoc_client_pool_t *pool;
 	char name[128];
+	/* Written once by inv_db_ensure_indexes, before any query thread runs. */
+	bool ferretdb;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -207,14 +209,30 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 	};
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_database_t *d = mongoc_client_get_database(c, db->name);
+	bson_t *cmd = BCON_NEW("buildInfo", BCON_INT32(1));
+	bson_t reply;
+	bson_error_t be;
 	int rc = 0;
 
+	if (mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, &be)) {
+		db->ferretdb = bson_has_field(&reply, "ferretdbVersion");
+	} else {
+		eda_errf(err, errsz, "buildInfo: %s", be.message);
+		rc = -1;
+	}
+	bson_destroy(&reply);
+	bson_destroy(cmd);
 	for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]) && rc == 0; i++)
 		rc = create_index(d, indexes[i].coll, indexes[i].field, indexes[i].unique, err,
 		                  errsz);
 	mongoc_database_destroy(d);
 	inv_db_release(db, c);
 	return rc;
+}
+
+bool inv_db_is_ferretdb(const inv_db_t *db)
+{
+	return db->ferretdb;
 }
 
 int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,

@@ -19,8 +19,14 @@ typedef struct inv_db inv_db_t;
  * Does not talk to the server yet. NULL with ERR on a bad URL. */
 inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz);
 
-/* Creates the indexes (idempotent). Returns 0, or -1 with ERR. */
+/* Creates the indexes (idempotent) and learns which server this is.
+ * Returns 0, or -1 with ERR. */
 int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
+
+/* true when the server is FerretDB (its buildInfo names a ferretdbVersion),
+ * which answers only equality filters from an index (utils/find_in.h).
+ * Learnt by inv_db_ensure_indexes, which a process calls before it queries. */
+bool inv_db_is_ferretdb(const inv_db_t *db);
 
 /* Pings the server within about 2 s. Returns 0, or -1 with ERR. */
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz);

@@ -7,7 +7,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "utils/bson_fields.h"
-#include "utils/in_filter.h"
+#include "utils/find_in.h"
 
 static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 {
@@ -55,6 +55,41 @@ static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_ledger_entry_t *
 	return n;
 }
 
+/* Entries collected by find_in: up to max into out (may be NULL). */
+struct collect {
+	inv_ledger_entry_t *out;
+	size_t max, n;
+};
+
+static void collect_entry(const bson_t *doc, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (c->n >= c->max)
+		return;
+	if (c->out != NULL)
+		entry_from_bson(doc, &c->out[c->n]);
+	c->n++;
+}
+
+/* The entries whose FIELD is one of the N VALUES, without their event, up to
+ * MAX into OUT; like find(). */
+static int find_in(inv_db_t *db, const char *field, const char *const *values, size_t n,
+                   inv_ledger_entry_t *out, size_t max, char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	bson_t *opts = BCON_NEW("projection", "{", "event", BCON_INT32(0), "}");
+	struct collect got = {.out = out, .max = max};
+	int rc = inv_find_in(db, coll, field, values, n, opts, collect_entry, &got, "ledger find",
+	                     err, errsz);
+
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc < 0 ? INV_REPO_ERR : (int)got.n;
+}
+
 /* Ids looked up per query: more than the products cache may lag behind the
  * head in a batch (services/stock.c, CACHE_EVERY). */
 #define HEAD_WINDOW  24
@@ -67,17 +102,29 @@ static int head_window(inv_db_t *db, const char *sku, int64_t from, inv_ledger_e
                        char *err, size_t errsz)
 {
 	inv_ledger_entry_t got[HEAD_WINDOW];
-	inv_in_filter_t f;
-	char id[INV_SKU_MAX + 32];
+	char ids[HEAD_WINDOW][INV_SKU_MAX + 32];
+	const char *list[HEAD_WINDOW];
 	int n, newest = -1;
 
-	inv_in_begin(&f, "_id");
 	for (int i = 0; i < HEAD_WINDOW; i++) {
-		inv_ledger_id(id, sizeof(id), sku, from + i);
-		inv_in_add(&f, id);
+		inv_ledger_id(ids[i], sizeof(ids[i]), sku, from + i);
+		list[i] = ids[i];
 	}
-	n = find(db, inv_in_end(&f), BCON_NEW("projection", "{", "event", BCON_INT32(0), "}"), got,
-	         HEAD_WINDOW, err, errsz);
+	if (inv_db_is_ferretdb(db)) {
+		/* One indexed lookup per version (find_in.h), stopping at the
+		 * first missing one: versions are contiguous, and the head is
+		 * usually a few versions past FROM. */
+		for (n = 0; n < HEAD_WINDOW; n++) {
+			int k = find_in(db, "_id", &list[n], 1, &got[n], 1, err, errsz);
+
+			if (k < 0)
+				return k;
+			if (k == 0)
+				break;
+		}
+	} else {
+		n = find_in(db, "_id", list, HEAD_WINDOW, got, HEAD_WINDOW, err, errsz);
+	}
 	for (int i = 0; i < n; i++) {
 		if (got[i].version < from || got[i].version >= from + n)
 			return -3;
@@ -125,13 +172,7 @@ int inv_ledger_find_op(inv_db_t *db, const char *op, inv_ledger_entry_t *out, ch
 int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger_entry_t *out,
                       size_t max, char *err, size_t errsz)
 {
-	inv_in_filter_t f;
-
-	inv_in_begin(&f, "op");
-	for (size_t i = 0; i < n; i++)
-		inv_in_add(&f, ops[i]);
-	return find(db, inv_in_end(&f), BCON_NEW("projection", "{", "event", BCON_INT32(0), "}"),
-	            out, max, err, errsz);
+	return find_in(db, "op", ops, n, out, max, err, errsz);
 }
 
 int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
@@ -207,47 +248,46 @@ int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *eve
  * refused insert: an entry found with our op is ours (OK), one with another
  * op lost a race (DUP), a missing one stays ERR. Returns 0, or -1 when the
  * read failed or some entry is still unknown. */
+struct confirm {
+	const inv_ledger_entry_t *e;
+	size_t n;
+	int *rcs;
+};
+
+static void confirm_entry(const bson_t *doc, void *ctx)
+{
+	struct confirm *k = ctx;
+	inv_ledger_entry_t got;
+
+	entry_from_bson(doc, &got);
+	for (size_t i = 0; i < k->n; i++)
+		if (k->rcs[i] == INV_REPO_ERR && got.version == k->e[i].version &&
+		    strcmp(got.sku, k->e[i].sku) == 0)
+			k->rcs[i] = strcmp(got.op, k->e[i].op) == 0 ? INV_REPO_OK : INV_REPO_DUP;
+}
+
 static int confirm(inv_db_t *db, mongoc_client_t *c, const inv_ledger_entry_t *e, size_t n,
                    int *rcs, char *err, size_t errsz)
 {
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
-	bson_t *filter = NULL;
 	bson_t *opts = BCON_NEW("projection", "{", "sku", BCON_INT32(1), "version", BCON_INT32(1),
 	                        "op", BCON_INT32(1), "}");
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	bson_error_t be;
-	char id[INV_SKU_MAX + 32];
-	inv_in_filter_t f;
+	char(*ids)[INV_SKU_MAX + 32] = eda_xcalloc(n ? n : 1, sizeof(*ids));
+	const char **list = eda_xcalloc(n ? n : 1, sizeof(*list));
+	struct confirm k = {.e = e, .n = n, .rcs = rcs};
 	size_t unknown = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		unknown += rcs[i] == INV_REPO_ERR;
-	if (unknown == 0)
-		goto out;
-	inv_in_begin(&f, "_id");
 	for (size_t i = 0; i < n; i++) {
 		if (rcs[i] != INV_REPO_ERR)
 			continue;
-		inv_ledger_id(id, sizeof(id), e[i].sku, e[i].version);
-		inv_in_add(&f, id);
+		inv_ledger_id(ids[unknown], sizeof(ids[unknown]), e[i].sku, e[i].version);
+		list[unknown] = ids[unknown];
+		unknown++;
 	}
-	filter = inv_in_end(&f);
-	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		inv_ledger_entry_t got;
-
-		entry_from_bson(doc, &got);
-		for (size_t i = 0; i < n; i++)
-			if (rcs[i] == INV_REPO_ERR && got.version == e[i].version &&
-			    strcmp(got.sku, e[i].sku) == 0)
-				rcs[i] = strcmp(got.op, e[i].op) == 0 ? INV_REPO_OK : INV_REPO_DUP;
-	}
-	if (mongoc_cursor_error(cur, &be)) {
-		eda_errf(err, errsz, "ledger insert: %s", be.message);
-		rc = -1;
-	}
+	if (unknown > 0)
+		rc = inv_find_in(db, coll, "_id", list, unknown, opts, confirm_entry, &k,
+		                 "ledger insert", err, errsz);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (rcs[i] == INV_REPO_ERR) {
 			eda_errf(err, errsz,
@@ -256,10 +296,8 @@ static int confirm(inv_db_t *db, mongoc_client_t *c, const inv_ledger_entry_t *e
 			rc = -1;
 		}
 	}
-	mongoc_cursor_destroy(cur);
-out:
-	if (filter != NULL)
-		bson_destroy(filter);
+	free(list);
+	free(ids);
 	bson_destroy(opts);
 	mongoc_collection_destroy(coll);
 	return rc;

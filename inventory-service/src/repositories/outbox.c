@@ -7,7 +7,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
-#include "utils/in_filter.h"
+#include "utils/find_in.h"
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind)
 {
@@ -154,49 +154,49 @@ static void row_from_bson(const bson_t *doc, inv_outbox_row_t *row)
 	}
 }
 
+struct got_rows {
+	const char *const *ids;
+	size_t n;
+	inv_outbox_row_t *rows;
+	int *found;
+};
+
+static void got_row(const bson_t *doc, void *ctx)
+{
+	const struct got_rows *k = ctx;
+	inv_outbox_row_t row;
+
+	row_from_bson(doc, &row);
+	for (size_t i = 0; i < k->n; i++) {
+		if (!k->found[i] && strcmp(k->ids[i], row.id) == 0) {
+			k->rows[i] = row; /* moved */
+			k->found[i] = 1;
+			memset(&row, 0, sizeof(row));
+		}
+	}
+	inv_outbox_row_clear(&row);
+}
+
 int inv_outbox_get_many(inv_db_t *db, const char *const *ids, size_t n, inv_outbox_row_t *rows,
                         int *found, char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	bson_t *filter;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	bson_error_t be;
-	inv_in_filter_t f;
+	struct got_rows k = {.ids = ids, .n = n, .rows = rows, .found = found};
 	int rc = INV_REPO_OK;
 
-	inv_in_begin(&f, "_id");
 	for (size_t i = 0; i < n; i++) {
-		inv_in_add(&f, ids[i]);
 		memset(&rows[i], 0, sizeof(rows[i]));
 		found[i] = 0;
 	}
-	filter = inv_in_end(&f);
-	cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		inv_outbox_row_t row;
-
-		row_from_bson(doc, &row);
-		for (size_t i = 0; i < n; i++) {
-			if (!found[i] && strcmp(ids[i], row.id) == 0) {
-				rows[i] = row; /* moved */
-				found[i] = 1;
-				memset(&row, 0, sizeof(row));
-			}
-		}
-		inv_outbox_row_clear(&row);
-	}
-	if (mongoc_cursor_error(cur, &be)) {
-		eda_errf(err, errsz, "outbox find: %s", be.message);
+	if (inv_find_in(db, coll, "_id", ids, n, NULL, got_row, &k, "outbox find", err, errsz) <
+	    0) {
 		for (size_t i = 0; i < n; i++) {
 			inv_outbox_row_clear(&rows[i]);
 			found[i] = 0;
 		}
 		rc = INV_REPO_ERR;
 	}
-	mongoc_cursor_destroy(cur);
-	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
 	return rc;

@@ -7,7 +7,7 @@
 #include "eda/errbuf.h"
 #include "repositories/ledger.h"
 #include "utils/bson_fields.h"
-#include "utils/in_filter.h"
+#include "utils/find_in.h"
 
 static void product_from_bson(const bson_t *doc, inv_product_t *p)
 {
@@ -105,47 +105,45 @@ int inv_products_cache_many(inv_db_t *db, const inv_cached_stock_t *c, size_t n,
 	               : INV_REPO_ERR;
 }
 
+struct cached {
+	const char *const *skus;
+	size_t n;
+	inv_cached_stock_t *out;
+};
+
+static void cached_row(const bson_t *doc, void *ctx)
+{
+	const struct cached *k = ctx;
+	bson_iter_t it;
+	const char *id;
+
+	if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
+		return;
+	id = bson_iter_utf8(&it, NULL);
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->skus[i], id) == 0) {
+			k->out[i].stock = inv_bson_int(doc, "stock");
+			k->out[i].version = inv_bson_int(doc, "version");
+		}
+	}
+}
+
 int inv_products_cached(inv_db_t *db, const char *const *skus, size_t n, inv_cached_stock_t *out,
                         char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
-	bson_t *filter;
 	bson_t *opts =
 	        BCON_NEW("projection", "{", "stock", BCON_INT32(1), "version", BCON_INT32(1), "}");
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	bson_error_t be;
-	inv_in_filter_t f;
-	int rc = INV_REPO_OK;
+	struct cached k = {.skus = skus, .n = n, .out = out};
+	int rc;
 
-	inv_in_begin(&f, "_id");
-	for (size_t i = 0; i < n; i++) {
-		inv_in_add(&f, skus[i]);
+	for (size_t i = 0; i < n; i++)
 		out[i] = (inv_cached_stock_t){.sku = skus[i]};
-	}
-	filter = inv_in_end(&f);
-	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		bson_iter_t it;
-		const char *id;
-
-		if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
-			continue;
-		id = bson_iter_utf8(&it, NULL);
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(skus[i], id) == 0) {
-				out[i].stock = inv_bson_int(doc, "stock");
-				out[i].version = inv_bson_int(doc, "version");
-			}
-		}
-	}
-	if (mongoc_cursor_error(cur, &be)) {
-		eda_errf(err, errsz, "products find: %s", be.message);
-		rc = INV_REPO_ERR;
-	}
-	mongoc_cursor_destroy(cur);
-	bson_destroy(filter);
+	rc = inv_find_in(db, coll, "_id", skus, n, opts, cached_row, &k, "products find", err,
+	                 errsz) == 0
+	             ? INV_REPO_OK
+	             : INV_REPO_ERR;
 	bson_destroy(opts);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);

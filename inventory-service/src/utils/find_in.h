@@ -1,0 +1,31 @@
+/*
+ * The documents whose FIELD is one of a list of strings, the way each
+ * server answers from an index:
+ *   MongoDB   one query {FIELD: {$in: [v0, v1, ...]}};
+ *   FerretDB  one query {FIELD: v} per value. FerretDB 1.24 hands only
+ *             equality filters down to its backend (SQLite: only on _id;
+ *             PostgreSQL: on any field, with the indexes createIndexes
+ *             made) and answers anything else, $in included, by reading
+ *             the whole collection: on a growing ledger that is a scan per
+ *             query, which made a reservation cost 50-70 ms of the store's
+ *             CPU in bench/inventory-service.
+ * Which one is learnt once per process (inv_db_is_ferretdb).
+ */
+#ifndef INV_UTILS_FIND_IN_H
+#define INV_UTILS_FIND_IN_H
+
+#include <stddef.h>
+
+#include "config/database.h"
+
+/* Called once for each document found (borrowed for the call). */
+typedef void (*inv_found_fn)(const bson_t *doc, void *ctx);
+
+/* Finds the documents of COLL whose FIELD is one of the N VALUES, with OPTS
+ * (projection; may be NULL), calling FN for each; a document matching two
+ * values may be reported twice. Returns 0, or -1 with ERR ("WHAT: why"). */
+int inv_find_in(inv_db_t *db, mongoc_collection_t *coll, const char *field,
+                const char *const *values, size_t n, const bson_t *opts, inv_found_fn fn, void *ctx,
+                const char *what, char *err, size_t errsz);
+
+#endif
