@@ -85,7 +85,7 @@ npm_validator() {
 ferretdb_build() {
 	local dest=$1 src json
 	[ -x "$dest/ferretdb" ] && return 0
-	command -v go >/dev/null || die "go not found: FerretDB is built with Go 1.24 or newer (Debian's golang-go is too old; install Go from go.dev)"
+	command -v go >/dev/null || die "go not found: FerretDB is built with Go 1.24 or newer (Debian 12's golang-go is too old)"
 	echo "make deps: building FerretDB $FERRETDB_VERSION from the Go module proxy into $dest"
 	rm -rf "$dest"
 	mkdir -p "$dest"
