@@ -114,11 +114,14 @@ pg_up() {
 		fail_with_log postgres "did not start on 127.0.0.1:$pg_port"
 	head -n 1 "$data/postmaster.pid" >"$run/postgres.pid"
 	wait_for postgres pg_ready
-	if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U eda -d postgres -tAc \
-		"SELECT 1 FROM pg_database WHERE datname = 'eda'" | grep -q 1; then
-		"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U eda eda ||
-			fail_with_log postgres "could not create database eda"
-	fi
+	pg_ensure_db eda "the order service's"
+}
+
+pg_ensure_db() { # pg_ensure_db NAME WHOSE: creates database NAME unless it exists
+	"$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U eda -d postgres -tAc \
+		"SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 && return 0
+	"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U eda "$1" ||
+		fail_with_log postgres "could not create database $1 ($2 storage)"
 }
 
 pg_down() {
@@ -188,11 +191,7 @@ mongo_up() {
 	alive mongo && mongo_ready && return 0
 	[ -x "$ferretdb" ] || fail "mongo: $ferretdb missing; run make deps"
 	check_port_free mongo "$mongo_port" EDA_MONGO_PORT
-	if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U eda -d postgres -tAc \
-		"SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1; then
-		"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U eda ferretdb ||
-			fail_with_log postgres "could not create database ferretdb (FerretDB's storage)"
-	fi
+	pg_ensure_db ferretdb "FerretDB's"
 	mkdir -p "$dir/mongo/state"
 	nohup "$ferretdb" --handler=postgresql \
 		--postgresql-url="postgres://eda@127.0.0.1:$pg_port/ferretdb" \

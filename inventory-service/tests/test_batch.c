@@ -226,9 +226,9 @@ END_TEST
 
 /* A backlog's publication marks hundreds of rows at once. FerretDB 1.24 holds
  * a pooled connection for each statement of an update command until the
- * command ends, so one command of more statements than its pool (100 on
- * SQLite) deadlocked the server for the whole database: the marks must go
- * in smaller commands. (Before that fix this check hung until its timeout.) */
+ * command ends, so one command of more statements than its pool (50 on
+ * PostgreSQL, 100 on SQLite) deadlocked the server for the whole database:
+ * the marks must go in smaller commands. (Before that fix this check hung until its timeout.) */
 static void count_row(void *ctx, const char *id, const char *const *events, size_t n)
 {
 	(void)id;

@@ -26,36 +26,7 @@ static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 	                strcmp(bson_iter_utf8(&it, NULL), "outbox") == 0;
 }
 
-/* Runs FILTER with OPTS on the ledger and copies up to MAX entries into OUT
- * (OUT may be NULL to only count). Takes ownership of FILTER and OPTS. */
-static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_ledger_entry_t *out, size_t max,
-                char *err, size_t errsz)
-{
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	const bson_t *doc;
-	bson_error_t be;
-	int n = 0;
-
-	while ((size_t)n < max && mongoc_cursor_next(cur, &doc)) {
-		if (out != NULL)
-			entry_from_bson(doc, &out[n]);
-		n++;
-	}
-	if (mongoc_cursor_error(cur, &be)) {
-		eda_errf(err, errsz, "ledger find: %s", be.message);
-		n = INV_REPO_ERR;
-	}
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(coll);
-	inv_db_release(db, c);
-	bson_destroy(filter);
-	bson_destroy(opts);
-	return n;
-}
-
-/* Entries collected by find_in: up to max into out (may be NULL). */
+/* Entries collected by a query: up to max into out (may be NULL, to count). */
 struct collect {
 	inv_ledger_entry_t *out;
 	size_t max, n;
@@ -70,6 +41,22 @@ static void collect_entry(const bson_t *doc, void *ctx)
 	if (c->out != NULL)
 		entry_from_bson(doc, &c->out[c->n]);
 	c->n++;
+}
+
+/* Runs FILTER with OPTS on the ledger and copies up to MAX entries into OUT
+ * (OUT may be NULL to only count). Takes ownership of FILTER and OPTS. */
+static int find(inv_db_t *db, bson_t *filter, bson_t *opts, inv_ledger_entry_t *out, size_t max,
+                char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	struct collect got = {.out = out, .max = max};
+	int rc = inv_find_each(coll, filter, opts, collect_entry, &got, "ledger find", err, errsz);
+
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	bson_destroy(opts);
+	return rc < 0 ? INV_REPO_ERR : (int)got.n;
 }
 
 /* The entries whose FIELD is one of the N VALUES, without their event, up to

@@ -24,9 +24,8 @@ static bson_t *in_filter(const char *field, const char *const *values, size_t n)
 	return filter;
 }
 
-/* Runs FILTER (taken) and hands every document to FN. */
-static int run(mongoc_collection_t *coll, bson_t *filter, const bson_t *opts, inv_found_fn fn,
-               void *ctx, const char *what, char *err, size_t errsz)
+int inv_find_each(mongoc_collection_t *coll, bson_t *filter, const bson_t *opts, inv_found_fn fn,
+                  void *ctx, const char *what, char *err, size_t errsz)
 {
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
 	const bson_t *doc;
@@ -51,10 +50,11 @@ int inv_find_in(inv_db_t *db, mongoc_collection_t *coll, const char *field,
 	if (n == 0)
 		return 0;
 	if (!inv_db_is_ferretdb(db))
-		return run(coll, in_filter(field, values, n), opts, fn, ctx, what, err, errsz);
+		return inv_find_each(coll, in_filter(field, values, n), opts, fn, ctx, what, err,
+		                     errsz);
 	for (size_t i = 0; i < n; i++) {
-		if (run(coll, BCON_NEW(field, BCON_UTF8(values[i])), opts, fn, ctx, what, err,
-		        errsz) < 0)
+		if (inv_find_each(coll, BCON_NEW(field, BCON_UTF8(values[i])), opts, fn, ctx, what,
+		                  err, errsz) < 0)
 			return -1;
 	}
 	return 0;

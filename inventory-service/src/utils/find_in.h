@@ -21,6 +21,11 @@
 /* Called once for each document found (borrowed for the call). */
 typedef void (*inv_found_fn)(const bson_t *doc, void *ctx);
 
+/* Runs FILTER (taken) with OPTS (may be NULL) on COLL and calls FN for every
+ * document. Returns 0, or -1 with ERR ("WHAT: why"). */
+int inv_find_each(mongoc_collection_t *coll, bson_t *filter, const bson_t *opts, inv_found_fn fn,
+                  void *ctx, const char *what, char *err, size_t errsz);
+
 /* Finds the documents of COLL whose FIELD is one of the N VALUES, with OPTS
  * (projection; may be NULL), calling FN for each; a document matching two
  * values may be reported twice. Returns 0, or -1 with ERR ("WHAT: why"). */
