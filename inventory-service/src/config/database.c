@@ -173,6 +173,24 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 	return first;
 }
 
+bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
+                             bson_error_t *be)
+{
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+	bson_t reply;
+	bool ok = mongoc_collection_insert_many(coll, (const bson_t **)docs, n, opts, &reply, be);
+
+	for (size_t i = 0; i < n; i++)
+		rcs[i] = ok ? INV_REPO_OK : INV_REPO_ERR;
+	if (!ok)
+		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
+	bson_destroy(&reply);
+	bson_destroy(opts);
+	for (size_t i = 0; i < n; i++)
+		bson_destroy(docs[i]);
+	return ok;
+}
+
 /* One createIndexes command per index: FerretDB 1.24 panics (and drops the
  * connection) when one command re-creates two or more indexes that already
  * exist, which is what every start after the first does; its handler deletes

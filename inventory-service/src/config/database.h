@@ -4,7 +4,8 @@
  * guarantees rest on them) and a bounded ping for /readyz.
  *
  * Collections: products (catalogue + cached balance), ledger (append-only
- * stock entries, the truth), outbox (result events of orders).
+ * stock entries, the truth), outbox (result events of orders), claims (the
+ * orders some delivery has started on; repositories/claims.h).
  */
 #ifndef INV_DATABASE_H
 #define INV_DATABASE_H
@@ -14,6 +15,13 @@
 #include <stddef.h>
 
 typedef struct inv_db inv_db_t;
+
+/* What the repositories answer. */
+enum {
+	INV_REPO_OK = 0,
+	INV_REPO_ERR = -1, /* the database failed (transient: retry later) */
+	INV_REPO_DUP = -2, /* a unique index refused the insert */
+};
 
 /* Connects a pool for URL (database DBNAME, or the URL's, or "inventory").
  * Does not talk to the server yet. NULL with ERR on a bad URL. */
@@ -51,6 +59,15 @@ bool inv_db_is_duplicate(const bson_error_t *err);
  * when none is listed. */
 size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc);
 
+/* Inserts the N DOCS (destroyed here) into COLL in one unordered insert.
+ * RCS[i] gets INV_REPO_OK, or after a failed insert INV_REPO_DUP for each
+ * document refused as a duplicate key and INV_REPO_ERR for the others, whose
+ * fate the reply does not tell (its counts are not to be trusted:
+ * mongo-java-server reports every document as inserted). Returns true when
+ * the insert succeeded, else false with BE. */
+bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
+                             bson_error_t *be);
+
 /* Update statements per update command. FerretDB 1.24 keeps the read of
  * each statement of an update command open until the whole command ends (a
  * defer inside its loop, internal/handler/msg_update.go), and each such read
@@ -73,5 +90,6 @@ int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_b
 #define INV_COLL_PRODUCTS "products"
 #define INV_COLL_LEDGER   "ledger"
 #define INV_COLL_OUTBOX   "outbox"
+#define INV_COLL_CLAIMS   "claims"
 
 #endif

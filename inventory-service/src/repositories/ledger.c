@@ -295,31 +295,16 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
-	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bson_t reply;
+	bson_t **docs = eda_xcalloc(n + 1, sizeof(*docs));
 	bson_error_t be;
 	int rc = INV_REPO_OK;
 
-	for (size_t i = 0; i < n; i++) {
-		docs[i] = entry_doc(&e[i], events != NULL ? events[i] : NULL);
-		rcs[i] = INV_REPO_OK;
-	}
-	if (!mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
-		/* Unordered: every entry was tried and the refused ones are
-		 * listed by index. The counts in the reply are not to be trusted
-		 * (mongo-java-server reports every entry as inserted), so the
-		 * fate of the entries not listed is read back. */
-		for (size_t i = 0; i < n; i++)
-			rcs[i] = INV_REPO_ERR;
-		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
-		if (confirm(db, c, e, n, rcs, err, errsz) != 0)
-			rc = INV_REPO_ERR;
-	}
-	bson_destroy(&reply);
-	bson_destroy(opts);
 	for (size_t i = 0; i < n; i++)
-		bson_destroy((bson_t *)docs[i]);
+		docs[i] = entry_doc(&e[i], events != NULL ? events[i] : NULL);
+	/* The fate of the entries the reply does not list is read back. */
+	if (!inv_db_insert_unordered(coll, docs, n, rcs, &be) &&
+	    confirm(db, c, e, n, rcs, err, errsz) != 0)
+		rc = INV_REPO_ERR;
 	free(docs);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);

@@ -19,12 +19,6 @@
 #include "config/database.h"
 #include "models/reservation.h"
 
-enum {
-	INV_REPO_OK = 0,
-	INV_REPO_ERR = -1, /* the database failed (transient: retry later) */
-	INV_REPO_DUP = -2, /* a unique index refused the insert */
-};
-
 typedef struct inv_ledger_entry {
 	char sku[INV_SKU_MAX + 1];
 	int64_t version;

@@ -67,31 +67,22 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-	bson_t reply;
+	bson_t **docs = eda_xcalloc(n + 1, sizeof(*docs));
 	bson_error_t be;
 	int rc = INV_REPO_OK;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		docs[i] = row_doc(rows[i].id, rows[i].order_id, rows[i].outcome, rows[i].event,
 		                  rows[i].updates, rows[i].nupdates);
-		rcs[i] = INV_REPO_OK;
-	}
-	if (n > 0 && !mongoc_collection_insert_many(coll, docs, n, opts, &reply, &be)) {
+	if (n > 0 && !inv_db_insert_unordered(coll, docs, n, rcs, &be)) {
 		const char **ids = eda_xcalloc(n, sizeof(*ids));
 		inv_outbox_row_t *got = eda_xcalloc(n, sizeof(*got));
 		int *found = eda_xcalloc(n, sizeof(*found));
 		size_t nids = 0;
 
-		/* Unordered: the refused rows are listed by index; as with the
-		 * ledger (ledger.c), the counts are not trusted, so every row not
-		 * refused as a duplicate is looked up: present means decided
-		 * (by us or by another delivery, the caller follows the row
-		 * either way), absent means not stored. */
-		for (size_t i = 0; i < n; i++)
-			rcs[i] = INV_REPO_ERR;
-		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
+		/* Every row not refused as a duplicate is looked up: present
+		 * means decided (by us or by another delivery, the caller
+		 * follows the row either way), absent means not stored. */
 		for (size_t i = 0; i < n; i++)
 			if (rcs[i] == INV_REPO_ERR)
 				ids[nids++] = rows[i].id;
@@ -114,11 +105,6 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 		free(got);
 		free(ids);
 	}
-	if (n > 0)
-		bson_destroy(&reply);
-	bson_destroy(opts);
-	for (size_t i = 0; i < n; i++)
-		bson_destroy((bson_t *)docs[i]);
 	free(docs);
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);

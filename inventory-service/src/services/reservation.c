@@ -2,13 +2,16 @@
  * Reservations without transactions, on unique inserts only.
  *
  * Writes, in order, for an OrderPlaced of order O with lines (sku_i, q_i):
+ *   K    the claim of O (repositories/claims.h); inserted once, so an insert
+ *        that succeeds proves no other write of O exists
  *   R_i  ledger entry op "O/sku_i/reserve", delta -q_i
  *   D    outbox row "O/placed" = the decision (reserved or failed) + its event
  *        + the InventoryUpdated of every R_i appended "via outbox" (below)
  *   C_i  on failure, ledger entry op "O/sku_i/release", delta +q_i for each R_i
  *   P    publish D's events, then mark D published (and each entry that
  *        carries its own InventoryUpdated likewise)
- * and for an OrderCancelled: X_i release entries for every R_i of O, then the
+ * and for an OrderCancelled: K (or finding it claimed), X_i release entries
+ * for every R_i of O, then the
  * outbox row "O/cancelled" (with InventoryReleased, or without an event when
  * nothing was held), then its publication.
  *
@@ -16,9 +19,11 @@
  * and OrderCancelled (events/consumers.c) and at its flush hands the runs of
  * OrderPlaced between two cancels here, each cancel alone in between, so a
  * cancel is applied after the placements staged before it. For a run:
- *   1. one query for the "placed" and "cancelled" rows of all its orders;
- *      an order that has one, or that appears twice in the run, goes the
- *      per-order way (step 5);
+ *   1. one insert of the claims K of all its orders; an order claimed
+ *      before, or that appears twice in the run, goes the per-order way
+ *      (step 5), which looks up its "placed" and "cancelled" rows. A claim
+ *      insert costs what a lookup by _id would on MongoDB, and FerretDB
+ *      answers such a lookup by scanning the whole outbox;
  *   2. the others are decided in turn on a view of the heads (this process's
  *      hints, read from the ledger when missing) that each order moves past
  *      its own entries, so a later order of the run sees the earlier ones:
@@ -36,7 +41,7 @@
  *   4. one insert of the D rows of the orders decided reserved, then their
  *      publication; a D refused as a duplicate (another delivery decided
  *      first) is followed as below;
- *   5. the per-order way (inv_reserve_order), in the run's order: the common
+ *   5. the per-order way (reserve_order), in the run's order: the common
  *      case takes every R_i in one unordered insert at the heads this process
  *      knows (inv_stock_apply_batch), which is safe because the entries of
  *      one order are on distinct SKUs (no chain); whatever that does not
@@ -53,6 +58,8 @@
  * reports "applied before". Each order is re-run from the start when its
  * event is redelivered (a crash, a failed flush), and each crash point
  * converges:
+ *   - after K, before any R_i: the rerun finds O claimed, looks for its rows,
+ *     finds none and decides it as new;
  *   - before D, after some R_i: no decision exists, so the rerun (in a batch,
  *     step 3 refuses the R_i already there by their op key, and the order
  *     goes the per-order way) walks the lines again; taken lines report
@@ -62,7 +69,7 @@
  *     has had no event published and none stored; the rerun rebuilds it from
  *     the entry into its D (for a failure, D takes those of every R_i of O,
  *     found by their op keys).
- *   - after D: the rerun finds D (step 1) and never re-decides. If D says
+ *   - after D: the rerun finds O claimed, then D, and never re-decides. If D says
  *     failed, it re-issues every C_i (those done report "applied before"),
  *     so a crash in the middle of the compensation is finished. Then P is
  *     redone unless D is marked published.
@@ -90,6 +97,7 @@
 #include "eda/alloc.h"
 #include "eda/log.h"
 #include "models/reservation.h"
+#include "repositories/claims.h"
 #include "repositories/outbox.h"
 #include "services/stock.h"
 #include "utils/crash.h"
@@ -296,6 +304,20 @@ static int order_rows(const inv_app_t *app, const char *placed, const char *canc
 	return 0;
 }
 
+/* Claims ORDER_ID (repositories/claims.h) before a write for it. Returns 1
+ * when this claimed it (nothing of the order exists), 0 when it was claimed
+ * before, -1 on failure. */
+static int claim(const inv_app_t *app, const char *order_id, char *err, size_t errsz)
+{
+	int rc;
+
+	if (inv_claims_insert(app->db, &order_id, 1, &rc, err, errsz) != INV_REPO_OK)
+		return -1;
+	if (rc == INV_REPO_OK)
+		inv_crash_point("claim");
+	return rc == INV_REPO_OK;
+}
+
 /* The InventoryUpdated of every reservation of the order appended via outbox
  * (some perhaps by an earlier delivery that died before D), into U. */
 static int via_outbox_updates(const inv_app_t *app, const eda_event_t *ev,
@@ -406,7 +428,11 @@ static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_
 	return 0;
 }
 
-int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
+/* Reserves the order of EV. FRESH: this delivery claimed the order, so no
+ * row of it existed when it did and there is nothing to look up; a row
+ * written since by a concurrent delivery shows up as a duplicate D. */
+static int reserve_order(const inv_app_t *app, const eda_event_t *ev, bool fresh, char *err,
+                         size_t errsz)
 {
 	inv_order_lines_t lines;
 	char placed[INV_OUTBOX_ID_MAX], cancelled[INV_OUTBOX_ID_MAX];
@@ -414,7 +440,7 @@ int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	inv_ledger_entry_t batch_entries[EDA_EVENT_MAX_ITEMS];
 	bool took[EDA_EVENT_MAX_ITEMS] = {0};
 	updates_t u = {0};
-	int rc, failed, has_placed, has_cancelled;
+	int rc, failed, has_placed = 0, has_cancelled = 0;
 	char *event = NULL;
 	size_t nupd;
 
@@ -422,7 +448,8 @@ int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		return -1;
 	inv_outbox_id(placed, lines.order_id, "placed");
 	inv_outbox_id(cancelled, lines.order_id, "cancelled");
-	if (order_rows(app, placed, cancelled, &has_placed, &has_cancelled, err, errsz) < 0)
+	if (!fresh &&
+	    order_rows(app, placed, cancelled, &has_placed, &has_cancelled, err, errsz) < 0)
 		return -1;
 	if (has_cancelled) {
 		eda_log(EDA_LOG_INFO, "order cancelled before placement: nothing reserved",
@@ -499,6 +526,19 @@ fail:
 	return -1;
 }
 
+int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
+{
+	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+	int fresh;
+
+	if (order_id == NULL || strlen(order_id) > INV_ORDER_ID_MAX) {
+		snprintf(err, errsz, "OrderPlaced without order_id");
+		return -1;
+	}
+	fresh = claim(app, order_id, err, errsz);
+	return fresh < 0 ? -1 : reserve_order(app, ev, fresh == 1, err, errsz);
+}
+
 /* The lines of ORDER_ID as its decision row ROW (outcome reserved) lists them
  * in its InventoryReserved. Returns false when they cannot be read. */
 static bool reserved_lines(const inv_outbox_row_t *row, const char *order_id,
@@ -538,6 +578,10 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		snprintf(err, errsz, "OrderCancelled without order_id");
 		return -1;
 	}
+	/* A later OrderPlaced of this order (a redelivery) must find this
+	 * cancel: its claim sends it to look. */
+	if (claim(app, order_id, err, errsz) < 0)
+		return -1;
 	inv_outbox_id(placed, order_id, "placed");
 	inv_outbox_id(cancelled, order_id, "cancelled");
 	rc = inv_outbox_get(app->db, cancelled, &row, err, errsz);
@@ -584,46 +628,43 @@ typedef struct staged {
 	const eda_event_t *ev;
 	inv_order_lines_t lines;
 	char placed[INV_OUTBOX_ID_MAX];
-	bool slow;    /* left to inv_reserve_order */
+	bool slow;    /* left to reserve_order */
+	bool fresh;   /* claimed by this batch */
 	size_t first; /* its entries in the batch's chain: [first, first + lines.n) */
 	updates_t u;  /* their InventoryUpdated, by line */
 	char *event;  /* its InventoryReserved */
 } staged_t;
 
-/* Whether the outbox holds a decision or a cancel of any order of S (one
- * query): those orders go the slow way, which follows what they hold. */
-static int mark_decided(const inv_app_t *app, staged_t *s, size_t n, char *err, size_t errsz)
+/* Claims the orders of S in one insert (repositories/claims.h): one claimed
+ * before (decided, cancelled, or begun by a delivery that died) goes the
+ * slow way, which follows what it holds. */
+static int claim_all(const inv_app_t *app, staged_t *s, size_t n, char *err, size_t errsz)
 {
-	const char **ids = eda_xcalloc(2 * n + 1, sizeof(*ids));
-	char(*cancelled)[INV_OUTBOX_ID_MAX] = eda_xcalloc(n + 1, sizeof(*cancelled));
-	inv_outbox_row_t *rows = eda_xcalloc(2 * n + 1, sizeof(*rows));
-	int *found = eda_xcalloc(2 * n + 1, sizeof(*found));
-	size_t *who = eda_xcalloc(2 * n + 1, sizeof(*who)), nids = 0;
+	const char **ids = eda_xcalloc(n + 1, sizeof(*ids));
+	int *rcs = eda_xcalloc(n + 1, sizeof(*rcs));
+	size_t *who = eda_xcalloc(n + 1, sizeof(*who)), nids = 0;
+	bool claimed = false;
 	int rc = -1;
 
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].slow)
 			continue;
-		inv_outbox_id(cancelled[i], s[i].lines.order_id, "cancelled");
 		who[nids] = i;
-		ids[nids++] = s[i].placed;
-		who[nids] = i;
-		ids[nids++] = cancelled[i];
+		ids[nids++] = s[i].lines.order_id;
 	}
-	if (nids > 0 &&
-	    inv_outbox_get_many(app->db, ids, nids, rows, found, err, errsz) != INV_REPO_OK)
+	if (inv_claims_insert(app->db, ids, nids, rcs, err, errsz) != INV_REPO_OK)
 		goto out;
 	for (size_t j = 0; j < nids; j++) {
-		if (found[j])
-			s[who[j]].slow = true;
-		inv_outbox_row_clear(&rows[j]);
+		s[who[j]].fresh = rcs[j] == INV_REPO_OK;
+		s[who[j]].slow = !s[who[j]].fresh;
+		claimed = claimed || s[who[j]].fresh;
 	}
+	if (claimed)
+		inv_crash_point("claim");
 	rc = 0;
 out:
 	free(who);
-	free(found);
-	free(rows);
-	free(cancelled);
+	free(rcs);
 	free(ids);
 	return rc;
 }
@@ -795,7 +836,7 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 		for (size_t j = 0; j < i && !s[i].slow; j++)
 			s[i].slow = strcmp(s[j].lines.order_id, s[i].lines.order_id) == 0;
 	}
-	if (mark_decided(app, s, n, err, errsz) < 0)
+	if (claim_all(app, s, n, err, errsz) < 0)
 		goto out;
 	view = inv_heads_new(nlines + 1);
 	if (view_heads(app, s, n, nlines, view, err, errsz) < 0)
@@ -830,7 +871,7 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	if (write_decisions(app, s, n, chain, err, errsz) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (s[i].slow && inv_reserve_order(app, s[i].ev, err, errsz) < 0)
+		if (s[i].slow && reserve_order(app, s[i].ev, s[i].fresh, err, errsz) < 0)
 			goto out;
 	rc = 0;
 out:

@@ -16,7 +16,7 @@
 int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz);
 
 /* Handles the N validated OrderPlaced EVS together (a consumer's group
- * commit): one query for their outbox rows, one ordered insert of the ledger
+ * commit): one insert of their claims, one ordered insert of the ledger
  * entries of every order the heads let through, one insert of their
  * decisions; every other order (decided before, a shortage, a conflict)
  * goes through inv_reserve_order afterwards. Returns 0 once the outcome of
