@@ -224,11 +224,12 @@ START_TEST(later_orders_see_earlier_ones_of_the_batch)
 }
 END_TEST
 
-/* A backlog's publication marks hundreds of rows at once. FerretDB 1.24 holds
- * a pooled connection for each statement of an update command until the
- * command ends, so one command of more statements than its pool (50 on
- * PostgreSQL, 100 on SQLite) deadlocked the server for the whole database:
- * the marks must go in smaller commands. (Before that fix this check hung until its timeout.) */
+/* A backlog's publication marks hundreds of rows at once. When a mark was an
+ * update of the row, one command of more statements than FerretDB's pool (50
+ * on PostgreSQL, 100 on SQLite) deadlocked the server for the whole
+ * database (it holds a pooled connection for each statement until the
+ * command ends); now a mark deletes the row's pending marker, many to a
+ * command. */
 static void count_row(void *ctx, const char *id, const char *const *events, size_t n)
 {
 	(void)id;
@@ -255,13 +256,56 @@ START_TEST(marking_a_large_backlog_published)
 		                                err, sizeof(err)) == INV_REPO_OK,
 		              "%s", err);
 	}
+	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
+	                                 sizeof(err)),
+	                 ROWS);
+	ck_assert_int_eq(left, ROWS);
 	ck_assert_msg(inv_mark_published(f.app.db, INV_COLL_OUTBOX, list, ROWS, err, sizeof(err)) ==
 	                      INV_REPO_OK,
 	              "%s", err);
-	ck_assert_int_ge(inv_unpublished(f.app.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
+	left = 0;
+	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
 	                                 sizeof(err)),
 	                 0);
 	ck_assert_int_eq(left, 0);
+	down(&f);
+}
+END_TEST
+
+/* A crash between a pending marker and its row leaves the marker alone: the
+ * scan at start hands nothing out for it, keeps it while a writer could
+ * still be between the two writes, and drops it once it is old. */
+START_TEST(a_marker_without_its_row_is_dropped_once_old)
+{
+	fixture_t f;
+	const char *young = "young/placed";
+	mongoc_client_t *c;
+	mongoc_collection_t *pending;
+	bson_t *old;
+	bson_error_t be;
+	char err[256];
+	int handed = 0;
+
+	up(&f);
+	ck_assert_int_eq(inv_pending_add(f.app.db, INV_COLL_OUTBOX, &young, 1, err, sizeof(err)),
+	                 INV_REPO_OK);
+	c = inv_db_acquire(f.app.db);
+	pending = inv_db_collection(f.app.db, c, INV_COLL_PENDING);
+	old = BCON_NEW("_id", BCON_UTF8("outbox/old/placed"), "coll", BCON_UTF8(INV_COLL_OUTBOX),
+	               "key", BCON_UTF8("old/placed"), "ts", BCON_INT64(1));
+	ck_assert_msg(mongoc_collection_insert_one(pending, old, NULL, NULL, &be), "%s",
+	              be.message);
+	bson_destroy(old);
+	mongoc_collection_destroy(pending);
+	inv_db_release(f.app.db, c);
+
+	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, 10, count_row, &handed, err,
+	                                 sizeof(err)),
+	                 0);
+	ck_assert_int_eq(handed, 0);
+	ck_assert_int_eq(inv_pending_has(f.app.db, INV_COLL_OUTBOX, "old/placed", err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(inv_pending_has(f.app.db, INV_COLL_OUTBOX, young, err, sizeof(err)), 1);
 	down(&f);
 }
 END_TEST
@@ -276,6 +320,7 @@ int main(void)
 	tcase_add_test(tc, chain_stops_at_a_version_taken_by_another_process);
 	tcase_add_test(tc, later_orders_see_earlier_ones_of_the_batch);
 	tcase_add_test(tc, marking_a_large_backlog_published);
+	tcase_add_test(tc, a_marker_without_its_row_is_dropped_once_old);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -4,8 +4,9 @@
  *                                   one entry per (sku, version)): optimistic
  *                                   concurrency per SKU
  *           unique op             each reservation/release/restock once
- *           order_id, published   finds what an order holds, what to publish
- *   outbox  _id = <order id>/<kind> (unique by nature), published
+ *           order_id              finds what an order holds
+ *   outbox  _id = <order id>/<kind> (unique by nature)
+ *   claims  _id = <order id>, pending _id = <collection>/<key>
  * A separate unique index on (sku, version) would only repeat what _id
  * enforces, and made every append about twice as expensive on the
  * server measured (mongo-java-server); databases created before keep theirs,
@@ -222,8 +223,6 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 	} indexes[] = {
 	        {INV_COLL_LEDGER, "op", true},
 	        {INV_COLL_LEDGER, "order_id", false},
-	        {INV_COLL_LEDGER, "published", false},
-	        {INV_COLL_OUTBOX, "published", false},
 	};
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_database_t *d = mongoc_client_get_database(c, db->name);

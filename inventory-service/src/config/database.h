@@ -5,7 +5,8 @@
  *
  * Collections: products (catalogue + cached balance), ledger (append-only
  * stock entries, the truth), outbox (result events of orders), claims (the
- * orders some delivery has started on; repositories/claims.h).
+ * orders some delivery has started on; repositories/claims.h), pending (the
+ * rows whose events wait for publication; repositories/published.h).
  */
 #ifndef INV_DATABASE_H
 #define INV_DATABASE_H
@@ -91,5 +92,6 @@ int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_b
 #define INV_COLL_LEDGER   "ledger"
 #define INV_COLL_OUTBOX   "outbox"
 #define INV_COLL_CLAIMS   "claims"
+#define INV_COLL_PENDING  "pending"
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "repositories/published.h"
 #include "utils/bson_fields.h"
 #include "utils/find_in.h"
 
@@ -165,17 +166,22 @@ int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger
 int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
                             size_t errsz)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	const char *op = e->op;
+	mongoc_client_t *c;
+	mongoc_collection_t *coll;
 	char id[INV_SKU_MAX + 32];
 	bson_t *filter, *update;
 	bson_error_t be;
 	int rc = INV_REPO_OK;
 
+	if (inv_pending_add(db, INV_COLL_LEDGER, &op, 1, err, errsz) != INV_REPO_OK)
+		return INV_REPO_ERR;
+	c = inv_db_acquire(db);
+	coll = inv_db_collection(db, c, INV_COLL_LEDGER);
 	inv_ledger_id(id, sizeof(id), e->sku, e->version);
 	filter = BCON_NEW("_id", BCON_UTF8(id));
-	update = BCON_NEW("$set", "{", "event", BCON_UTF8(event), "published", BCON_BOOL(false),
-	                  "}", "$unset", "{", "via", BCON_UTF8(""), "}");
+	update = BCON_NEW("$set", "{", "event", BCON_UTF8(event), "}", "$unset", "{", "via",
+	                  BCON_UTF8(""), "}");
 	if (!mongoc_collection_update_one(coll, filter, update, NULL, NULL, &be)) {
 		eda_errf(err, errsz, "ledger attach event: %s", be.message);
 		rc = INV_REPO_ERR;
@@ -208,14 +214,10 @@ static bson_t *entry_doc(const inv_ledger_entry_t *e, const char *event)
 	               BCON_INT64(e->version), "balance", BCON_INT64(e->balance), "delta",
 	               BCON_INT64(e->delta), "kind", BCON_UTF8(e->kind), "op", BCON_UTF8(e->op),
 	               "ts", BCON_INT64(e->ts_ms));
-	/* Without an event the entry has no published flag either, so the
-	 * scan for unpublished rows never finds it. */
-	if (event != NULL) {
+	if (event != NULL)
 		BSON_APPEND_UTF8(doc, "event", event);
-		BSON_APPEND_BOOL(doc, "published", false);
-	} else {
+	else
 		BSON_APPEND_UTF8(doc, "via", "outbox");
-	}
 	if (e->order_id[0] != '\0')
 		BSON_APPEND_UTF8(doc, "order_id", e->order_id);
 	return doc;
@@ -293,12 +295,29 @@ static int confirm(inv_db_t *db, mongoc_client_t *c, const inv_ledger_entry_t *e
 int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char *const *events,
                            size_t n, int *rcs, char *err, size_t errsz)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
-	bson_t **docs = eda_xcalloc(n + 1, sizeof(*docs));
+	const char **ops = eda_xcalloc(n + 1, sizeof(*ops));
+	mongoc_client_t *c;
+	mongoc_collection_t *coll;
+	bson_t **docs;
+	size_t nops = 0;
 	bson_error_t be;
-	int rc = INV_REPO_OK;
+	int rc;
 
+	/* The markers of the entries with events first (published.h); an
+	 * entry refused for its version is tried again with the same op, so
+	 * its marker stays right. */
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = INV_REPO_ERR;
+		if (events != NULL && events[i] != NULL)
+			ops[nops++] = e[i].op;
+	}
+	rc = inv_pending_add(db, INV_COLL_LEDGER, ops, nops, err, errsz);
+	free(ops);
+	if (rc != INV_REPO_OK)
+		return INV_REPO_ERR;
+	c = inv_db_acquire(db);
+	coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	docs = eda_xcalloc(n + 1, sizeof(*docs));
 	for (size_t i = 0; i < n; i++)
 		docs[i] = entry_doc(&e[i], events != NULL ? events[i] : NULL);
 	/* The fate of the entries the reply does not list is read back. */

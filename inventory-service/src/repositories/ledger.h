@@ -1,12 +1,13 @@
 /*
  * The stock ledger: every stock change of a SKU is one appended entry
- * {sku, version, balance, delta, kind, op, order_id, event, published}. The
+ * {sku, version, balance, delta, kind, op, order_id, event}. The
  * entry with the highest version holds the SKU's balance. Two unique keys
  * make an append atomic on MongoDB and FerretDB alike: _id "<sku>@<version>"
  * refuses a second writer of the same (sku, version), op refuses a second
  * application of the same reservation, release or restock. `event` is the
  * serialized InventoryUpdated of the change, so the entry is also its own
- * outbox row (unless it was appended via_outbox, below).
+ * outbox row (unless it was appended via_outbox, below), known by its op to
+ * the pending markers (published.h) that its append writes first.
  * All queries on the ledger live here.
  */
 #ifndef INV_LEDGER_H
@@ -46,7 +47,7 @@ int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entr
 int inv_ledger_find_op(inv_db_t *db, const char *op, inv_ledger_entry_t *out, char *err,
                        size_t errsz);
 
-/* Appends E with EVENT (serialized InventoryUpdated, unpublished). Returns
+/* Appends E with EVENT (serialized InventoryUpdated, pending). Returns
  * INV_REPO_OK, INV_REPO_DUP (version or op taken) or INV_REPO_ERR. */
 int inv_ledger_append(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
                       size_t errsz);

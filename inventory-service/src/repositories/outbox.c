@@ -7,6 +7,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
+#include "repositories/published.h"
 #include "utils/find_in.h"
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind)
@@ -18,8 +19,7 @@ static bson_t *row_doc(const char *id, const char *order_id, const char *outcome
                        const char *const *updates, size_t nupdates)
 {
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "order_id", BCON_UTF8(order_id), "outcome",
-	                       BCON_UTF8(outcome), "published", BCON_BOOL(event == NULL), "ts",
-	                       BCON_INT64(inv_now_ms()));
+	                       BCON_UTF8(outcome), "ts", BCON_INT64(inv_now_ms()));
 
 	if (event != NULL)
 		BSON_APPEND_UTF8(doc, "event", event);
@@ -38,39 +38,30 @@ static bson_t *row_doc(const char *id, const char *order_id, const char *outcome
 	return doc;
 }
 
-int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
-                      const char *event, const char *const *updates, size_t nupdates, char *err,
-                      size_t errsz)
-{
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	bson_t *doc = row_doc(id, order_id, outcome, event, updates, nupdates);
-	bson_error_t be;
-	int rc = INV_REPO_OK;
-
-	if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &be)) {
-		if (inv_db_is_duplicate(&be)) {
-			rc = INV_REPO_DUP;
-		} else {
-			eda_errf(err, errsz, "outbox insert: %s", be.message);
-			rc = INV_REPO_ERR;
-		}
-	}
-	bson_destroy(doc);
-	mongoc_collection_destroy(coll);
-	inv_db_release(db, c);
-	return rc;
-}
-
 int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n, int *rcs,
                            char *err, size_t errsz)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
-	bson_t **docs = eda_xcalloc(n + 1, sizeof(*docs));
+	const char **keys = eda_xcalloc(n + 1, sizeof(*keys));
+	mongoc_client_t *c;
+	mongoc_collection_t *coll;
+	bson_t **docs;
+	size_t nkeys = 0;
 	bson_error_t be;
-	int rc = INV_REPO_OK;
+	int rc;
 
+	/* The markers first: a row never exists unpublished without one. */
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = INV_REPO_ERR;
+		if (rows[i].event != NULL)
+			keys[nkeys++] = rows[i].id;
+	}
+	rc = inv_pending_add(db, INV_COLL_OUTBOX, keys, nkeys, err, errsz);
+	free(keys);
+	if (rc != INV_REPO_OK)
+		return INV_REPO_ERR;
+	c = inv_db_acquire(db);
+	coll = inv_db_collection(db, c, INV_COLL_OUTBOX);
+	docs = eda_xcalloc(n + 1, sizeof(*docs));
 	for (size_t i = 0; i < n; i++)
 		docs[i] = row_doc(rows[i].id, rows[i].order_id, rows[i].outcome, rows[i].event,
 		                  rows[i].updates, rows[i].nupdates);
@@ -111,6 +102,23 @@ int inv_outbox_insert_many(inv_db_t *db, const inv_outbox_new_t *rows, size_t n,
 	return rc;
 }
 
+int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,
+                      const char *event, const char *const *updates, size_t nupdates, char *err,
+                      size_t errsz)
+{
+	inv_outbox_new_t row = {.id = id,
+	                        .order_id = order_id,
+	                        .outcome = outcome,
+	                        .event = event,
+	                        .updates = updates,
+	                        .nupdates = nupdates};
+	int rc;
+
+	if (inv_outbox_insert_many(db, &row, 1, &rc, err, errsz) != INV_REPO_OK)
+		return INV_REPO_ERR;
+	return rc;
+}
+
 static void row_from_bson(const bson_t *doc, inv_outbox_row_t *row)
 {
 	bson_iter_t it;
@@ -122,8 +130,6 @@ static void row_from_bson(const bson_t *doc, inv_outbox_row_t *row)
 		snprintf(row->outcome, sizeof(row->outcome), "%s", bson_iter_utf8(&it, NULL));
 	if (bson_iter_init_find(&it, doc, "event") && BSON_ITER_HOLDS_UTF8(&it))
 		row->event = eda_xstrdup(bson_iter_utf8(&it, NULL));
-	if (bson_iter_init_find(&it, doc, "published") && BSON_ITER_HOLDS_BOOL(&it))
-		row->published = bson_iter_bool(&it);
 	if (bson_iter_init_find(&it, doc, "updates") && BSON_ITER_HOLDS_ARRAY(&it)) {
 		bson_iter_t a;
 

@@ -2,8 +2,9 @@
  * The outbox of order results: one row per (order, kind) with _id
  * "<order id>/<kind>" (kind "placed" or "cancelled"), so inserting it is the
  * atomic decision of the order's outcome. A row carries the serialized result
- * event (or none, for a cancel that released nothing) and a published flag;
- * the event is sent to Kafka only after the row is durable.
+ * event (or none, for a cancel that released nothing); the event is sent to
+ * Kafka only after the row is durable, and a pending marker
+ * (repositories/published.h), written before the row, says it still has to be.
  */
 #ifndef INV_OUTBOX_H
 #define INV_OUTBOX_H
@@ -23,12 +24,12 @@ typedef struct inv_outbox_row {
 	char **updates;   /* owned: the InventoryUpdated of the order's ledger entries
 	                     appended via_outbox (see ledger.h), published with EVENT */
 	size_t nupdates;
-	bool published;
 } inv_outbox_row_t;
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind);
 
-/* Inserts a row; EVENT may be NULL (then it is born published), and so may
+/* Inserts a row, after its pending marker (published.h) when it has an
+ * EVENT; EVENT may be NULL (then there is nothing to publish), and so may
  * UPDATES when NUPDATES is 0. Returns INV_REPO_OK, INV_REPO_DUP (the outcome
  * was decided before) or INV_REPO_ERR. */
 int inv_outbox_insert(inv_db_t *db, const char *id, const char *order_id, const char *outcome,

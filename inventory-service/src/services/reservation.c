@@ -99,6 +99,7 @@
 #include "models/reservation.h"
 #include "repositories/claims.h"
 #include "repositories/outbox.h"
+#include "repositories/published.h"
 #include "services/stock.h"
 #include "utils/crash.h"
 
@@ -219,13 +220,13 @@ static char *result_event(const eda_event_t *cause, const char *type, const char
 }
 
 /* Hands ROW's events (its result, then the InventoryUpdated it carries) to
- * the publisher unless it is marked already. */
+ * the publisher. */
 static void publish_row(const inv_app_t *app, const inv_outbox_row_t *row)
 {
 	const char *events[1 + EDA_EVENT_MAX_ITEMS];
 	size_t n = 0;
 
-	if (row->published || row->event == NULL || app->publish == NULL)
+	if (row->event == NULL || app->publish == NULL)
 		return;
 	events[n++] = row->event;
 	for (size_t i = 0; i < row->nupdates && n < 1 + EDA_EVENT_MAX_ITEMS; i++)
@@ -233,12 +234,15 @@ static void publish_row(const inv_app_t *app, const inv_outbox_row_t *row)
 	app->publish(app->pub, INV_COLL_OUTBOX, row->id, events, n);
 }
 
-/* Publishes the outbox row ID unless it is marked already. */
+/* Publishes the outbox row ID unless its publication was acknowledged. */
 static int finish(const inv_app_t *app, const char *id, char *err, size_t errsz)
 {
 	inv_outbox_row_t row;
-	int rc = inv_outbox_get(app->db, id, &row, err, errsz);
+	int rc = inv_pending_has(app->db, INV_COLL_OUTBOX, id, err, errsz);
 
+	if (rc <= 0)
+		return rc;
+	rc = inv_outbox_get(app->db, id, &row, err, errsz);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
@@ -363,7 +367,6 @@ static int orphans(const inv_app_t *app, const char *id, const inv_order_lines_t
 		return rc;
 	for (size_t i = 0; i < lines->n; i++) {
 		bool carried = false;
-		char eid[INV_SKU_MAX + 32];
 
 		if (!took[i] || u->event[i] == NULL)
 			continue;
@@ -382,9 +385,8 @@ static int orphans(const inv_app_t *app, const char *id, const inv_order_lines_t
 			inv_outbox_row_clear(&row);
 			return -1;
 		}
-		inv_ledger_id(eid, sizeof(eid), entries[i].sku, entries[i].version);
 		if (app->publish != NULL)
-			app->publish(app->pub, INV_COLL_LEDGER, eid,
+			app->publish(app->pub, INV_COLL_LEDGER, entries[i].op,
 			             (const char *const *)&u->event[i], 1);
 	}
 	inv_outbox_row_clear(&row);
@@ -870,6 +872,8 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	}
 	if (write_decisions(app, s, n, chain, err, errsz) < 0)
 		goto out;
+	/* After the decisions are out: the cache is not on their way. */
+	inv_stock_cache(app, chain, NULL, landed);
 	for (size_t i = 0; i < n; i++)
 		if (s[i].slow && reserve_order(app, s[i].ev, s[i].fresh, err, errsz) < 0)
 			goto out;

@@ -156,7 +156,7 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
                                inv_ledger_entry_t *entry, char *err, size_t errsz)
 {
 	inv_ledger_entry_t head, e, tmp;
-	char id[INV_SKU_MAX + 32], cerr[256];
+	char cerr[256];
 	inv_stock_rc_t rc;
 	int exact = 0;    /* head read from the ledger itself, not the cache */
 	int64_t from = 0; /* a version known to exist, where the head search starts */
@@ -209,9 +209,8 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
 		if (arc == INV_REPO_OK) {
 			inv_crash_point("ledger-append");
 			inv_heads_put(app->heads, e.sku, e.version, e.balance);
-			inv_ledger_id(id, sizeof(id), e.sku, e.version);
 			if (app->publish != NULL)
-				app->publish(app->pub, INV_COLL_LEDGER, id,
+				app->publish(app->pub, INV_COLL_LEDGER, e.op,
 				             (const char *const *)&event, 1);
 			free(event);
 			/* The cache is only for reads; a failure here is logged,
@@ -303,22 +302,24 @@ out:
 
 void inv_stock_landed(const inv_app_t *app, const inv_ledger_entry_t *e, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		inv_heads_put(app->heads, e[i].sku, e[i].version, e[i].balance);
+}
+
+void inv_stock_cache(const inv_app_t *app, const inv_ledger_entry_t *e, const bool *done, size_t n)
+{
 	inv_cached_stock_t *cache = eda_xcalloc(n + 1, sizeof(*cache));
 	size_t ncached = 0;
 	char cerr[256];
 
-	for (size_t i = 0; i < n; i++) {
-		inv_heads_put(app->heads, e[i].sku, e[i].version, e[i].balance);
-		/* The products cache is read only as a starting point for finding
-		 * the head (inv_ledger_head looks CACHE_EVERY + a few versions
-		 * past it in one query), so it need not follow every change:
-		 * that saves a write per line. */
-		if (e[i].version % CACHE_EVERY == 0)
+	/* The products cache is read only as a starting point for finding the
+	 * head (inv_ledger_head looks CACHE_EVERY + a few versions past it), so
+	 * it need not follow every change: that saves a write per line. */
+	for (size_t i = 0; i < n; i++)
+		if ((done == NULL || done[i]) && e[i].version % CACHE_EVERY == 0)
 			cache[ncached++] = (inv_cached_stock_t){
 			        .sku = e[i].sku, .stock = e[i].balance, .version = e[i].version};
-	}
 	if (ncached > 0) {
-		/* A failure here is logged: the ledger already holds the truth. */
 		if (inv_products_cache_many(app->db, cache, ncached, cerr, sizeof(cerr)) != 0)
 			eda_log(EDA_LOG_WARN, "stock cache not updated", "why", cerr, NULL);
 		inv_crash_point("cache-update");
@@ -334,7 +335,6 @@ int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, si
 	inv_cached_stock_t *cache = eda_xcalloc(n, sizeof(*cache));
 	int *rcs = eda_xcalloc(n, sizeof(*rcs));
 	char cerr[256];
-	size_t ncached = 0;
 	bool appended = false;
 	int rc = -1;
 
@@ -353,8 +353,8 @@ int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, si
 		if (!inv_stock_entry(&ch[i], &cache[i], &entries[i]))
 			goto ok;
 	/* The entries go in without their events (via_outbox): the caller puts
-	 * those into the order's outbox row, which is marked published once,
-	 * instead of once per entry. A refused entry (a stale head, or the op
+	 * those into the order's outbox row, which is published once, instead
+	 * of once per entry. A refused entry (a stale head, or the op
 	 * is a redelivery) or one of unknown fate is left to inv_stock_apply,
 	 * whose op key makes a second try harmless. A database failure shows
 	 * up there again. */
@@ -369,21 +369,8 @@ int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, si
 		appended = true;
 		inv_heads_put(app->heads, entries[i].sku, entries[i].version, entries[i].balance);
 		updates[i] = inv_stock_updated_event(&ch[i], &entries[i]);
-		/* The products cache is read only as a starting point for finding
-		 * the head (inv_ledger_head looks CACHE_EVERY + a few versions
-		 * past it in one query), so it need not follow every change:
-		 * that saves a write per line. */
-		if (entries[i].version % CACHE_EVERY == 0)
-			cache[ncached++] = (inv_cached_stock_t){.sku = entries[i].sku,
-			                                        .stock = entries[i].balance,
-			                                        .version = entries[i].version};
 	}
-	if (ncached > 0) {
-		/* A failure here is logged: the ledger already holds the truth. */
-		if (inv_products_cache_many(app->db, cache, ncached, cerr, sizeof(cerr)) != 0)
-			eda_log(EDA_LOG_WARN, "stock cache not updated", "why", cerr, NULL);
-		inv_crash_point("cache-update");
-	}
+	inv_stock_cache(app, entries, done, n);
 ok:
 	rc = 0;
 out:

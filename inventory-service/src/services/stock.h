@@ -70,9 +70,13 @@ int inv_stock_heads(const inv_app_t *app, const char *const *skus, size_t n, inv
 bool inv_stock_entry(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
                      inv_ledger_entry_t *e);
 
-/* Notes the N durable entries E: head hints, and every CACHE_EVERY-th
- * version the products cache (a failure there is only logged). */
+/* Notes the N durable entries E in the head hints. */
 void inv_stock_landed(const inv_app_t *app, const inv_ledger_entry_t *e, size_t n);
+
+/* Refreshes the products cache from the N durable entries E (those whose
+ * DONE is true; DONE may be NULL) whose version is a multiple of
+ * CACHE_EVERY. A failure is only logged: the ledger holds the truth. */
+void inv_stock_cache(const inv_app_t *app, const inv_ledger_entry_t *e, const bool *done, size_t n);
 
 /* The serialized InventoryUpdated of entry E made by change CH. */
 char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e);

@@ -3,8 +3,7 @@
 
 #include "eda/errbuf.h"
 
-/* {FIELD: {$in: [VALUES...]}}, owned by the caller. */
-static bson_t *in_filter(const char *field, const char *const *values, size_t n)
+bson_t *inv_in_filter(const char *field, const char *const *values, size_t n)
 {
 	bson_t *filter = bson_new();
 	bson_t in, list;
@@ -50,8 +49,8 @@ int inv_find_in(inv_db_t *db, mongoc_collection_t *coll, const char *field,
 	if (n == 0)
 		return 0;
 	if (!inv_db_is_ferretdb(db))
-		return inv_find_each(coll, in_filter(field, values, n), opts, fn, ctx, what, err,
-		                     errsz);
+		return inv_find_each(coll, inv_in_filter(field, values, n), opts, fn, ctx, what,
+		                     err, errsz);
 	for (size_t i = 0; i < n; i++) {
 		if (inv_find_each(coll, BCON_NEW(field, BCON_UTF8(values[i])), opts, fn, ctx, what,
 		                  err, errsz) < 0)

@@ -3,12 +3,16 @@
  * server answers from an index:
  *   MongoDB   one query {FIELD: {$in: [v0, v1, ...]}};
  *   FerretDB  one query {FIELD: v} per value. FerretDB 1.24 hands only
- *             equality filters down to its backend (SQLite: only on _id;
- *             PostgreSQL: on any field, with the indexes createIndexes
- *             made) and answers anything else, $in included, by reading
- *             the whole collection: on a growing ledger that is a scan per
- *             query, which made a reservation cost 50-70 ms of the store's
- *             CPU in bench/inventory-service.
+ *             equality filters down to its backend (SQLite: only on _id)
+ *             and answers anything else, $in included, by reading the whole
+ *             collection into itself; which made a reservation cost 50-70 ms
+ *             of the store's CPU in bench/inventory-service. Even an equality
+ *             is no index lookup on its PostgreSQL handler: it filters with
+ *             `_jsonb->'FIELD' @> value`, which the btree indexes that
+ *             createIndexes makes cannot serve, so PostgreSQL scans the
+ *             table, though far faster than FerretDB reads it. Hot paths
+ *             therefore avoid queries on growing collections altogether
+ *             (repositories/claims.h, repositories/published.h).
  * Which one is learnt once per process (inv_db_is_ferretdb).
  */
 #ifndef INV_UTILS_FIND_IN_H
@@ -17,6 +21,9 @@
 #include <stddef.h>
 
 #include "config/database.h"
+
+/* {FIELD: {$in: [VALUES...]}}, owned by the caller. */
+bson_t *inv_in_filter(const char *field, const char *const *values, size_t n);
 
 /* Called once for each document found (borrowed for the call). */
 typedef void (*inv_found_fn)(const bson_t *doc, void *ctx);
