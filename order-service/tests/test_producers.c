@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eda/log.h"
@@ -219,6 +220,46 @@ START_TEST(test_purge_retention)
 }
 END_TEST
 
+/* A transaction that commits after a later one (its id is below the relay's
+ * high-water mark by then) is published from the gap it left, well before
+ * the minute-long sweep; and a gap that never fills (a rolled-back insert)
+ * holds nothing up. */
+START_TEST(test_a_late_commit_is_published)
+{
+	char id[37], sql[512];
+	os_app_t app;
+	PGconn *late, *rolled;
+	time_t t0;
+
+	ost_app_start(&app);
+	ost_place(os_app_port(&app), "c-late", BODY, id);
+	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 1);
+	late = ost_db();
+	rolled = ost_db();
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO outbox (aggregate_id, topic, event_type, event_id, payload) "
+	         "VALUES (gen_random_uuid(), '%s', 'OrderPlaced', 'late-1', '{}')",
+	         ost_topic("orders"));
+	PQclear(PQexec(late, "BEGIN"));
+	PQclear(PQexec(late, sql));
+	PQclear(PQexec(rolled, "BEGIN"));
+	PQclear(PQexec(rolled, sql));
+	ost_place(os_app_port(&app), "c-late", BODY, id);
+	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 2);
+	PQclear(PQexec(rolled, "ROLLBACK"));
+	PQclear(PQexec(late, "COMMIT"));
+	t0 = time(NULL);
+	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 3);
+	ck_assert_msg(time(NULL) - t0 < 30, "the late row waited for the sweep");
+	ost_place(os_app_port(&app), "c-late", BODY, id);
+	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 4);
+	ck_assert_int_eq(ost_sql_num("SELECT count(*) FROM outbox WHERE published_at IS NULL"), 0);
+	PQfinish(rolled);
+	PQfinish(late);
+	os_app_stop(&app);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("order-service outbox relay");
@@ -230,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, test_kafka_down_then_back);
 	tcase_add_test(tc, test_two_relays_race);
 	tcase_add_test(tc, test_purge_retention);
+	tcase_add_test(tc, test_a_late_commit_is_published);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -20,6 +20,7 @@
 #include "eda/event_bus.h"
 #include "eda/log.h"
 #include "events/notifier.h"
+#include "events/outbox_cursor.h"
 #include "repositories/outbox.h"
 #include "utils/pg.h"
 
@@ -43,6 +44,8 @@ struct os_relay {
 	os_outbox_row_t *batch;
 	int nbatch, outstanding;
 	bool stopping;
+	os_outbox_cursor_t *cursor; /* relay thread only */
+	double pending_at;          /* when outbox_pending was last counted */
 	unsigned long long published;
 	eda_metric_t *m_published, *m_lag, *m_pending, *m_leader;
 };
@@ -64,6 +67,7 @@ os_relay_t *os_relay_new(const os_relay_config_t *cfg, char *err, size_t errsz)
 	r->sweep_ms = cfg->sweep_ms > 0 ? cfg->sweep_ms : 1000;
 	r->standby_ms = cfg->standby_ms > 0 ? cfg->standby_ms : 3000;
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->cursor = os_outbox_cursor_new();
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	if (cfg->metrics != NULL) {
@@ -186,6 +190,8 @@ static bool elect(os_relay_t *r)
 		drop_session(r, err);
 		return false;
 	}
+	/* Another leader may have published anything meanwhile. */
+	os_outbox_cursor_sweep(r->cursor);
 	__atomic_store_n(&r->leader, true, __ATOMIC_RELAXED);
 	if (r->m_leader != NULL)
 		eda_gauge_set(r->m_leader, NULL, 1);
@@ -200,13 +206,23 @@ static int round_trip(os_relay_t *r)
 {
 	char err[512];
 	os_outbox_row_t *rows;
+	const long long *gaps;
+	long long after, *ids;
+	size_t ngaps;
 	int n, marked, rc;
 
-	n = os_repo_outbox_fetch(r->conn, r->batch_size, &rows, err, sizeof(err));
+	os_outbox_cursor_next(r->cursor, wall_now(), &after, &gaps, &ngaps);
+	n = os_repo_outbox_fetch(r->conn, r->batch_size, after, gaps, ngaps, &rows, err,
+	                         sizeof(err));
 	if (n < 0) {
 		drop_session(r, err);
 		return -1;
 	}
+	ids = eda_xcalloc((size_t)n + 1, sizeof(*ids));
+	for (int i = 0; i < n; i++)
+		ids[i] = rows[i].id;
+	os_outbox_cursor_saw(r->cursor, wall_now(), ids, (size_t)n, n == r->batch_size);
+	free(ids);
 	if (n == 0) {
 		os_repo_outbox_free(rows, 0);
 		return 0;
@@ -285,6 +301,9 @@ static int round_trip(os_relay_t *r)
 	r->published += (unsigned long long)marked;
 	pthread_mutex_unlock(&r->lock);
 	os_repo_outbox_free(rows, n);
+	/* The rows left behind are below the mark now: sweep for them. */
+	if (marked < n)
+		os_outbox_cursor_sweep(r->cursor);
 	return marked < n ? -2 : marked;
 }
 
@@ -322,6 +341,11 @@ static void update_pending(os_relay_t *r)
 
 	if (r->m_pending == NULL || r->conn == NULL)
 		return;
+	/* The count walks the whole unpublished index: once a second is
+	 * enough for a gauge. */
+	if (wall_now() - r->pending_at < 1.0)
+		return;
+	r->pending_at = wall_now();
 	n = os_repo_outbox_pending(r->conn, err, sizeof(err));
 	if (n >= 0)
 		eda_gauge_set(r->m_pending, NULL, (double)n);
@@ -417,6 +441,7 @@ void os_relay_free(os_relay_t *r)
 		PQfinish(r->conn);
 	if (r->efd >= 0)
 		close(r->efd);
+	os_outbox_cursor_free(r->cursor);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r->url);

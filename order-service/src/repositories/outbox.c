@@ -26,19 +26,33 @@ int os_repo_outbox_insert(PGconn *c, const char *aggregate_id, const char *topic
 	return 1;
 }
 
-int os_repo_outbox_fetch(PGconn *c, int limit, os_outbox_row_t **rows, char *err, size_t errsz)
+int os_repo_outbox_fetch(PGconn *c, int limit, long long after, const long long *gaps, size_t ngaps,
+                         os_outbox_row_t **rows, char *err, size_t errsz)
 {
-	char lim[16];
-	const char *p[1] = {lim};
+	char lim[16], from[24];
+	size_t cap = 3 + ngaps * 21, len = 0;
+	char *list = eda_xmalloc(cap);
+	const char *p[3] = {lim, from, list};
 	PGresult *r;
 	int n;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(from, sizeof(from), "%lld", after);
+	list[len++] = '{';
+	for (size_t i = 0; i < ngaps; i++)
+		len += (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "", gaps[i]);
+	snprintf(list + len, cap - len, "}");
+	/* Two probes of outbox_unpublished, each starting where it should (an
+	 * OR of the two let the planner walk the index from its start). */
 	r = os_pg_exec(c,
 	               "SELECT id, aggregate_id::text, topic, event_type, payload, "
-	               "extract(epoch FROM created_at)::float8 FROM outbox "
-	               "WHERE published_at IS NULL ORDER BY id LIMIT $1::int",
-	               1, p, err, errsz, NULL);
+	               "extract(epoch FROM created_at)::float8 FROM ("
+	               "(SELECT * FROM outbox WHERE published_at IS NULL AND id > $2::bigint "
+	               "ORDER BY id LIMIT $1::int) UNION "
+	               "(SELECT * FROM outbox WHERE published_at IS NULL "
+	               "AND id = ANY($3::bigint[]))) o ORDER BY id LIMIT $1::int",
+	               3, p, err, errsz, NULL);
+	free(list);
 	*rows = NULL;
 	if (r == NULL)
 		return -1;

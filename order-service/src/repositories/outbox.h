@@ -21,9 +21,12 @@ typedef struct os_outbox_row {
 	int status;                                  /* 0 waiting, 1 delivered, -1 failed */
 } os_outbox_row_t;
 
-/* Reads up to LIMIT unpublished rows, lowest id first, into a new array
- * *ROWS. Returns the count (>= 0) or -1. Free with os_repo_outbox_free. */
-int os_repo_outbox_fetch(PGconn *c, int limit, os_outbox_row_t **rows, char *err, size_t errsz);
+/* Reads up to LIMIT unpublished rows with id > AFTER or among the NGAPS ids
+ * GAPS, lowest id first, into a new array *ROWS (events/outbox_cursor.h says
+ * why not simply every unpublished row). Returns the count (>= 0) or -1.
+ * Free with os_repo_outbox_free. */
+int os_repo_outbox_fetch(PGconn *c, int limit, long long after, const long long *gaps, size_t ngaps,
+                         os_outbox_row_t **rows, char *err, size_t errsz);
 void os_repo_outbox_free(os_outbox_row_t *rows, int n);
 
 /* Marks the rows whose status is 1 published at their delivered_at. Returns
