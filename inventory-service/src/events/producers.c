@@ -1,6 +1,7 @@
 /*
  * The publisher: async sends, delivery reports queued to a relay thread that
- * marks rows published in batches and resends failures. See producers.h.
+ * marks rows published in batches (deletes their pending markers) and resends
+ * failures. See producers.h.
  */
 #include "events/producers.h"
 

@@ -5,15 +5,18 @@
  *   K    the claim of O (repositories/claims.h); inserted once, so an insert
  *        that succeeds proves no other write of O exists
  *   R_i  ledger entry op "O/sku_i/reserve", delta -q_i
+ *   M    the pending marker of D (repositories/published.h), written just
+ *        before it: no row with events exists without its marker
  *   D    outbox row "O/placed" = the decision (reserved or failed) + its event
  *        + the InventoryUpdated of every R_i appended "via outbox" (below)
  *   C_i  on failure, ledger entry op "O/sku_i/release", delta +q_i for each R_i
- *   P    publish D's events, then mark D published (and each entry that
- *        carries its own InventoryUpdated likewise)
+ *   P    publish D's events, then mark D published by deleting M (an entry
+ *        that carries its own InventoryUpdated has its own marker, keyed by
+ *        its op and written before it, and is published likewise)
  * and for an OrderCancelled: K (or finding it claimed), X_i release entries
- * for every R_i of O, then the
- * outbox row "O/cancelled" (with InventoryReleased, or without an event when
- * nothing was held), then its publication.
+ * for every R_i of O, then the outbox row "O/cancelled" (with its marker and
+ * InventoryReleased, or without either when nothing was held), then its
+ * publication.
  *
  * Group commit (inv_reserve_orders). The consumer stages its OrderPlaced
  * and OrderCancelled (events/consumers.c) and at its flush hands the runs of
@@ -72,9 +75,13 @@
  *   - after D: the rerun finds O claimed, then D, and never re-decides. If D says
  *     failed, it re-issues every C_i (those done report "applied before"),
  *     so a crash in the middle of the compensation is finished. Then P is
- *     redone unless D is marked published.
+ *     redone while M exists.
+ *   - after M, before D: the rerun decides O as above and finds M there
+ *     already; a marker whose row never comes is dropped by the scan at a
+ *     later start once it is old.
  *   - after P, before the mark: the events are sent again with the same ids
- *     (at-least-once on the wire, deduplicable by id).
+ *     (at-least-once on the wire, deduplicable by id), by the rerun or, if
+ *     none comes, by the scan of the markers at the next start.
  * An order all of whose R_i landed is only ever decided reserved, and a D is
  * written only for such an order (steps 3-4) or by the per-order way, which
  * holds every R_i it reports: no decision is written for an order whose
