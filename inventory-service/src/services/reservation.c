@@ -195,14 +195,29 @@ static int held_by(const inv_app_t *app, const char *order_id, const inv_order_l
 	return inv_ledger_of_ops(app->db, list, lines->n, held, EDA_EVENT_MAX_ITEMS, err, errsz);
 }
 
+/* The reservations of an order decided reserved, one per line of LINES
+ * (with their quantities): every one of them landed before the decision. */
+static int held_by_decision(const inv_order_lines_t *lines, inv_ledger_entry_t *held)
+{
+	for (size_t i = 0; i < lines->n; i++) {
+		memset(&held[i], 0, sizeof(held[i]));
+		memcpy(held[i].sku, lines->line[i].sku, sizeof(held[i].sku));
+		held[i].delta = -lines->line[i].quantity;
+	}
+	return (int)lines->n;
+}
+
 /* Gives back every reservation ORDER_ID holds (LINES: its lines, or NULL when
- * unknown). RELEASED (may be NULL) gets the lines. Returns how many, or -1. */
+ * unknown; RESERVED: LINES come from its reserved decision, quantities and
+ * all, so the ledger need not be asked). RELEASED (may be NULL) gets the
+ * lines. Returns how many, or -1. */
 static int release_all(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
-                       const inv_order_lines_t *lines, inv_line_t *released, char *err,
-                       size_t errsz)
+                       const inv_order_lines_t *lines, bool reserved, inv_line_t *released,
+                       char *err, size_t errsz)
 {
 	inv_ledger_entry_t held[EDA_EVENT_MAX_ITEMS];
-	int n = held_by(app, order_id, lines, held, err, errsz);
+	int n = reserved ? held_by_decision(lines, held)
+	                 : held_by(app, order_id, lines, held, err, errsz);
 
 	for (int i = 0; i < n; i++) {
 		if (release_line(app, ev, order_id, &held[i], err, errsz) < 0)
@@ -269,7 +284,7 @@ static int redo_decided(const inv_app_t *app, const eda_event_t *ev, const char 
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0;
 	if (strcmp(row.outcome, "failed") == 0 &&
-	    release_all(app, ev, order_id, lines, NULL, err, errsz) < 0) {
+	    release_all(app, ev, order_id, lines, false, NULL, err, errsz) < 0) {
 		inv_outbox_row_clear(&row);
 		return -1;
 	}
@@ -548,8 +563,9 @@ int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	return fresh < 0 ? -1 : reserve_order(app, ev, fresh == 1, err, errsz);
 }
 
-/* The lines of ORDER_ID as its decision row ROW (outcome reserved) lists them
- * in its InventoryReserved. Returns false when they cannot be read. */
+/* The lines of ORDER_ID, with their quantities, as its decision row ROW
+ * (outcome reserved) lists them in its InventoryReserved. Returns false when
+ * they cannot be read. */
 static bool reserved_lines(const inv_outbox_row_t *row, const char *order_id,
                            inv_order_lines_t *lines)
 {
@@ -563,12 +579,15 @@ static bool reserved_lines(const inv_outbox_row_t *row, const char *order_id,
 	json_array_foreach(items, i, it)
 	{
 		const char *sku = json_string_value(json_object_get(it, "sku"));
+		json_t *q = json_object_get(it, "quantity");
 
-		if (!ok || sku == NULL || strlen(sku) > INV_SKU_MAX) {
+		if (!ok || sku == NULL || strlen(sku) > INV_SKU_MAX || !json_is_integer(q) ||
+		    json_integer_value(q) <= 0) {
 			ok = false;
 			break;
 		}
-		snprintf(lines->line[lines->n++].sku, sizeof(lines->line[0].sku), "%s", sku);
+		snprintf(lines->line[lines->n].sku, sizeof(lines->line[0].sku), "%s", sku);
+		lines->line[lines->n++].quantity = json_integer_value(q);
 	}
 	json_decref(j);
 	return ok && lines->n > 0;
@@ -581,54 +600,64 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	inv_line_t released[EDA_EVENT_MAX_ITEMS];
 	inv_outbox_row_t row;
 	char *event = NULL;
-	int rc, n = 0;
+	int rc, fresh, n = 0;
 
 	if (order_id == NULL || strlen(order_id) > INV_ORDER_ID_MAX) {
 		snprintf(err, errsz, "OrderCancelled without order_id");
 		return -1;
 	}
 	/* A later OrderPlaced of this order (a redelivery) must find this
-	 * cancel: its claim sends it to look. */
-	if (claim(app, order_id, err, errsz) < 0)
+	 * cancel: its claim sends it to look. A claim of ours proves nothing
+	 * of the order exists: nothing to release, nothing to look up. */
+	fresh = claim(app, order_id, err, errsz);
+	if (fresh < 0)
 		return -1;
 	inv_outbox_id(placed, order_id, "placed");
 	inv_outbox_id(cancelled, order_id, "cancelled");
-	rc = inv_outbox_get(app->db, cancelled, &row, err, errsz);
-	inv_outbox_row_clear(&row);
-	if (rc < 0)
-		return -1;
-	if (rc == 1)
-		return finish(app, cancelled, err, errsz);
-	rc = inv_outbox_get(app->db, placed, &row, err, errsz);
+	/* A cancel handled before is handled again: its releases report
+	 * "applied before" and its row is found as a duplicate below. */
+	rc = fresh ? 0 : inv_outbox_get(app->db, placed, &row, err, errsz);
 	if (rc < 0)
 		return -1;
 	/* A failed order was compensated already: it holds nothing. A reserved
 	 * one holds the lines its InventoryReserved lists; without a decision
 	 * (a redelivery after a crash in the middle of the reservation) the
 	 * ledger is asked by order. */
-	if (rc == 0 || strcmp(row.outcome, "failed") != 0) {
+	if (!fresh && (rc == 0 || strcmp(row.outcome, "failed") != 0)) {
 		inv_order_lines_t lines;
 		bool known = rc == 1 && reserved_lines(&row, order_id, &lines);
 
-		n = release_all(app, ev, order_id, known ? &lines : NULL, released, err, errsz);
+		n = release_all(app, ev, order_id, known ? &lines : NULL, known, released, err,
+		                errsz);
 		if (n < 0) {
 			inv_outbox_row_clear(&row);
 			return -1;
 		}
 	}
-	inv_outbox_row_clear(&row);
+	if (!fresh)
+		inv_outbox_row_clear(&row);
 	if (n > 0)
 		event = result_event(ev, EDA_EVENT_INVENTORY_RELEASED, order_id,
 		                     inv_released_data(order_id, released, (size_t)n));
 	rc = inv_outbox_insert(app->db, cancelled, order_id, n > 0 ? "released" : "nothing", event,
 	                       NULL, 0, err, errsz);
-	free(event);
-	if (rc == INV_REPO_ERR)
+	if (rc == INV_REPO_ERR) {
+		free(event);
 		return -1;
+	}
 	if (rc == INV_REPO_OK)
 		inv_crash_point("outbox-insert");
 	eda_log(EDA_LOG_INFO, n > 0 ? "released" : "cancel: nothing held", "order_id", order_id,
 	        "event_id", ev->id, NULL);
+	if (rc == INV_REPO_OK) {
+		/* Our row, our event: publish it without reading the row back. */
+		if (event != NULL && app->publish != NULL)
+			app->publish(app->pub, INV_COLL_OUTBOX, cancelled,
+			             (const char *const *)&event, 1);
+		free(event);
+		return 0;
+	}
+	free(event);
 	return finish(app, cancelled, err, errsz);
 }
 
