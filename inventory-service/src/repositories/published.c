@@ -204,6 +204,10 @@ int inv_unpublished(inv_db_t *db, const char *collection, size_t limit, inv_unpu
 	if (inv_find_each(pending, BCON_NEW("coll", BCON_UTF8(collection)), opts, got_marker, &s,
 	                  "pending scan", err, errsz) < 0)
 		goto out;
+	if (s.n == 0) {
+		rc = 0;
+		goto out;
+	}
 	qsort(s.m, s.n, sizeof(*s.m), marker_cmp);
 	keys = eda_xcalloc(s.n + 1, sizeof(*keys));
 	for (size_t i = 0; i < s.n; i++)
