@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,48 @@ static void create_topics(const char *const *names, const int *partitions, size_
 		rd_kafka_NewTopic_destroy(nt[i]);
 }
 
+/* The databases this process named, dropped when it exits: every run of the
+ * suites would otherwise leave dozens behind in the local stack's FerretDB.
+ * A forked test inherits the list of the process that forked it, whose
+ * databases are still in use: each name keeps the pid that made it. */
+static char made_db[256][64];
+static pid_t made_by[256];
+static int nmade_db;
+
+static void drop_made_dbs(void)
+{
+	const char *url = getenv("MONGODB_URL");
+	mongoc_client_t *c;
+
+	if (url == NULL || nmade_db == 0)
+		return;
+	mongoc_init();
+	if ((c = mongoc_client_new(url)) == NULL)
+		return;
+	for (int i = 0; i < nmade_db; i++) {
+		mongoc_database_t *d;
+
+		if (made_by[i] != getpid())
+			continue;
+		d = mongoc_client_get_database(c, made_db[i]);
+
+		(void)mongoc_database_drop(d, NULL);
+		mongoc_database_destroy(d);
+	}
+	mongoc_client_destroy(c);
+	nmade_db = 0;
+}
+
+static void remember_db(const char *name)
+{
+	if (nmade_db == 0)
+		atexit(drop_made_dbs);
+	if (nmade_db < (int)(sizeof(made_db) / sizeof(made_db[0]))) {
+		made_by[nmade_db] = getpid();
+		snprintf(made_db[nmade_db++], sizeof(made_db[0]), "%s", name);
+	}
+}
+
 void ts_inv_init(ts_inv_t *t, const char *name, int partitions)
 {
 	char base[96];
@@ -89,6 +132,7 @@ void ts_inv_init(ts_inv_t *t, const char *name, int partitions)
 	/* MongoDB database names are short and without dots. */
 	snprintf(t->db, sizeof(t->db), "invt_%d_%ld%06ld", (int)getpid(), (long)ts.tv_sec % 100000,
 	         ts.tv_nsec / 1000);
+	remember_db(t->db);
 	t->partitions = partitions;
 	create_topics((const char *const[]){t->orders, t->inventory, t->dlq},
 	              (const int[]){partitions, partitions, 1}, 3);
