@@ -172,7 +172,12 @@ int main(int argc, char **argv)
 	                  .publish = inv_publish_cb,
 	                  .pub = pub,
 	                  .heads = inv_heads_new(8192),
+	                  .cache = inv_cache_writer_start(db, err, sizeof(err)),
 	                  .flush_lock = &flush_lock};
+	if (app.cache == NULL) {
+		eda_log(EDA_LOG_ERROR, "cache writer", "why", err, NULL);
+		goto out;
+	}
 	if (inv_publisher_replay(pub, err, sizeof(err)) < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot replay the outbox", "why", err, NULL);
 		goto out;
@@ -262,6 +267,7 @@ out:
 		eda_consumer_free(consumers[i]);
 	for (long i = 0; i < INV_MAX_CONSUMERS; i++)
 		inv_order_batch_free(batches[i]);
+	inv_cache_writer_stop(app.cache);
 	eda_http_server_free(http);
 	inv_publisher_free(pub, 10000);
 	inv_kafka_ready_free(kready);

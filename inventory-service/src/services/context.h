@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "config/database.h"
+#include "services/cache_writer.h"
 #include "services/heads.h"
 
 #define INV_SOURCE "/inventory-service"
@@ -23,6 +24,9 @@ typedef struct inv_app {
 	inv_publish_fn publish; /* may be NULL: rows are then published at the next start */
 	void *pub;
 	inv_heads_t *heads; /* may be NULL: every change then starts from the products cache */
+	/* Writes the batches' products cache entries; may be NULL: they are
+	 * then written in the flush. */
+	inv_cache_writer_t *cache;
 	/* Held around a batch flush (events/consumers.c); may be NULL when the
 	 * process has one consumer. */
 	pthread_mutex_t *flush_lock;

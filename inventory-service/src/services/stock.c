@@ -319,7 +319,9 @@ void inv_stock_cache(const inv_app_t *app, const inv_ledger_entry_t *e, const bo
 		if ((done == NULL || done[i]) && e[i].version % CACHE_EVERY == 0)
 			cache[ncached++] = (inv_cached_stock_t){
 			        .sku = e[i].sku, .stock = e[i].balance, .version = e[i].version};
-	if (ncached > 0) {
+	if (ncached > 0 && app->cache != NULL) {
+		inv_cache_writer_put(app->cache, cache, ncached);
+	} else if (ncached > 0) {
 		if (inv_products_cache_many(app->db, cache, ncached, cerr, sizeof(cerr)) != 0)
 			eda_log(EDA_LOG_WARN, "stock cache not updated", "why", cerr, NULL);
 		inv_crash_point("cache-update");
