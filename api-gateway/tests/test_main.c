@@ -7,6 +7,7 @@
 #include "utils/auth.h"
 
 #include "support/check_main.h"
+#include "support/ports.h"
 #include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
@@ -144,18 +145,6 @@ START_TEST(token_command_usage_errors)
 }
 END_TEST
 
-static unsigned short free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static size_t discard(char *data, size_t size, size_t n, void *ud)
 {
 	(void)data;
@@ -184,7 +173,7 @@ static long try_get(const char *url, const char *auth)
 START_TEST(serves_and_stops_on_sigterm)
 {
 	ts_stub_t stub;
-	unsigned short port = free_port();
+	unsigned short port = ts_free_port();
 	char port_env[32], order_env[96], inv_env[96], url[128];
 	char *auth = ts_bearer("42", "customer");
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};

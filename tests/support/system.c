@@ -20,6 +20,7 @@
 
 #include "eda/topic_reader.h"
 #include "support/kafka_support.h"
+#include "support/ports.h"
 
 const char *const sys_daemon_names[SYS_NDAEMONS] = {"order-service", "inventory-service",
                                                     "notification-service", "api-gateway"};
@@ -29,19 +30,6 @@ static const char *env_or(const char *name, const char *def)
 	const char *v = getenv(name);
 
 	return v != NULL && *v != '\0' ? v : def;
-}
-
-static unsigned short free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
 }
 
 /* URL with its last path segment (the database) replaced by DB. */
@@ -210,7 +198,7 @@ void sys_start(sys_t *s)
 		snprintf(dlq, sizeof(dlq), "dlq.%s", s->group[d]);
 		if (d != SYS_GATEWAY)
 			ts_create_topic(dlq, 1);
-		s->port[d] = free_port();
+		s->port[d] = ts_free_port();
 	}
 	snprintf(s->pg_db, sizeof(s->pg_db), "%s", s->tag);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", s->pg_db);

@@ -145,19 +145,6 @@ static const char *bin_dir(void)
 	return d != NULL && *d != '\0' ? d : "build/bin";
 }
 
-unsigned short ts_free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static int ready(unsigned short port)
 {
 	return ts_http(port, "GET", "/readyz", NULL, NULL, 0, NULL) == 200;

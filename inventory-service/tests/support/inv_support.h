@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "eda/event.h"
+#include "support/ports.h" /* ts_free_port */
 
 typedef struct ts_inv {
 	char orders[128], inventory[128], group[128], dlq[140], db[64];
@@ -43,9 +44,6 @@ int ts_inv_try_exit(pid_t pid);
 
 /* SIGTERM, then waits (20 s); asserts a clean exit 0. */
 void ts_inv_stop(pid_t pid);
-
-/* A TCP port free right now on 127.0.0.1. */
-unsigned short ts_free_port(void);
 
 /* An HTTP request to 127.0.0.1:PORT. HEADERS: NULL-terminated "Name: value"
  * list (may be NULL). BODY may be NULL. *OUT (if OUT) gets the JSON reply or

@@ -22,19 +22,6 @@
 
 #define SINK_SCRIPT "notification-service/tests/support/smtp_sink.py"
 
-unsigned short ts_free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 void ts_tmpdir(char *out, size_t size, const char *prefix)
 {
 	snprintf(out, size, "/tmp/%s-XXXXXX", prefix);

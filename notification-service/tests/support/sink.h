@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "eda/event.h"
+#include "support/ports.h" /* ts_free_port */
 
 typedef struct ts_sink {
 	pid_t pid;
@@ -20,9 +21,6 @@ typedef struct ts_sink {
 	const char *reject[4];
 	const char *tempfail[4];
 } ts_sink_t;
-
-/* A free loopback TCP port (bound and released). */
-unsigned short ts_free_port(void);
 
 /* A new empty directory under /tmp; PREFIX names it. */
 void ts_tmpdir(char *out, size_t size, const char *prefix);
