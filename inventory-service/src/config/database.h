@@ -33,7 +33,8 @@ inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char 
 int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
 
 /* true when the server is FerretDB (its buildInfo names a ferretdbVersion),
- * which answers only equality filters from an index (utils/find_in.h).
+ * which hands only equality filters to its backend, and answers none of
+ * them from an index (utils/find_in.h).
  * Learnt by inv_db_ensure_indexes, which a process calls before it queries. */
 bool inv_db_is_ferretdb(const inv_db_t *db);
 

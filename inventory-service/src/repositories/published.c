@@ -218,18 +218,19 @@ int inv_unpublished(inv_db_t *db, const char *collection, size_t limit, inv_unpu
 	for (size_t i = 0; i < s.n; i++)
 		if (!s.m[i].found && s.m[i].ts < old)
 			keys[norphans++] = s.m[i].key;
-	if (norphans > 0 &&
-	    inv_mark_published(db, collection, keys, norphans, err, errsz) != INV_REPO_OK)
-		goto out;
 	rc = s.handed;
 out:
+	bson_destroy(opts);
+	mongoc_collection_destroy(rows);
+	mongoc_collection_destroy(pending);
+	/* Given back before the orphans' delete takes a client of its own. */
+	inv_db_release(db, c);
+	if (norphans > 0 &&
+	    inv_mark_published(db, collection, keys, norphans, err, errsz) != INV_REPO_OK)
+		rc = INV_REPO_ERR;
 	for (size_t i = 0; i < s.n; i++)
 		free(s.m[i].key);
 	free(s.m);
 	free(keys);
-	bson_destroy(opts);
-	mongoc_collection_destroy(rows);
-	mongoc_collection_destroy(pending);
-	inv_db_release(db, c);
 	return rc;
 }

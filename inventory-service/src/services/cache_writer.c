@@ -34,8 +34,8 @@ static void write_entries(inv_db_t *db, const entry_t *e, size_t n)
 	char err[256];
 
 	for (size_t i = 0; i < n; i++)
-		c[i] = (inv_cached_stock_t){.sku = e[i].sku, .stock = e[i].stock,
-		                            .version = e[i].version};
+		c[i] = (inv_cached_stock_t){
+		        .sku = e[i].sku, .stock = e[i].stock, .version = e[i].version};
 	if (inv_products_cache_many(db, c, n, err, sizeof(err)) != 0)
 		eda_log(EDA_LOG_WARN, "stock cache not updated", "why", err, NULL);
 	inv_crash_point("cache-update");

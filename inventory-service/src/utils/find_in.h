@@ -1,6 +1,6 @@
 /*
  * The documents whose FIELD is one of a list of strings, the way each
- * server answers from an index:
+ * server answers best:
  *   MongoDB   one query {FIELD: {$in: [v0, v1, ...]}};
  *   FerretDB  one query {FIELD: v} per value. FerretDB 1.24 hands only
  *             equality filters down to its backend (SQLite: only on _id)

@@ -16,17 +16,12 @@
 /* Seconds between sweeps when nothing else asks for one. */
 #define SWEEP_EVERY 60.0
 
-typedef struct gap {
-	long long id;
-	double since;
-} gap_t;
-
 struct os_outbox_cursor {
 	long long hwm;        /* highest id seen */
 	long long sweep_from; /* the sweep's position, or -1 when not sweeping */
 	double next_sweep;    /* when the next sweep starts */
-	gap_t *gap;
-	long long *ids; /* the gaps' ids for the fetch */
+	long long *gap;       /* the skipped ids, as the fetch takes them */
+	double *since;        /* when each was skipped */
 	size_t ngap, cap;
 };
 
@@ -43,7 +38,7 @@ void os_outbox_cursor_free(os_outbox_cursor_t *c)
 	if (c == NULL)
 		return;
 	free(c->gap);
-	free(c->ids);
+	free(c->since);
 	free(c);
 }
 
@@ -57,18 +52,19 @@ void os_outbox_cursor_next(os_outbox_cursor_t *c, double now, long long *after,
 {
 	size_t kept = 0;
 
-	for (size_t i = 0; i < c->ngap; i++)
-		if (now - c->gap[i].since < GAP_TIMEOUT)
-			c->gap[kept++] = c->gap[i];
+	for (size_t i = 0; i < c->ngap; i++) {
+		if (now - c->since[i] < GAP_TIMEOUT) {
+			c->gap[kept] = c->gap[i];
+			c->since[kept++] = c->since[i];
+		}
+	}
 	c->ngap = kept;
 	if (c->sweep_from < 0 && now >= c->next_sweep)
 		c->sweep_from = 0;
 	if (c->sweep_from == 0)
 		c->next_sweep = now + SWEEP_EVERY;
-	for (size_t i = 0; i < c->ngap; i++)
-		c->ids[i] = c->gap[i].id;
 	*after = c->sweep_from >= 0 ? c->sweep_from : c->hwm;
-	*gaps = c->ids;
+	*gaps = c->gap;
 	*ngaps = c->ngap;
 }
 
@@ -77,16 +73,19 @@ static void gap_add(os_outbox_cursor_t *c, long long id, double now)
 	if (c->ngap == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 64;
 		c->gap = eda_xrealloc(c->gap, c->cap * sizeof(*c->gap));
-		c->ids = eda_xrealloc(c->ids, c->cap * sizeof(*c->ids));
+		c->since = eda_xrealloc(c->since, c->cap * sizeof(*c->since));
 	}
-	c->gap[c->ngap++] = (gap_t){.id = id, .since = now};
+	c->gap[c->ngap] = id;
+	c->since[c->ngap++] = now;
 }
 
 static void gap_remove(os_outbox_cursor_t *c, long long id)
 {
 	for (size_t i = 0; i < c->ngap; i++) {
-		if (c->gap[i].id == id) {
-			c->gap[i] = c->gap[--c->ngap];
+		if (c->gap[i] == id) {
+			c->ngap--;
+			c->gap[i] = c->gap[c->ngap];
+			c->since[i] = c->since[c->ngap];
 			return;
 		}
 	}
