@@ -130,7 +130,8 @@ START_TEST(oversized_body_is_413)
 END_TEST
 
 /* Header size and count are bounded by the server's per-connection memory
- * (64 KiB): past it the answer is 431 and nothing is forwarded. */
+ * (16 KiB): 8 KiB of headers pass, past the pool the answer is 431 and
+ * nothing is forwarded. */
 START_TEST(oversized_headers_are_431)
 {
 	static char big[70 * 1024];
@@ -140,6 +141,11 @@ START_TEST(oversized_headers_are_431)
 	ts_resp_t r;
 
 	snprintf(big, sizeof(big), "X-Big: ");
+	memset(big + 7, 'a', 8 * 1024);
+	call("GET", "/orders", one_big, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	ck_assert_int_eq(ts_stub_requests(), 1);
 	memset(big + 7, 'a', sizeof(big) - 8);
 	call("GET", "/orders", one_big, NULL, &r);
 	ck_assert_int_eq(r.status, 431);
@@ -152,7 +158,7 @@ START_TEST(oversized_headers_are_431)
 	call("GET", "/orders", many, NULL, &r);
 	ck_assert_int_eq(r.status, 431);
 	ts_resp_free(&r);
-	ck_assert_int_eq(ts_stub_requests(), 0);
+	ck_assert_int_eq(ts_stub_requests(), 1);
 	free(many);
 	free(lines);
 }
