@@ -16,11 +16,9 @@
 #include "utils/auth.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #define READY_TIMEOUT_MS 1000
 #define DRAIN_MS         5000
-#define SETTLE_MS        50
 
 struct gw_gateway {
 	const gw_settings_t *settings;
@@ -120,21 +118,13 @@ gw_proxy_t *gw_gateway_proxy(const gw_gateway_t *g)
 
 void gw_gateway_stop(gw_gateway_t *g)
 {
-	struct timespec settle = {.tv_sec = 0, .tv_nsec = SETTLE_MS * 1000000L};
-
 	if (g == NULL)
 		return;
 	/* Requests already with an upstream get to finish; only then does the
-	 * server stop, which would answer the ones still parked with 503. */
-	if (g->proxy != NULL && g->server != NULL) {
+	 * server stop, which would answer the ones still parked with 503 (and
+	 * waits for the replies just handed to it to be sent). */
+	if (g->proxy != NULL && g->server != NULL)
 		gw_proxy_drain(g->proxy, DRAIN_MS);
-		/* The last replies were just handed to the server threads. Let
-		 * them send those before eda_http_server_stop() quiesces the
-		 * daemon: libmicrohttpd 0.9.75 aborts the process if a worker
-		 * thread is busy at that moment (a race in MHD_quiesce_daemon,
-		 * see README.md), so stopping while they are idle avoids it. */
-		nanosleep(&settle, NULL);
-	}
 	eda_http_server_stop(g->server);
 	gw_proxy_stop(g->proxy);
 }
