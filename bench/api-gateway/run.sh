@@ -8,6 +8,13 @@
 #
 #   bench/api-gateway/run.sh            (from anywhere; needs wrk: apt-get install wrk)
 #   DURATION=30 CONNS=128 bench/api-gateway/run.sh
+#
+# When nginx is installed (apt-get install nginx-light; make deps does not
+# install it, a package that starts a server on port 80 is no build dependency)
+# the peak step also runs through nginx as a plain keep-alive reverse proxy to
+# the same upstream, with as many workers as the gateway has threads: the
+# figure a well-known C proxy reaches on the same machine, without
+# authentication or header rewriting. NGINX=none skips it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,11 +26,14 @@ HALF_CONNS=${HALF_CONNS:-32}
 UP_PORT=${UP_PORT:-18101}
 GW_PORT=${GW_PORT:-18100}
 GW_THREADS=${GW_THREADS:-2}
+NGX_PORT=${NGX_PORT:-18102}
+NGINX=${NGINX:-$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || echo none)}
 OUT=${OUT:-$BUILD/bench/api-gateway}
 
 command -v wrk >/dev/null || { echo "run.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 make -s BUILD="$BUILD" "$BUILD/bin/api-gateway"
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 cc -O2 -Wall -o "$OUT/upstream" bench/api-gateway/upstream.c -lmicrohttpd -lpthread
 
 pids=()
@@ -40,11 +50,16 @@ PORT=$GW_PORT BIND_ADDR=127.0.0.1 HTTP_THREADS=$GW_THREADS LOG_LEVEL=warn \
 	"$BUILD/bin/api-gateway" 2>"$OUT/gateway.log" &
 gw_pid=$!
 pids+=($gw_pid)
-for _ in $(seq 100); do
-	curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null && break
-	sleep 0.1
-done
-curl -fs "http://127.0.0.1:$GW_PORT/readyz" >/dev/null || { echo "gateway not ready" >&2; exit 1; }
+# Waits up to 10 s for a URL to answer 2xx; fails the run if it never does.
+wait_for() { # name url
+	for _ in $(seq 100); do
+		curl -fs "$2" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "run.sh: $1 not ready at $2" >&2
+	exit 1
+}
+wait_for gateway "http://127.0.0.1:$GW_PORT/readyz"
 TOKEN=$("$BUILD/bin/api-gateway" token --sub bench --roles customer)
 AUTH="Authorization: Bearer $TOKEN"
 
@@ -77,6 +92,40 @@ g1=$(cpu_ticks "$gw_pid")
 run gateway-peak "http://127.0.0.1:$GW_PORT/orders/o-1" "$CONNS"
 u2=$(cpu_ticks "$up_pid")
 g2=$(cpu_ticks "$gw_pid")
+if [ "$NGINX" != none ]; then
+	mkdir -p "$OUT/nginx"
+	cat >"$OUT/nginx/nginx.conf" <<-EOF
+		worker_processes $GW_THREADS;
+		daemon off;
+		pid $OUT/nginx/nginx.pid;
+		error_log $OUT/nginx/error.log warn;
+		events { worker_connections 1024; }
+		http {
+		    access_log off;
+		    client_body_temp_path $OUT/nginx/body;
+		    proxy_temp_path $OUT/nginx/proxy;
+		    upstream bench { server 127.0.0.1:$UP_PORT; keepalive $CONNS; }
+		    server {
+		        listen 127.0.0.1:$NGX_PORT;
+		        location / {
+		            proxy_pass http://bench;
+		            proxy_http_version 1.1;
+		            proxy_set_header Connection "";
+		        }
+		    }
+		}
+	EOF
+	"$NGINX" -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" &
+	ngx_pid=$!
+	pids+=($ngx_pid)
+	wait_for nginx "http://127.0.0.1:$NGX_PORT/orders/o-1"
+	# The workers do the work; the master only watches them.
+	ngx_ticks() { local t=0 w; for w in $(pgrep -P "$ngx_pid"); do t=$((t + $(cpu_ticks "$w"))); done; echo "$t"; }
+	n1=$(ngx_ticks)
+	run nginx-peak "http://127.0.0.1:$NGX_PORT/orders/o-1" "$CONNS"
+	n2=$(ngx_ticks)
+	kill "$ngx_pid"
+fi
 direct=$(rps "$OUT/direct-peak.txt")
 gw=$(rps "$OUT/gateway-peak.txt")
 n_direct=$(requests "$OUT/direct-peak.txt")
@@ -100,4 +149,10 @@ printf 'gateway peak RSS: %.1f MB (target < 32 MB)\n' "$rss"
 echo "CPU per request (peak runs): gateway $(us_per_req $((g2 - g1)) "$n_gw") us," \
 	"upstream $(us_per_req $((u2 - u1)) "$n_gw") us behind it," \
 	"$(us_per_req $((u1 - u0)) "$n_direct") us direct"
+if [ "$NGINX" != none ]; then
+	awk -v d="$direct" -v g="$(rps "$OUT/nginx-peak.txt")" -v c="$(us_per_req $((n2 - n1)) "$(requests "$OUT/nginx-peak.txt")")" \
+		'BEGIN { printf "reference: nginx as a plain proxy keeps %.1f%% of direct, %s us of CPU per request\n", 100 * g / d, c }'
+else
+	echo "reference: nginx not measured (not installed: apt-get install nginx-light; or NGINX=none)"
+fi
 echo "raw wrk output: $OUT/"

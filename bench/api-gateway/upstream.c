@@ -5,8 +5,12 @@
  * benchmark measures the gateway and not the upstream.
  *
  *     cc -O2 -o upstream upstream.c -lmicrohttpd && ./upstream 18101 [threads]
+ *
+ * It listens on 127.0.0.1 only.
  */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +41,30 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	return MHD_queue_response(c, MHD_HTTP_OK, response);
 }
 
+/* A decimal number in [lo, hi], or -1. */
+static long parse_arg(const char *s, long lo, long hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return (end == s || *end != '\0' || v < lo || v > hi) ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned port = argc > 1 ? (unsigned)atoi(argv[1]) : 18101;
-	unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
+	long port = argc > 1 ? parse_arg(argv[1], 1, 65535) : 18101;
+	long threads = argc > 2 ? parse_arg(argv[2], 1, 64) : 1;
+	struct sockaddr_in addr = {.sin_family = AF_INET};
 	struct MHD_Daemon *d;
 	sigset_t set;
 	int sig;
 
+	if (argc > 3 || port < 0 || threads < 0) {
+		fprintf(stderr, "usage: upstream [port 1-65535] [threads 1-64]\n");
+		return 2;
+	}
+	addr.sin_port = htons((uint16_t)port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -52,11 +72,15 @@ int main(int argc, char **argv)
 	response = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
 	                                           MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(response, "Content-Type", "application/json");
+	/* MHD warns about a thread pool of one (or zero), so for one thread the
+	 * option list simply ends before the pool size. */
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-	                     NULL, NULL, answer, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+	                     NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &addr,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	                     threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+	                     (unsigned)threads, MHD_OPTION_END);
 	if (d == NULL) {
-		fprintf(stderr, "upstream: cannot listen on port %u\n", port);
+		fprintf(stderr, "upstream: cannot listen on 127.0.0.1:%ld\n", port);
 		return 1;
 	}
 	sigwait(&set, &sig);
