@@ -80,7 +80,10 @@ static int watermarks(eda_topic_reader_t *r, const char *topic, int64_t *lo, int
 		return -1;
 	}
 	if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		eda_errf(err, errsz, "topic %s not found", topic);
+		eda_errf(err, errsz, "topic %s not found (%s)", topic,
+		         rd_kafka_err2str(md->topic_cnt == 1
+		                                  ? md->topics[0].err
+		                                  : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
 		rd_kafka_metadata_destroy(md);
 		return -1;
 	}

@@ -23,6 +23,8 @@
 #include "support/sink.h"
 
 #define WAIT_S 60
+/* For a counter that trails the e-mail it counts (ts_app_wait_metric). */
+#define METRIC_WAIT_S 10
 
 static void produce(const char *topic, const char *key, char *value)
 {
@@ -89,8 +91,9 @@ START_TEST(one_email_per_type_over_smtp)
 		ck_assert_ptr_nonnull(strstr(mail, "From: Shop <orders@shop.example>"));
 		ck_assert_ptr_nonnull(strstr(mail, "@notification-service.eda>"));
 		ck_assert_ptr_nonnull(strstr(mail, "Content-Type: text/html; charset=UTF-8"));
-		ck_assert_double_eq(ts_app_metric(&app, "notifications_sent_total",
-		                                  EDA_LABELS(per_type[i].type, "smtp")),
+		ck_assert_double_eq(ts_app_wait_metric(&app, "notifications_sent_total",
+		                                       EDA_LABELS(per_type[i].type, "smtp"), 1,
+		                                       METRIC_WAIT_S),
 		                    1);
 		free(mail);
 	}
@@ -123,8 +126,9 @@ START_TEST(spool_transport_writes_eml_files)
 	char *all = ts_read_all_eml(dir);
 	ck_assert_int_eq(occurrences(all, "To: <bob@example.com>"), 3);
 	free(all);
-	ck_assert_double_eq(ts_app_metric(&app, "notifications_sent_total",
-	                                  EDA_LABELS("OrderConfirmed", "spool")),
+	ck_assert_double_eq(ts_app_wait_metric(&app, "notifications_sent_total",
+	                                       EDA_LABELS("OrderConfirmed", "spool"), 3,
+	                                       METRIC_WAIT_S),
 	                    3);
 	ts_app_stop(&app);
 }
@@ -154,13 +158,13 @@ START_TEST(durable_spool_commits_in_batches)
 	values[N] = owned[N - 1]; /* the same event again, right behind itself */
 	ts_produce(app.topic, 0, "orders", values, N + 1);
 	ck_assert_int_eq(ts_wait_eml(dir, N, WAIT_S), N);
-	for (int i = 0; i < 100 && ts_app_metric(&app, "notifications_duplicate_total", NULL) < 1;
-	     i++)
-		usleep(100 * 1000);
-	ck_assert_double_eq(ts_app_metric(&app, "notifications_duplicate_total", NULL), 1);
 	ck_assert_double_eq(
-	        ts_app_metric(&app, "notifications_sent_total", EDA_LABELS("OrderPlaced", "spool")),
-	        N);
+	        ts_app_wait_metric(&app, "notifications_duplicate_total", NULL, 1, METRIC_WAIT_S),
+	        1);
+	ck_assert_double_eq(ts_app_wait_metric(&app, "notifications_sent_total",
+	                                       EDA_LABELS("OrderPlaced", "spool"), N,
+	                                       METRIC_WAIT_S),
+	                    N);
 	ts_app_stop(&app);
 	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq %d", dir, N);
 	ck_assert_int_eq(system(cmd), 0);
@@ -175,13 +179,10 @@ START_TEST(durable_spool_commits_in_batches)
 	produce(app.topic, "orders",
 	        ts_order_event(EDA_EVENT_ORDER_PLACED, order, "erin@example.com", NULL, id));
 	ck_assert_int_eq(ts_wait_eml(dir, N + 1, WAIT_S), N + 1);
-	for (int i = 0; i < 100 && ts_app_metric(&app, "notifications_sent_total",
-	                                         EDA_LABELS("OrderPlaced", "spool")) < 1;
-	     i++)
-		usleep(100 * 1000);
-	ck_assert_double_eq(
-	        ts_app_metric(&app, "notifications_sent_total", EDA_LABELS("OrderPlaced", "spool")),
-	        1);
+	ck_assert_double_eq(ts_app_wait_metric(&app, "notifications_sent_total",
+	                                       EDA_LABELS("OrderPlaced", "spool"), 1,
+	                                       METRIC_WAIT_S),
+	                    1);
 	ts_app_stop(&app);
 }
 END_TEST
@@ -211,12 +212,9 @@ START_TEST(smtp_down_then_back_loses_nothing)
 		                       ids[i]));
 	}
 	/* The relay is down: the service keeps retrying without moving on. */
-	for (int i = 0; i < 200 && ts_app_metric(&app, "notification_failures_total",
-	                                         EDA_LABELS("transient")) < 2;
-	     i++)
-		usleep(100 * 1000);
-	ck_assert_double_ge(
-	        ts_app_metric(&app, "notification_failures_total", EDA_LABELS("transient")), 2);
+	ck_assert_double_ge(ts_app_wait_metric(&app, "notification_failures_total",
+	                                       EDA_LABELS("transient"), 2, 2 * METRIC_WAIT_S),
+	                    2);
 	ts_sink_start(&sink); /* same port, same folder */
 	ck_assert_int_eq(ts_wait_eml(sink.dir, total, WAIT_S), total);
 	sleep(2); /* room for any double to show up */
@@ -373,10 +371,9 @@ START_TEST(duplicate_event_is_mailed_once)
 	produce(app.topic, order,
 	        ts_order_event(EDA_EVENT_ORDER_CANCELLED, order, "dan@example.com", NULL, NULL));
 	ck_assert_int_eq(ts_wait_eml(sink.dir, 2, WAIT_S), 2);
-	for (int i = 0; i < 100 && ts_app_metric(&app, "notifications_duplicate_total", NULL) < 1;
-	     i++)
-		usleep(100 * 1000);
-	ck_assert_double_eq(ts_app_metric(&app, "notifications_duplicate_total", NULL), 1);
+	ck_assert_double_eq(
+	        ts_app_wait_metric(&app, "notifications_duplicate_total", NULL, 1, METRIC_WAIT_S),
+	        1);
 	ck_assert_int_eq(ts_count_eml(sink.dir), 2);
 	ts_app_stop(&app);
 	ts_sink_stop(&sink);

@@ -2,6 +2,7 @@
 #include "kafka_support.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,33 @@ rd_kafka_conf_t *ts_kafka_conf_fast_session(void)
 	return conf;
 }
 
+/* KRaft answers CreateTopics once the controller has the topic; the broker's
+ * metadata (what a client asks next) follows a moment later, longer on a busy
+ * machine. Tests start using a topic only when every partition has a leader. */
+static void wait_for_leaders(rd_kafka_t *rk, const char *topic, int partitions)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	bool ready = false;
+
+	ck_assert_ptr_nonnull(rkt);
+	for (int i = 0; i < 300 && !ready; i++) {
+		const struct rd_kafka_metadata *md = NULL;
+
+		if (i > 0)
+			usleep(100 * 1000);
+		if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		ready = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		        md->topics[0].partition_cnt == partitions;
+		for (int p = 0; ready && p < md->topics[0].partition_cnt; p++)
+			ready = md->topics[0].partitions[p].leader >= 0;
+		rd_kafka_metadata_destroy(md);
+	}
+	rd_kafka_topic_destroy(rkt);
+	ck_assert_msg(ready, "topic %s: no leader for all %d partitions after 30 s", topic,
+	              partitions);
+}
+
 void ts_create_topic(const char *topic, int partitions)
 {
 	char err[512];
@@ -73,6 +101,7 @@ void ts_create_topic(const char *topic, int partitions)
 	rd_kafka_event_destroy(ev);
 	rd_kafka_queue_destroy(q);
 	rd_kafka_NewTopic_destroy(nt);
+	wait_for_leaders(rk, topic, partitions);
 	rd_kafka_destroy(rk);
 }
 

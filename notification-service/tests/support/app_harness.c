@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "eda/metrics.h"
 #include "support/kafka_support.h"
@@ -78,6 +79,18 @@ double ts_app_metric(ts_app_t *a, const char *family, const char *const *labels)
 		                        NULL, err, sizeof(err));
 	ck_assert_msg(m != NULL, "%s", err);
 	return eda_metric_value(m, labels);
+}
+
+double ts_app_wait_metric(ts_app_t *a, const char *family, const char *const *labels,
+                          double at_least, int timeout_s)
+{
+	double v = ts_app_metric(a, family, labels);
+
+	for (int i = 0; i < timeout_s * 10 && v < at_least; i++) {
+		usleep(100 * 1000);
+		v = ts_app_metric(a, family, labels);
+	}
+	return v;
 }
 
 static char *header(const rd_kafka_message_t *m, const char *name)

@@ -30,6 +30,12 @@ void ts_app_restart(ts_app_t *a);
 
 /* The value of one series of the app's metrics (see eda_metric_value). */
 double ts_app_metric(ts_app_t *a, const char *family, const char *const *labels);
+/* The same, once it has reached AT_LEAST or TIMEOUT_S passed. A counter moves
+ * after what it counts becomes visible (an e-mail file is renamed into place
+ * before its batch's flush returns and is counted), so a test reads it this
+ * way after waiting for the side effect. */
+double ts_app_wait_metric(ts_app_t *a, const char *family, const char *const *labels,
+                          double at_least, int timeout_s);
 
 /* A message read back: its value and its dlq.error header (NULL if none). */
 typedef struct ts_msg {
