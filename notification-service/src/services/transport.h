@@ -58,9 +58,9 @@ transport_t *transport_smtp_new(const smtp_config_t *cfg, char *err, size_t errs
 /* Returns a new spool transport writing into DIR (created if missing, one
  * level), or NULL with ERR. Without FSYNC, send() renames each file into place
  * and answers OK. With FSYNC, send() writes a temporary file and answers
- * PENDING; flush() syncs the file system once (syncfs), renames the batch's
- * files into place and syncs DIR once, so one e-mail never costs a disk flush
- * of its own. */
+ * PENDING; flush() fdatasyncs each file of the batch, renames them into place
+ * and syncs DIR once, so the directory is synced once per batch, not once per
+ * e-mail. */
 transport_t *transport_spool_new(const char *dir, bool fsync, char *err, size_t errsz);
 
 static inline void transport_free(transport_t *t)
