@@ -71,7 +71,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	response = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
 	                                           MHD_RESPMEM_PERSISTENT);
-	MHD_add_response_header(response, "Content-Type", "application/json");
+	if (response == NULL ||
+	    MHD_add_response_header(response, "Content-Type", "application/json") != MHD_YES) {
+		fprintf(stderr, "upstream: cannot build the response\n");
+		return 1;
+	}
 	/* MHD warns about a thread pool of one (or zero), so for one thread the
 	 * option list simply ends before the pool size. */
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,

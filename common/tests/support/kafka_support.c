@@ -53,25 +53,40 @@ rd_kafka_conf_t *ts_kafka_conf_fast_session(void)
 static void wait_for_leaders(rd_kafka_t *rk, const char *topic, int partitions)
 {
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	struct timespec now;
+	double deadline;
 	bool ready = false;
+	int seen = -1;
 
 	ck_assert_ptr_nonnull(rkt);
-	for (int i = 0; i < 300 && !ready; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + 30;
+	for (;;) {
 		const struct rd_kafka_metadata *md = NULL;
+		double left;
 
-		if (i > 0)
-			usleep(100 * 1000);
-		if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			continue;
-		ready = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-		        md->topics[0].partition_cnt == partitions;
-		for (int p = 0; ready && p < md->topics[0].partition_cnt; p++)
-			ready = md->topics[0].partitions[p].leader >= 0;
-		rd_kafka_metadata_destroy(md);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = deadline - ((double)now.tv_sec + now.tv_nsec / 1e9);
+		if (left <= 0)
+			break;
+		if (rd_kafka_metadata(rk, 0, rkt, &md, left < 5 ? (int)(left * 1000) + 1 : 5000) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR) {
+			ready = md->topic_cnt == 1 &&
+			        md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+			seen = ready ? md->topics[0].partition_cnt : -1;
+			ready = ready && seen == partitions;
+			for (int p = 0; ready && p < md->topics[0].partition_cnt; p++)
+				ready = md->topics[0].partitions[p].leader >= 0;
+			rd_kafka_metadata_destroy(md);
+		}
+		if (ready)
+			break;
+		usleep(100 * 1000);
 	}
 	rd_kafka_topic_destroy(rkt);
-	ck_assert_msg(ready, "topic %s: no leader for all %d partitions after 30 s", topic,
-	              partitions);
+	ck_assert_msg(ready,
+	              "topic %s: not every one of %d partitions has a leader after 30 s (%d seen)",
+	              topic, partitions, seen);
 }
 
 void ts_create_topic(const char *topic, int partitions)

@@ -3,24 +3,22 @@
  * directory, written to a temporary file first and renamed into place, so a
  * reader (a pickup agent, a test) never sees half a message.
  *
- * With fsync on, durability is batched (group commit): send() writes and
- * closes the temporary file, starts its write-back and answers PENDING;
- * flush() makes each file of the batch durable with fdatasync(2), renames
- * them into place and fsyncs the directory once. The consumer stores the
- * events' offsets only after flush() returned OK. A file is renamed only once
- * its data is on disk, so a visible .eml is always complete, also after a
- * power cut.
+ * With fsync on, durability is batched (group commit): send() writes the
+ * temporary file, starts its write-back, keeps it open and answers PENDING;
+ * flush() makes each file of the batch durable with fdatasync(2) on the
+ * descriptor that wrote it, renames them into place and fsyncs the directory
+ * once. The consumer stores the events' offsets only after flush() returned
+ * OK. A file is renamed only once its data is on disk, so a visible .eml is
+ * always complete, also after a power cut. Syncing through the writing
+ * descriptor is what makes a write-back error certain to be seen: Linux
+ * reports one to a descriptor opened later only if the inode stayed cached.
+ * Past OPEN_FILES_MAX files in a batch, send() syncs and closes at once.
  *
- * Not syncfs(2), though one syncfs per batch is 3 to 8 times cheaper for the
- * spool alone: it writes out every dirty page of the file system, and on a
- * volume shared with PostgreSQL and Kafka (the local stack, a single-disk
- * host) it stalled their commits. With it, make bench saw saga p99 of 99 to
- * 1,249 ms and a 1.3 s worst case; with per-file fdatasync (0.04-0.06 ms a
- * file on the development VM, its write-back already started by send()) the
- * spool's cost stays its own. The files are opened again by name for it:
- * a batch may hold more files than a process may keep open, and Linux
- * reports a write-back error not yet seen by anyone to a descriptor opened
- * after it (errseq), so nothing is lost by closing early.
+ * Not syncfs(2), one per batch, which is about as cheap for the spool alone:
+ * it also writes out every dirty page of the file system and waits for them,
+ * and on a volume shared with PostgreSQL and Kafka (the local stack, any
+ * single-disk host) that made the spool's own tail 10 times longer and
+ * slowed their commits (figures in README.md, "Benchmark").
  *
  * The file name is the Message-ID, so an event delivered twice (after a crash
  * between the rename and the offset commit, or a failed flush) rewrites the
@@ -43,7 +41,12 @@
 struct staged {
 	char tmp[64];
 	char name[300];
+	int fd; /* open until flush() syncs it; -1 once synced */
 };
+
+/* Files of a batch kept open for flush(): the default MAIL_SPOOL_BATCH_MAX,
+ * well under the usual limit of 1,024 descriptors. */
+#define OPEN_FILES_MAX 256
 
 struct spool {
 	transport_t base;
@@ -71,18 +74,38 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Removes the batch's temporary files from FROM on (the ones not renamed). */
+/* Removes the batch's temporary files from FROM on (the ones not renamed),
+ * closing those still open. */
 static void drop_batch(struct spool *s, size_t from)
 {
-	for (size_t i = from; i < s->n; i++)
+	for (size_t i = from; i < s->n; i++) {
+		if (s->batch[i].fd >= 0)
+			close(s->batch[i].fd);
 		unlinkat(s->dirfd, s->batch[i].tmp, 0);
+	}
 	s->n = 0;
 }
 
-/* Writes DATA to a new temporary file, named in TMP. Returns 0, or -1 with ERR
- * (nothing left behind). */
-static int write_temp(struct spool *s, const char *data, size_t len, char tmp[static 64], char *err,
-                      size_t errsz)
+/* fdatasync() and close() of FD; -1 with errno if either failed (FD is
+ * closed either way). */
+static int sync_close(int fd)
+{
+	int rc = fdatasync(fd);
+	int e = errno;
+
+	if (close(fd) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	errno = e;
+	return rc;
+}
+
+/* Writes DATA to a new temporary file, named in TMP. With KEEP, the file
+ * stays open and *KEEP is its descriptor; without, it is closed. Returns 0, or
+ * -1 with ERR (nothing left behind). */
+static int write_temp(struct spool *s, const char *data, size_t len, char tmp[static 64], int *keep,
+                      char *err, size_t errsz)
 {
 	int fd, e;
 
@@ -112,6 +135,10 @@ static int write_temp(struct spool *s, const char *data, size_t len, char tmp[st
 	 * flush reports write errors. */
 	if (s->fsync)
 		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (keep != NULL) {
+		*keep = fd;
+		return 0;
+	}
 	if (close(fd) != 0) {
 		e = errno;
 		unlinkat(s->dirfd, tmp, 0);
@@ -136,18 +163,31 @@ static int spool_send(transport_t *t, const char *from, const char *to, const ch
 		eda_errf(err, errsz, "message id not usable as a file name");
 		return TRANSPORT_PERMANENT;
 	}
-	if (write_temp(s, data, len, tmp, err, errsz) != 0)
-		return TRANSPORT_TRANSIENT;
 	if (s->fsync) {
+		int fd;
+
+		if (write_temp(s, data, len, tmp, &fd, err, errsz) != 0)
+			return TRANSPORT_TRANSIENT;
+		if (s->n >= OPEN_FILES_MAX) {
+			if (sync_close(fd) != 0) {
+				eda_errf(err, errsz, "spool: fdatasync: %s", strerror(errno));
+				unlinkat(s->dirfd, tmp, 0);
+				return TRANSPORT_TRANSIENT;
+			}
+			fd = -1;
+		}
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 256;
 			s->batch = eda_xrealloc(s->batch, s->cap * sizeof(*s->batch));
 		}
 		memcpy(s->batch[s->n].tmp, tmp, sizeof(tmp));
 		memcpy(s->batch[s->n].name, name, sizeof(name));
+		s->batch[s->n].fd = fd;
 		s->n++;
 		return TRANSPORT_PENDING;
 	}
+	if (write_temp(s, data, len, tmp, NULL, err, errsz) != 0)
+		return TRANSPORT_TRANSIENT;
 	if (renameat(s->dirfd, tmp, s->dirfd, name) != 0) {
 		int e = errno;
 
@@ -158,21 +198,6 @@ static int spool_send(transport_t *t, const char *from, const char *to, const ch
 	return TRANSPORT_OK;
 }
 
-/* fdatasync() of the file NAME in DIRFD; -1 with errno on failure. */
-static int sync_file(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	int rc, e;
-
-	if (fd < 0)
-		return -1;
-	rc = fdatasync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 static int spool_flush(transport_t *t, char *err, size_t errsz)
 {
 	struct spool *s = (struct spool *)t;
@@ -180,9 +205,13 @@ static int spool_flush(transport_t *t, char *err, size_t errsz)
 	if (s->n == 0)
 		return TRANSPORT_OK;
 	for (size_t i = 0; i < s->n; i++) {
-		if (sync_file(s->dirfd, s->batch[i].tmp) != 0) {
-			eda_errf(err, errsz, "spool: fdatasync %s: %s", s->batch[i].tmp,
-			         strerror(errno));
+		int fd = s->batch[i].fd;
+
+		if (fd < 0)
+			continue;
+		s->batch[i].fd = -1;
+		if (sync_close(fd) != 0) {
+			eda_errf(err, errsz, "spool: fdatasync: %s", strerror(errno));
 			drop_batch(s, 0);
 			return TRANSPORT_TRANSIENT;
 		}
