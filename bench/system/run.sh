@@ -40,6 +40,9 @@ mkdir -p "$OUT"
 # shellcheck disable=SC2046
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$OUT/load" bench/system/load.c \
 	$(pkg-config --cflags --libs libcurl) -lm
+# shellcheck disable=SC2046
+cc -O2 -std=c11 -Wall -Wextra -Werror -o "$OUT/dropdb" bench/system/dropdb.c \
+	$(pkg-config --cflags --libs libmongoc-1.0)
 
 tag=bench_$(date +%s)_$$
 stack=$OUT/stack
@@ -54,6 +57,7 @@ gw=http://127.0.0.1:$EDA_GATEWAY_PORT
 cleanup() {
 	infrastructure/scripts/services.sh down >/dev/null 2>&1 || true
 	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $tag WITH (FORCE)" >/dev/null 2>&1 || true
+	"$OUT/dropdb" "$MONGODB_URL" "$tag" || echo "bench: inventory database $tag left in place" >&2
 	rm -rf "$stack/mail"
 }
 trap cleanup EXIT

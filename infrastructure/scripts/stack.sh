@@ -108,9 +108,13 @@ pg_up() {
 	# running (pg_ready said so), so it is safe to remove.
 	rm -f "$data/postmaster.pid"
 	[ "$(id -u)" -ne 0 ] || chown postgres: "$logs/postgres.log" 2>/dev/null || true
+	# Autovacuum runs over 250 ms are logged: an automatic ANALYZE of
+	# FerretDB's jsonb tables takes a second of CPU and shows in the saga's
+	# latency (README, "Performance").
 	as_postgres "$pg_bin/pg_ctl" -D "$data" -l "$logs/postgres.log" -w -t "$timeout" start -o \
 		"-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories='$data' \
-		 -c synchronous_commit=on -c max_connections=200" >/dev/null 2>&1 ||
+		 -c synchronous_commit=on -c max_connections=200 \
+		 -c log_autovacuum_min_duration=250ms" >/dev/null 2>&1 ||
 		fail_with_log postgres "did not start on 127.0.0.1:$pg_port"
 	head -n 1 "$data/postmaster.pid" >"$run/postgres.pid"
 	wait_for postgres pg_ready
