@@ -409,30 +409,30 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 		rc = OS_OK;
 		goto done;
 	}
-	/* The saga's common case (the order is in FROM and no amount to check)
-	 * goes straight to the conditional update, which takes the row lock
-	 * itself: one round trip to PostgreSQL fewer per event, and this
-	 * consumer's round trips are what bound the saga (README,
-	 * "Performance"). Only when it matches nothing is the order read, to
-	 * say why. */
+	/* The saga's common case (no amount to check) goes straight to the
+	 * conditional update, which takes the row lock itself: one round trip
+	 * to PostgreSQL fewer per event, and this consumer's round trips are
+	 * what bound the saga (README, "Performance"). The order is read first
+	 * only to check a payment, or after the update matched nothing, to say
+	 * why. */
 	rc = amount == NULL ? os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
 	                                               sizeof(err))
 	                    : 0;
-	if (rc < 0)
-		goto db_fail;
 	if (rc == 0) {
 		rc = os_repo_order_get(c, order_id, 1, &o, err, sizeof(err));
-		if (rc < 0)
-			goto db_fail;
 		if (rc == 0)
 			snprintf(outcome, outsz, "ignored: unknown order");
-		else if (o.status != from)
+		else if (rc > 0 && o.status != from)
 			snprintf(outcome, outsz, "ignored: order is %s", os_status_name(o.status));
-		else if (amount != NULL &&
+		else if (rc > 0 && amount != NULL &&
 		         (*amount != o.total || strcmp(currency, o.currency) != 0))
 			snprintf(outcome, outsz, "ignored: amount does not match the order total");
-		/* Otherwise it is in FROM now and locked by us: updated below. */
+		else if (rc > 0) /* in FROM, and the row is locked by us now */
+			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
+			                              sizeof(err));
 	}
+	if (rc < 0)
+		goto db_fail;
 	if (strcmp(outcome, "applied") != 0) {
 		if (os_repo_consumed_set_outcome(c, ev->source, ev->id, outcome, err, sizeof(err)) <
 		            0 ||
@@ -443,12 +443,10 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 		rc = OS_OK;
 		goto done;
 	}
-	if (after.id[0] == '\0') {
-		rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
-		                              sizeof(err));
-		if (rc <= 0)
-			goto db_fail; /* the row is locked: 0 cannot happen unless the schema
-			                 changed */
+	if (rc == 0) { /* the row is locked: cannot happen unless the schema changed */
+		snprintf(err, sizeof(err), "order left %s under its row lock",
+		         os_status_name(from));
+		goto db_fail;
 	}
 	payload = event_payload(&after, event_for(to), reason, ev, NULL, event_id);
 	if (payload == NULL) {
