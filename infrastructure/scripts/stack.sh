@@ -114,7 +114,7 @@ pg_up() {
 	as_postgres "$pg_bin/pg_ctl" -D "$data" -l "$logs/postgres.log" -w -t "$timeout" start -o \
 		"-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories='$data' \
 		 -c synchronous_commit=on -c max_connections=200 \
-		 -c log_autovacuum_min_duration=250ms" >/dev/null 2>&1 ||
+		 -c log_autovacuum_min_duration=250ms -c shared_preload_libraries=pg_stat_statements" >/dev/null 2>&1 ||
 		fail_with_log postgres "did not start on 127.0.0.1:$pg_port"
 	head -n 1 "$data/postmaster.pid" >"$run/postgres.pid"
 	wait_for postgres pg_ready

@@ -110,7 +110,8 @@ static int start_consumer(os_app_t *a, char *err, size_t errsz)
 
 	if (conf == NULL)
 		return -1;
-	a->consumer = os_consumers_new(conf, &a->svc, a->cfg.consumer_group, topics, a->producer,
+	a->saga = (os_consumers_ctx_t){.svc = &a->svc, .batch = os_apply_batch_new(&a->svc)};
+	a->consumer = os_consumers_new(conf, &a->saga, a->cfg.consumer_group, topics, a->producer,
 	                               a->metrics, err, errsz);
 	if (a->consumer == NULL)
 		return -1;
@@ -189,13 +190,18 @@ void os_app_stop(os_app_t *a)
 		return; /* never started, or already stopped */
 	if (a->http != NULL)
 		eda_http_server_stop(a->http);
-	os_waiters_stop(a->waiters);
-	a->waiters = NULL;
 	if (a->consumer != NULL) {
 		eda_consumer_stop(a->consumer);
 		eda_consumer_free(a->consumer);
 		a->consumer = NULL;
 	}
+	if (a->saga.batch != NULL) {
+		os_apply_batch_free(a->saga.batch);
+		a->saga.batch = NULL;
+	}
+	/* After the consumer: its last commit calls the waiters' hook. */
+	os_waiters_stop(a->waiters);
+	a->waiters = NULL;
 	os_relay_stop(a->relay);
 	if (a->producer != NULL) {
 		eda_producer_free(a->producer, 5000);

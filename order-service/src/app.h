@@ -17,6 +17,7 @@
 #include "eda/http.h"
 #include "eda/metrics.h"
 #include "eda/producer.h"
+#include "events/consumers.h"
 #include "events/notifier.h"
 #include "events/producers.h"
 #include "routers/orders.h"
@@ -35,6 +36,7 @@ typedef struct os_app {
 	os_orders_router_t router;
 	eda_http_server_t *http;
 	eda_consumer_t *consumer;
+	os_consumers_ctx_t saga; /* the consumer's handler context */
 	pthread_t maintenance;
 	bool maintenance_started, stopping;
 	pthread_mutex_t lock;
@@ -45,8 +47,9 @@ typedef struct os_app {
  * or -1 with ERR filled and everything already started stopped again. */
 int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz);
 
-/* Stops in order: HTTP, long-polls, consumers (committing offsets), relay,
- * producer (flushing), notifier. Frees everything. Idempotent. */
+/* Stops in order: HTTP, consumers (committing their last batch and offsets;
+ * the batch's commit still wakes long-polls), long-polls, relay, producer
+ * (flushing), notifier. Frees everything. Idempotent. */
 void os_app_stop(os_app_t *a);
 
 /* The HTTP port (useful when started with PORT=0 in tests). */

@@ -4,7 +4,9 @@
  * this program), with the daemon in-process. Covers every transition, the
  * duplicate delivery of each consumed event, events that no longer apply,
  * malformed events (DLQ), and checks every event the service produced
- * against common/schemas/.
+ * against common/schemas/. Group commit: a batch is invisible until flushed,
+ * a broken batch applies nothing and is applied once when added again, and
+ * an event that keeps failing does not hold back the others of its batch.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eda/event.h"
 #include "eda/log.h"
 #include "support/check_main.h"
 #include "support/kafka_support.h"
@@ -103,13 +106,19 @@ static void outcome_of(const char *event_id, char *out, size_t outsz)
 	PQfinish(c);
 }
 
-static void reserved(const char *id, const char *event_id)
+static void reserved_to(int32_t partition, const char *id, const char *event_id)
 {
 	char data[256];
 
 	snprintf(data, sizeof(data),
 	         "{\"order_id\":\"%s\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}]}", id);
-	ost_produce_event(ost_topic("inventory"), "InventoryReserved", id, data, event_id);
+	ost_produce_event_to(ost_topic("inventory"), partition, "InventoryReserved", id, data,
+	                     event_id);
+}
+
+static void reserved(const char *id, const char *event_id)
+{
+	reserved_to(-1, id, event_id);
 }
 
 static void paid(const char *id, const char *amount, const char *event_id)
@@ -302,6 +311,164 @@ START_TEST(test_produced_events_validate)
 }
 END_TEST
 
+/* An InventoryReserved for order ID as the consumer would parse it. */
+static eda_event_t *reserved_event(const char *id)
+{
+	json_t *data = json_pack("{s:s, s:[{s:s, s:i}]}", "order_id", id, "items", "sku", "SKU-1",
+	                         "quantity", 2);
+	eda_event_t *ev = eda_event_new("/inventory-service", EDA_EVENT_INVENTORY_RESERVED, id,
+	                                data, NULL, "test-correlation");
+
+	ck_assert_ptr_nonnull(ev);
+	return ev;
+}
+
+static long long count_where(const char *fmt, const char *id)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), fmt, id);
+	return ost_sql_num(sql);
+}
+
+#define CONFIRMED_ONCE(id)                                                                         \
+	do {                                                                                       \
+		ck_assert_int_eq(count_where("SELECT count(*) FROM orders WHERE id = '%s' AND "    \
+		                             "status = 'CONFIRMED'",                               \
+		                             (id)),                                                \
+		                 1);                                                               \
+		ck_assert_int_eq(outbox_count((id), "OrderConfirmed"), 1);                         \
+	} while (0)
+
+START_TEST(test_batch_is_one_transaction)
+{
+	os_apply_batch_t *b = os_apply_batch_new(&app.svc);
+	eda_event_t *ev[3];
+	char id[3][37], outcome[128], why[256];
+
+	for (int i = 0; i < 3; i++) {
+		ost_place(port, customer, BODY, id[i]);
+		ev[i] = reserved_event(id[i]);
+		ck_assert_int_eq(os_apply_batch_add(b, ev[i], OS_PENDING, OS_CONFIRMED, NULL, NULL,
+		                                    NULL, outcome, sizeof(outcome)),
+		                 OS_OK);
+		ck_assert_str_eq(outcome, "applied");
+	}
+	/* The same event again in the same batch: seen as a duplicate. */
+	ck_assert_int_eq(os_apply_batch_add(b, ev[0], OS_PENDING, OS_CONFIRMED, NULL, NULL, NULL,
+	                                    outcome, sizeof(outcome)),
+	                 OS_OK);
+	ck_assert_str_eq(outcome, "duplicate");
+	/* Nothing of it is visible before the flush. */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(count_where("SELECT count(*) FROM orders WHERE id = '%s' AND "
+		                             "status = 'PENDING'",
+		                             id[i]),
+		                 1);
+		ck_assert_int_eq(outbox_count(id[i], "OrderConfirmed"), 0);
+	}
+	ck_assert_int_eq(os_apply_batch_flush(b, why, sizeof(why)), 0);
+	for (int i = 0; i < 3; i++) {
+		CONFIRMED_ONCE(id[i]);
+		eda_event_free(ev[i]);
+	}
+	/* An empty batch flushes to success. */
+	ck_assert_int_eq(os_apply_batch_flush(b, why, sizeof(why)), 0);
+	os_apply_batch_free(b);
+}
+END_TEST
+
+START_TEST(test_broken_batch_applies_nothing)
+{
+	os_apply_batch_t *b = os_apply_batch_new(&app.svc);
+	eda_event_t *ev[3];
+	char id[3][37], outcome[128], why[256] = "";
+
+	for (int i = 0; i < 3; i++) {
+		ost_place(port, customer, BODY, id[i]);
+		ev[i] = reserved_event(id[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(os_apply_batch_add(b, ev[i], OS_PENDING, OS_CONFIRMED, NULL, NULL,
+		                                    NULL, outcome, sizeof(outcome)),
+		                 OS_OK);
+	/* The batch's session dies under it (a failover, an administrator). */
+	ost_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name "
+	        "= 'order-service' AND state = 'idle in transaction'");
+	ck_assert_int_eq(os_apply_batch_add(b, ev[2], OS_PENDING, OS_CONFIRMED, NULL, NULL, NULL,
+	                                    outcome, sizeof(outcome)),
+	                 OS_EUNAVAILABLE);
+	/* Broken: further adds do no work, and the flush says so. */
+	ck_assert_int_eq(os_apply_batch_add(b, ev[0], OS_PENDING, OS_CONFIRMED, NULL, NULL, NULL,
+	                                    outcome, sizeof(outcome)),
+	                 OS_EUNAVAILABLE);
+	ck_assert_int_eq(os_apply_batch_flush(b, why, sizeof(why)), -1);
+	ck_assert_int_gt(strlen(why), 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(count_where("SELECT count(*) FROM orders WHERE id = '%s' AND "
+		                             "status = 'PENDING'",
+		                             id[i]),
+		                 1);
+		ck_assert_int_eq(count_where("SELECT count(*) FROM consumed_events WHERE "
+		                             "order_id = '%s'",
+		                             id[i]),
+		                 0);
+	}
+	/* Handed over again, the batch applies each event once. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(os_apply_batch_add(b, ev[i], OS_PENDING, OS_CONFIRMED, NULL, NULL,
+		                                    NULL, outcome, sizeof(outcome)),
+		                 OS_OK);
+	ck_assert_int_eq(os_apply_batch_flush(b, why, sizeof(why)), 0);
+	for (int i = 0; i < 3; i++) {
+		CONFIRMED_ONCE(id[i]);
+		eda_event_free(ev[i]);
+	}
+	os_apply_batch_free(b);
+}
+END_TEST
+
+START_TEST(test_failing_event_does_not_hold_back_its_batch)
+{
+	char good[3][37], bad[37], ev[4][64], sql[256];
+
+	/* A trigger refuses one event while it is listed in test_poison: every
+	 * batch holding it fails, and only its second delivery, alone in its
+	 * transaction, tells it apart from the others. It is on partition 0, the
+	 * others on 1 and 2: what is behind it on its own partition waits, by
+	 * design (order is kept). */
+	ost_sql("CREATE TABLE IF NOT EXISTS test_poison (event_id text PRIMARY KEY)");
+	ost_sql("CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger AS $$ BEGIN IF EXISTS "
+	        "(SELECT 1 FROM test_poison WHERE event_id = NEW.event_id) THEN RAISE EXCEPTION "
+	        "'poisoned %', NEW.event_id; END IF; RETURN NEW; END $$ LANGUAGE plpgsql");
+	ost_sql("CREATE TRIGGER test_poison BEFORE INSERT ON consumed_events FOR EACH ROW "
+	        "EXECUTE FUNCTION test_poison()");
+	ost_place(port, customer, BODY, bad);
+	ts_unique(ev[3], sizeof(ev[3]), "poison");
+	snprintf(sql, sizeof(sql), "INSERT INTO test_poison VALUES ('%s')", ev[3]);
+	ost_sql(sql);
+	for (int i = 0; i < 3; i++) {
+		ost_place(port, customer, BODY, good[i]);
+		ts_unique(ev[i], sizeof(ev[i]), "res");
+	}
+	reserved_to(0, bad, ev[3]);
+	for (int i = 0; i < 3; i++)
+		reserved_to(1 + i % 2, good[i], ev[i]);
+	for (int i = 0; i < 3; i++)
+		wait_status(good[i], "CONFIRMED");
+	ck_assert_int_eq(count_where("SELECT count(*) FROM orders WHERE id = '%s' AND status = "
+	                             "'PENDING'",
+	                             bad),
+	                 1);
+	ost_sql("DELETE FROM test_poison");
+	wait_status(bad, "CONFIRMED");
+	ost_sql("DROP TRIGGER test_poison ON consumed_events");
+	for (int i = 0; i < 3; i++)
+		CONFIRMED_ONCE(good[i]);
+	CONFIRMED_ONCE(bad);
+}
+END_TEST
+
 static void suite_setup(void)
 {
 	ost_create_database("os_consumers");
@@ -327,6 +494,9 @@ int main(void)
 	tcase_add_test(tc, test_events_that_no_longer_apply);
 	tcase_add_test(tc, test_malformed_events_go_to_dlq);
 	tcase_add_test(tc, test_produced_events_validate);
+	tcase_add_test(tc, test_batch_is_one_transaction);
+	tcase_add_test(tc, test_broken_batch_applies_nothing);
+	tcase_add_test(tc, test_failing_event_does_not_hold_back_its_batch);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

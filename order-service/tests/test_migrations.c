@@ -2,7 +2,9 @@
  * Tests for src/config/migrations.c and src/config/database.c against the real
  * PostgreSQL: migrations apply once, in order, also when several replicas
  * start at the same moment; a bad migrations folder is a clear error; the
- * pool bounds its wait and replaces a connection the server killed.
+ * pool bounds its wait and replaces a connection the server killed; a
+ * prepared statement (utils/pg.c) is prepared once per session, again after a
+ * reset, and a statement that cannot be prepared is a clear error each time.
  */
 #include <check.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include "eda/log.h"
 #include "support/check_main.h"
 #include "support/os_support.h"
+#include "utils/pg.h"
 
 #define DIR "order-service/migrations"
 
@@ -188,6 +191,71 @@ START_TEST(test_pool_unreachable_database)
 }
 END_TEST
 
+static long long prepared_count(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT count(*) FROM pg_prepared_statements");
+	long long n;
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static const os_pg_stmt_t twice = {"test_twice", "SELECT $1::int * 2", 1};
+
+static void assert_twice(PGconn *c, const char *in, const char *out)
+{
+	const char *p[1] = {in};
+	char err[256];
+	PGresult *r = os_pg_run(c, &twice, p, err, sizeof(err), NULL);
+
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_str_eq(PQgetvalue(r, 0, 0), out);
+	PQclear(r);
+}
+
+START_TEST(test_prepared_once_per_session)
+{
+	PGconn *a = ost_db(), *b = ost_db();
+
+	assert_twice(a, "2", "4");
+	assert_twice(a, "5", "10");
+	ck_assert_int_eq(prepared_count(a), 1);
+	/* Another session prepares it for itself. */
+	ck_assert_int_eq(prepared_count(b), 0);
+	assert_twice(b, "7", "14");
+	ck_assert_int_eq(prepared_count(b), 1);
+	/* A reset is a new session: prepared again, not "does not exist". */
+	PQreset(a);
+	ck_assert_int_eq(PQstatus(a), CONNECTION_OK);
+	ck_assert_int_eq(prepared_count(a), 0);
+	assert_twice(a, "21", "42");
+	PQfinish(a);
+	PQfinish(b);
+}
+END_TEST
+
+START_TEST(test_prepare_failure_is_reported)
+{
+	static const os_pg_stmt_t bad = {"test_bad", "SELECT FROM no_such_table WHERE x = $1", 1};
+	PGconn *c = ost_db();
+	const char *p[1] = {"1"};
+	char err[256], state[6];
+
+	for (int i = 0; i < 2; i++) {
+		err[0] = '\0';
+		ck_assert_ptr_null(os_pg_run(c, &bad, p, err, sizeof(err), state));
+		ck_assert_str_eq(state, "42P01");
+		ck_assert_ptr_nonnull(strstr(err, "no_such_table"));
+	}
+	/* The failure left the session usable and nothing half-prepared. */
+	ck_assert_int_eq(prepared_count(c), 0);
+	assert_twice(c, "3", "6");
+	PQfinish(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("order-service migrations and pool");
@@ -201,6 +269,8 @@ int main(void)
 	tcase_add_test(tc, test_pool_bounded_wait);
 	tcase_add_test(tc, test_pool_replaces_killed_connection);
 	tcase_add_test(tc, test_pool_unreachable_database);
+	tcase_add_test(tc, test_prepared_once_per_session);
+	tcase_add_test(tc, test_prepare_failure_is_reported);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -9,8 +9,29 @@
 #include "eda/log.h"
 #include "eda/money.h"
 
-static eda_handler_result_t result_of(int rc, eda_consumed_t *m, const char *outcome)
+/* The saga's batches: at most this old before they are committed, which
+ * bounds what a batch adds to a saga's latency under a steady stream. */
+#define BATCH_MAX_MS 20
+
+static eda_handler_result_t apply(os_consumers_ctx_t *x, const eda_event_t *ev, eda_consumed_t *m,
+                                  os_status_t from, os_status_t to, const char *reason,
+                                  const int64_t *amount, const char *currency)
 {
+	char outcome[128] = "";
+	int rc;
+
+	if (m->attempt == 1) {
+		/* A broken batch is reported by the flush, which hands this event
+		 * back with the rest: PENDING either way. */
+		os_apply_batch_add(x->batch, ev, from, to, reason, amount, currency, outcome,
+		                   sizeof(outcome));
+		return EDA_HANDLER_PENDING;
+	}
+	/* Its own transaction, on another connection: commit the batch first, so
+	 * that it holds no row lock this one could wait for. */
+	os_apply_batch_commit(x->batch);
+	rc = os_service_apply(x->svc, ev, from, to, reason, amount, currency, outcome,
+	                      sizeof(outcome));
 	if (rc == OS_OK)
 		return EDA_HANDLER_DONE;
 	snprintf(m->reason, sizeof(m->reason), "%s", outcome[0] ? outcome : os_strerror(rc));
@@ -19,30 +40,21 @@ static eda_handler_result_t result_of(int rc, eda_consumed_t *m, const char *out
 
 static eda_handler_result_t on_reserved(const eda_event_t *ev, eda_consumed_t *m, void *ctx)
 {
-	char outcome[128] = "";
-	int rc = os_service_apply(ctx, ev, OS_PENDING, OS_CONFIRMED, NULL, NULL, NULL, outcome,
-	                          sizeof(outcome));
-
-	return result_of(rc, m, outcome);
+	return apply(ctx, ev, m, OS_PENDING, OS_CONFIRMED, NULL, NULL, NULL);
 }
 
 static eda_handler_result_t on_reservation_failed(const eda_event_t *ev, eda_consumed_t *m,
                                                   void *ctx)
 {
 	const char *reason = json_string_value(json_object_get(ev->data, "reason"));
-	char outcome[128] = "";
-	int rc = os_service_apply(ctx, ev, OS_PENDING, OS_REJECTED, reason, NULL, NULL, outcome,
-	                          sizeof(outcome));
 
-	return result_of(rc, m, outcome);
+	return apply(ctx, ev, m, OS_PENDING, OS_REJECTED, reason, NULL, NULL);
 }
 
 static eda_handler_result_t on_payment(const eda_event_t *ev, eda_consumed_t *m, void *ctx)
 {
 	const char *currency = json_string_value(json_object_get(ev->data, "currency"));
-	char outcome[128] = "";
 	int64_t amount;
-	int rc;
 
 	/* The contract check already passed; a failure here would be a bug there. */
 	if (eda_money_parse_canonical(json_string_value(json_object_get(ev->data, "amount")),
@@ -50,9 +62,7 @@ static eda_handler_result_t on_payment(const eda_event_t *ev, eda_consumed_t *m,
 		snprintf(m->reason, sizeof(m->reason), "data.amount: not canonical money");
 		return EDA_HANDLER_DEAD;
 	}
-	rc = os_service_apply(ctx, ev, OS_CONFIRMED, OS_PAID, NULL, &amount, currency, outcome,
-	                      sizeof(outcome));
-	return result_of(rc, m, outcome);
+	return apply(ctx, ev, m, OS_CONFIRMED, OS_PAID, NULL, &amount, currency);
 }
 
 static const eda_event_route_t routes[] = {
@@ -66,7 +76,14 @@ eda_handler_result_t os_consumers_handle(eda_consumed_t *m, void *ctx)
 	return eda_event_dispatch(m, routes, sizeof(routes) / sizeof(routes[0]), ctx);
 }
 
-eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_service_t *svc, const char *group,
+static int flush(void *ctx, char *reason, size_t reasonsz)
+{
+	os_consumers_ctx_t *x = ctx;
+
+	return os_apply_batch_flush(x->batch, reason, reasonsz);
+}
+
+eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_consumers_ctx_t *ctx, const char *group,
                                  const char *const *topics, eda_producer_t *dlq,
                                  eda_metrics_t *metrics, char *err, size_t errsz)
 {
@@ -74,9 +91,11 @@ eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_service_t *svc, const
 	        .group = group,
 	        .topics = topics,
 	        .handler = os_consumers_handle,
-	        .ctx = svc,
+	        .ctx = ctx,
 	        .dlq_producer = dlq,
 	        .metrics = metrics,
+	        .flush = flush,
+	        .batch_max_ms = BATCH_MAX_MS,
 	};
 
 	return eda_consumer_new(conf, &cfg, err, errsz);

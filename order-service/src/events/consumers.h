@@ -9,6 +9,12 @@
  * the same transaction as the change and its outbox row); one that no longer
  * applies is recorded and ignored; a database failure is retried with the
  * consumer's backoff; a malformed event goes to dlq.<group>.
+ *
+ * Events are group-committed: on first delivery each goes into the open batch
+ * (os_apply_batch_add, answered PENDING) and the consumer's flush commits the
+ * batch before any offset is stored. A failed batch is handed back; an event
+ * on its second or later delivery is applied in a transaction of its own, so
+ * one that keeps failing holds back only its own partition.
  */
 #ifndef OS_CONSUMERS_H
 #define OS_CONSUMERS_H
@@ -18,12 +24,18 @@
 #include "eda/consumer.h"
 #include "services/order_service.h"
 
-/* The consumer's handler (ctx = the os_service_t); exposed for tests. */
+/* What the handler works with; must outlive the consumer. */
+typedef struct os_consumers_ctx {
+	os_service_t *svc;
+	os_apply_batch_t *batch; /* used on the consumer's thread only */
+} os_consumers_ctx_t;
+
+/* The consumer's handler (ctx = an os_consumers_ctx_t). */
 eda_handler_result_t os_consumers_handle(eda_consumed_t *m, void *ctx);
 
 /* A consumer on TOPICS (NULL-terminated) in GROUP, not yet started. CONF is
  * taken. DLQ is the producer dead messages are forwarded with. */
-eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_service_t *svc, const char *group,
+eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_consumers_ctx_t *ctx, const char *group,
                                  const char *const *topics, eda_producer_t *dlq,
                                  eda_metrics_t *metrics, char *err, size_t errsz);
 

@@ -47,6 +47,12 @@ static PGconn *connect_session(const char *url)
 
 static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 1], size_t nids)
 {
+	static const os_pg_stmt_t notify = {
+	        "notify",
+	        "SELECT CASE WHEN $1 = '1' THEN pg_notify('" OS_CHANNEL_OUTBOX
+	        "', '') END, (SELECT count(pg_notify('" OS_CHANNEL_STATUS
+	        "', x)) FROM unnest($2::text[]) AS x)",
+	        2};
 	size_t cap = 16 + nids * (OS_UUID_LEN + 1), len = 0;
 	char *arr = eda_xmalloc(cap), err[256];
 	const char *p[2] = {outbox ? "1" : "0", arr};
@@ -59,11 +65,7 @@ static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (n->conn == NULL && (n->conn = connect_session(n->url)) == NULL)
 			break;
-		r = os_pg_exec(n->conn,
-		               "SELECT CASE WHEN $1 = '1' THEN pg_notify('" OS_CHANNEL_OUTBOX
-		               "', '') END, (SELECT count(pg_notify('" OS_CHANNEL_STATUS
-		               "', x)) FROM unnest($2::text[]) AS x)",
-		               2, p, err, sizeof(err), NULL);
+		r = os_pg_run(n->conn, &notify, p, err, sizeof(err), NULL);
 		if (r != NULL) {
 			PQclear(r);
 			__atomic_add_fetch(&n->sent, 1, __ATOMIC_RELAXED);

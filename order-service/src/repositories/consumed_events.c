@@ -14,13 +14,14 @@ int os_repo_consumed_insert(PGconn *c, const char *source, const char *id, const
 {
 	/* A malformed order id is recorded without one rather than failing the
 	 * whole transaction on the uuid cast. */
+	static const os_pg_stmt_t insert = {"consumed_insert",
+	                                    "INSERT INTO consumed_events (source, event_id, "
+	                                    "event_type, order_id, outcome) VALUES ($1, $2, $3, "
+	                                    "$4::uuid, $5) ON CONFLICT DO NOTHING",
+	                                    5};
 	const char *p[5] = {source, id, type,
 	                    order_id != NULL && os_uuid_valid(order_id) ? order_id : NULL, outcome};
-	PGresult *r = os_pg_exec(c,
-	                         "INSERT INTO consumed_events (source, event_id, event_type, "
-	                         "order_id, outcome) VALUES ($1, $2, $3, $4::uuid, $5) "
-	                         "ON CONFLICT DO NOTHING",
-	                         5, p, err, errsz, NULL);
+	PGresult *r = os_pg_run(c, &insert, p, err, errsz, NULL);
 	int rc;
 
 	if (r == NULL)

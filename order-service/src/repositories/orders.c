@@ -101,27 +101,34 @@ static char *array_literal(const os_order_t *o, int which)
 	return s;
 }
 
+/* The order, its lines and its OrderPlaced in one statement; with an
+ * Idempotency-Key the order is inserted only if the key was new. */
+#define INSERT_ORDER(key_cte, only_if_key)                                                         \
+	"WITH " key_cte "o AS (INSERT INTO orders (id, customer_id, customer_email, status, "      \
+	"currency, total, created_at, updated_at, correlation_id) SELECT $1::uuid, $2, $3, "       \
+	"'PENDING', $4, $5::numeric, $6::timestamptz, $6::timestamptz, "                           \
+	"($12::json->>'correlationid') " only_if_key " RETURNING id), "                            \
+	"i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price) "               \
+	"SELECT o.id, t.line, t.sku, t.q, t.p FROM o, unnest($7::text[], $8::int[], "              \
+	"$9::numeric[]) WITH ORDINALITY AS t(sku, q, p, line)), "                                  \
+	"x AS (INSERT INTO outbox (aggregate_id, topic, event_type, event_id, payload) "           \
+	"SELECT o.id, $10, 'OrderPlaced', $11, $12 FROM o) "                                       \
+	"SELECT count(*) FROM o"
+
+static const os_pg_stmt_t insert_order = {"order_insert", INSERT_ORDER("", ""), 12};
+static const os_pg_stmt_t insert_order_keyed = {
+        "order_insert_keyed",
+        INSERT_ORDER("k AS (INSERT INTO idempotency_keys (customer_id, key, request_hash, "
+                     "status_code, response_body, order_id) VALUES ($2, $13, "
+                     "sha256(convert_to($14, 'UTF8')), 201, $15, $1::uuid) "
+                     "ON CONFLICT DO NOTHING RETURNING 1), ",
+                     "WHERE EXISTS (SELECT 1 FROM k)"),
+        15};
+
 int os_repo_order_insert(PGconn *c, const os_order_t *o, const os_place_write_t *w, char *err,
                          size_t errsz, char sqlstate[6])
 {
-	static const char *const with_key =
-	        "WITH k AS (INSERT INTO idempotency_keys (customer_id, key, request_hash, "
-	        "status_code, response_body, order_id) VALUES ($2, $13, "
-	        "sha256(convert_to($14, 'UTF8')), 201, $15, $1::uuid) ON CONFLICT DO NOTHING "
-	        "RETURNING 1), ";
-	static const char *const body =
-	        "o AS (INSERT INTO orders (id, customer_id, customer_email, status, currency, "
-	        "total, "
-	        "created_at, updated_at, correlation_id) SELECT $1::uuid, $2, $3, 'PENDING', $4, "
-	        "$5::numeric, $6::timestamptz, $6::timestamptz, ($12::json->>'correlationid') %s "
-	        "RETURNING id), "
-	        "i AS (INSERT INTO order_items (order_id, line, sku, quantity, unit_price) "
-	        "SELECT o.id, t.line, t.sku, t.q, t.p FROM o, unnest($7::text[], $8::int[], "
-	        "$9::numeric[]) WITH ORDINALITY AS t(sku, q, p, line)), "
-	        "x AS (INSERT INTO outbox (aggregate_id, topic, event_type, event_id, payload) "
-	        "SELECT o.id, $10, 'OrderPlaced', $11, $12 FROM o) "
-	        "SELECT count(*) FROM o";
-	char total[EDA_MONEY_STRLEN], sql[2048];
+	char total[EDA_MONEY_STRLEN];
 	char *skus = array_literal(o, 0), *qty = array_literal(o, 1), *prices = array_literal(o, 2);
 	const char *p[15] = {o->id,
 	                     o->customer_id,
@@ -142,14 +149,8 @@ int os_repo_order_insert(PGconn *c, const os_order_t *o, const os_place_write_t 
 	int rc = -1;
 
 	eda_money_format(o->total, total);
-	snprintf(sql, sizeof(sql), "%s%s", w->idem_key != NULL ? with_key : "WITH ", body);
-	{
-		char full[2048];
-
-		snprintf(full, sizeof(full), sql,
-		         w->idem_key != NULL ? "WHERE EXISTS (SELECT 1 FROM k)" : "");
-		r = os_pg_exec(c, full, w->idem_key != NULL ? 15 : 12, p, err, errsz, sqlstate);
-	}
+	r = os_pg_run(c, w->idem_key != NULL ? &insert_order_keyed : &insert_order, p, err, errsz,
+	              sqlstate);
 	if (r != NULL) {
 		rc = atoi(PQgetvalue(r, 0, 0)) > 0 ? 1 : 0;
 		PQclear(r);
@@ -198,20 +199,25 @@ int os_repo_order_correlation(PGconn *c, const char *id, char *out, size_t outsz
 int os_repo_order_set_status(PGconn *c, const char *id, os_status_t from, os_status_t to,
                              const char *reason, os_order_t *o, char *err, size_t errsz)
 {
+	/* clock_timestamp(), not now(): in a group-committed batch now() is when
+	 * the batch began, and each order's time is its own (taken once, so
+	 * updated_at equals the new status's time). */
+	static const os_pg_stmt_t set_status = {
+	        "order_set_status",
+	        "UPDATE orders SET status = $2, updated_at = n.t, reason = coalesce($4, reason), "
+	        "confirmed_at = CASE WHEN $2 = 'CONFIRMED' THEN n.t ELSE confirmed_at END, "
+	        "rejected_at = CASE WHEN $2 = 'REJECTED' THEN n.t ELSE rejected_at END, "
+	        "paid_at = CASE WHEN $2 = 'PAID' THEN n.t ELSE paid_at END, "
+	        "cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN n.t ELSE cancelled_at END "
+	        "FROM (SELECT clock_timestamp() AS t) n "
+	        "WHERE id = $1::uuid AND status = $3 RETURNING " ORDER_COLS,
+	        4};
 	const char *p[4] = {id, os_status_name(to), os_status_name(from),
 	                    reason != NULL && reason[0] != '\0' ? reason : NULL};
 	PGresult *r;
 	int rc;
 
-	r = os_pg_exec(
-	        c,
-	        "UPDATE orders SET status = $2, updated_at = now(), reason = coalesce($4, reason), "
-	        "confirmed_at = CASE WHEN $2 = 'CONFIRMED' THEN now() ELSE confirmed_at END, "
-	        "rejected_at = CASE WHEN $2 = 'REJECTED' THEN now() ELSE rejected_at END, "
-	        "paid_at = CASE WHEN $2 = 'PAID' THEN now() ELSE paid_at END, "
-	        "cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() ELSE cancelled_at END "
-	        "WHERE id = $1::uuid AND status = $3 RETURNING " ORDER_COLS,
-	        4, p, err, errsz, NULL);
+	r = os_pg_run(c, &set_status, p, err, errsz, NULL);
 	if (r == NULL)
 		return -1;
 	rc = PQntuples(r) == 0 ? 0 : read_row(r, 0, o, 0, err, errsz) == 0 ? 1 : -1;

@@ -14,11 +14,12 @@
 int os_repo_outbox_insert(PGconn *c, const char *aggregate_id, const char *topic, const char *type,
                           const char *event_id, const char *payload, char *err, size_t errsz)
 {
+	static const os_pg_stmt_t insert = {"outbox_insert",
+	                                    "INSERT INTO outbox (aggregate_id, topic, event_type, "
+	                                    "event_id, payload) VALUES ($1::uuid, $2, $3, $4, $5)",
+	                                    5};
 	const char *p[5] = {aggregate_id, topic, type, event_id, payload};
-	PGresult *r = os_pg_exec(c,
-	                         "INSERT INTO outbox (aggregate_id, topic, event_type, event_id, "
-	                         "payload) VALUES ($1::uuid, $2, $3, $4, $5)",
-	                         5, p, err, errsz, NULL);
+	PGresult *r = os_pg_run(c, &insert, p, err, errsz, NULL);
 
 	if (r == NULL)
 		return -1;
@@ -35,6 +36,17 @@ int os_repo_outbox_fetch(PGconn *c, int limit, long long after, const long long 
 	const char *p[3] = {lim, from, list};
 	PGresult *r;
 	int n;
+	/* Two probes of outbox_unpublished, each starting where it should (an
+	 * OR of the two let the planner walk the index from its start). */
+	static const os_pg_stmt_t fetch = {
+	        "outbox_fetch",
+	        "SELECT id, aggregate_id::text, topic, event_type, payload, "
+	        "extract(epoch FROM created_at)::float8 FROM ("
+	        "(SELECT * FROM outbox WHERE published_at IS NULL AND id > $2::bigint "
+	        "ORDER BY id LIMIT $1::int) UNION "
+	        "(SELECT * FROM outbox WHERE published_at IS NULL "
+	        "AND id = ANY($3::bigint[]))) o ORDER BY id LIMIT $1::int",
+	        3};
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	snprintf(from, sizeof(from), "%lld", after);
@@ -42,16 +54,7 @@ int os_repo_outbox_fetch(PGconn *c, int limit, long long after, const long long 
 	for (size_t i = 0; i < ngaps; i++)
 		len += (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "", gaps[i]);
 	snprintf(list + len, cap - len, "}");
-	/* Two probes of outbox_unpublished, each starting where it should (an
-	 * OR of the two let the planner walk the index from its start). */
-	r = os_pg_exec(c,
-	               "SELECT id, aggregate_id::text, topic, event_type, payload, "
-	               "extract(epoch FROM created_at)::float8 FROM ("
-	               "(SELECT * FROM outbox WHERE published_at IS NULL AND id > $2::bigint "
-	               "ORDER BY id LIMIT $1::int) UNION "
-	               "(SELECT * FROM outbox WHERE published_at IS NULL "
-	               "AND id = ANY($3::bigint[]))) o ORDER BY id LIMIT $1::int",
-	               3, p, err, errsz, NULL);
+	r = os_pg_run(c, &fetch, p, err, errsz, NULL);
 	free(list);
 	*rows = NULL;
 	if (r == NULL)
@@ -88,6 +91,11 @@ void os_repo_outbox_free(os_outbox_row_t *rows, int n)
 /* Appends "{a,b,c}" array literals of the delivered rows' ids and times. */
 int os_repo_outbox_mark(PGconn *c, const os_outbox_row_t *rows, int n, char *err, size_t errsz)
 {
+	static const os_pg_stmt_t mark = {"outbox_mark",
+	                                  "UPDATE outbox SET published_at = to_timestamp(t.ts) "
+	                                  "FROM unnest($1::bigint[], $2::float8[]) AS t(id, ts) "
+	                                  "WHERE outbox.id = t.id AND outbox.published_at IS NULL",
+	                                  2};
 	size_t cap = 16 + (size_t)n * 32, il = 0, tl = 0;
 	char *ids = eda_xmalloc(cap), *times = eda_xmalloc(cap);
 	const char *p[2] = {ids, times};
@@ -110,11 +118,7 @@ int os_repo_outbox_mark(PGconn *c, const os_outbox_row_t *rows, int n, char *err
 		rc = 0;
 		goto out;
 	}
-	r = os_pg_exec(c,
-	               "UPDATE outbox SET published_at = to_timestamp(t.ts) "
-	               "FROM unnest($1::bigint[], $2::float8[]) AS t(id, ts) "
-	               "WHERE outbox.id = t.id AND outbox.published_at IS NULL",
-	               2, p, err, errsz, NULL);
+	r = os_pg_run(c, &mark, p, err, errsz, NULL);
 	if (r == NULL) {
 		rc = -1;
 		goto out;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/errbuf.h"
 #include "eda/log.h"
 #include "eda/money.h"
 #include "repositories/consumed_events.h"
@@ -382,31 +383,29 @@ static const char *event_for(os_status_t to)
 	}
 }
 
-int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, os_status_t to,
-                     const char *reason, const int64_t *amount, const char *currency, char *outcome,
-                     size_t outsz)
+/* The saga step of EV on C, inside the caller's transaction: FROM -> TO once,
+ * with its event in the outbox. Returns OS_OK with OUTCOME and *CHANGED (the
+ * order moved: it needs the after-commit hooks), or OS_EUNAVAILABLE with ERR
+ * (the transaction is lost). */
+static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const char *order_id,
+                    os_status_t from, os_status_t to, const char *reason, const int64_t *amount,
+                    const char *currency, char *outcome, size_t outsz, bool *changed, char *err,
+                    size_t errsz)
 {
-	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
-	char err[512], event_id[128], detail[256];
+	char event_id[128];
 	char *payload = NULL;
 	os_order_t o, after;
-	PGconn *c;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&after, 0, sizeof(after));
+	*changed = false;
 	snprintf(outcome, outsz, "applied");
-	if ((c = checkout(s, detail, sizeof(detail))) == NULL)
-		return OS_EUNAVAILABLE;
-	if (os_pg_cmd(c, "BEGIN", err, sizeof(err)) != 0)
-		goto db_fail;
 	rc = os_repo_consumed_insert(c, ev->source, ev->id, ev->type, order_id, "applied", err,
-	                             sizeof(err));
-	if (rc < 0)
-		goto db_fail;
-	if (rc == 0) {
-		snprintf(outcome, outsz, "duplicate");
-		rc = OS_OK;
+	                             errsz);
+	if (rc <= 0) {
+		if (rc == 0)
+			snprintf(outcome, outsz, "duplicate");
 		goto done;
 	}
 	/* The saga's common case (no amount to check) goes straight to the
@@ -415,11 +414,11 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 	 * what bound the saga (README, "Performance"). The order is read first
 	 * only to check a payment, or after the update matched nothing, to say
 	 * why. */
-	rc = amount == NULL ? os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
-	                                               sizeof(err))
-	                    : 0;
+	rc = amount == NULL
+	             ? os_repo_order_set_status(c, order_id, from, to, reason, &after, err, errsz)
+	             : 0;
 	if (rc == 0) {
-		rc = os_repo_order_get(c, order_id, 1, &o, err, sizeof(err));
+		rc = os_repo_order_get(c, order_id, 1, &o, err, errsz);
 		if (rc == 0)
 			snprintf(outcome, outsz, "ignored: unknown order");
 		else if (rc > 0 && o.status != from)
@@ -429,54 +428,213 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 			snprintf(outcome, outsz, "ignored: amount does not match the order total");
 		else if (rc > 0) /* in FROM, and the row is locked by us now */
 			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
-			                              sizeof(err));
+			                              errsz);
 	}
 	if (rc < 0)
-		goto db_fail;
+		goto done;
 	if (strcmp(outcome, "applied") != 0) {
-		if (os_repo_consumed_set_outcome(c, ev->source, ev->id, outcome, err, sizeof(err)) <
-		            0 ||
-		    os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
-			goto db_fail;
-		eda_log(EDA_LOG_INFO, "event does not apply", "event_id", ev->id, "order_id",
-		        order_id, "outcome", outcome, NULL);
-		rc = OS_OK;
+		rc = os_repo_consumed_set_outcome(c, ev->source, ev->id, outcome, err, errsz);
+		if (rc > 0)
+			eda_log(EDA_LOG_INFO, "event does not apply", "event_id", ev->id,
+			        "order_id", order_id, "outcome", outcome, NULL);
 		goto done;
 	}
 	if (rc == 0) { /* the row is locked: cannot happen unless the schema changed */
-		snprintf(err, sizeof(err), "order left %s under its row lock",
-		         os_status_name(from));
-		goto db_fail;
+		eda_errf(err, errsz, "order left %s under its row lock", os_status_name(from));
+		rc = -1;
+		goto done;
 	}
 	payload = event_payload(&after, event_for(to), reason, ev, NULL, event_id);
 	if (payload == NULL) {
-		snprintf(err, sizeof(err), "cannot build %s", event_for(to));
-		goto db_fail;
+		eda_errf(err, errsz, "cannot build %s", event_for(to));
+		rc = -1;
+		goto done;
 	}
-	if (os_repo_outbox_insert(c, order_id, s->topic_orders, event_for(to), event_id, payload,
-	                          err, sizeof(err)) < 0 ||
-	    os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
-		goto db_fail;
-	os_db_checkin(s->pool, c);
-	c = NULL;
-	after_commit(s, order_id);
-	eda_log(EDA_LOG_INFO, "order status changed", "order_id", order_id, "event_id", ev->id,
-	        "status", os_status_name(to), NULL);
-	rc = OS_OK;
-	goto done;
-db_fail:
-	eda_log(EDA_LOG_ERROR, "cannot apply event", "event_id", ev->id, "order_id", order_id,
-	        "error", err, NULL);
-	rc = OS_EUNAVAILABLE;
+	rc = os_repo_outbox_insert(c, order_id, s->topic_orders, event_for(to), event_id, payload,
+	                           err, errsz);
+	*changed = rc > 0;
 done:
-	if (c != NULL) {
-		os_pg_rollback(c);
-		os_db_checkin(s->pool, c);
-	}
 	free(payload);
 	os_order_clear(&o);
 	os_order_clear(&after);
+	return rc < 0 ? OS_EUNAVAILABLE : OS_OK;
+}
+
+static void log_changed(const eda_event_t *ev, const char *order_id, os_status_t to)
+{
+	eda_log(EDA_LOG_INFO, "order status changed", "order_id", order_id, "event_id", ev->id,
+	        "status", os_status_name(to), NULL);
+}
+
+static void log_not_applied(const eda_event_t *ev, const char *order_id, const char *err)
+{
+	eda_log(EDA_LOG_ERROR, "cannot apply event", "event_id", ev->id, "order_id", order_id,
+	        "error", err, NULL);
+}
+
+int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, os_status_t to,
+                     const char *reason, const int64_t *amount, const char *currency, char *outcome,
+                     size_t outsz)
+{
+	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+	char err[512], detail[256];
+	bool changed = false;
+	PGconn *c;
+	int rc;
+
+	if ((c = checkout(s, detail, sizeof(detail))) == NULL)
+		return OS_EUNAVAILABLE;
+	rc = os_pg_cmd(c, "BEGIN", err, sizeof(err)) != 0 ? OS_EUNAVAILABLE : OS_OK;
+	if (rc == OS_OK)
+		rc = apply_in(s, c, ev, order_id, from, to, reason, amount, currency, outcome,
+		              outsz, &changed, err, sizeof(err));
+	if (rc == OS_OK && os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
+		rc = OS_EUNAVAILABLE;
+	if (rc != OS_OK) {
+		log_not_applied(ev, order_id, err);
+		os_pg_rollback(c);
+	}
+	os_db_checkin(s->pool, c);
+	if (rc == OS_OK && changed) {
+		after_commit(s, order_id);
+		log_changed(ev, order_id, to);
+	}
 	return rc;
+}
+
+/* One order the batch moved, for the hooks and the log after its commit. */
+struct batch_change {
+	char order_id[OS_UUID_LEN + 1];
+	char *event_id;
+	os_status_t to;
+};
+
+struct os_apply_batch {
+	os_service_t *svc;
+	PGconn *conn; /* checked out, in a transaction, while events are in it */
+	bool broken;  /* something of it is lost: the next flush reports failure */
+	char why[512];
+	struct batch_change *changes;
+	size_t nchanges, cap;
+};
+
+os_apply_batch_t *os_apply_batch_new(os_service_t *s)
+{
+	os_apply_batch_t *b = eda_xcalloc(1, sizeof(*b));
+
+	b->svc = s;
+	return b;
+}
+
+static void batch_forget(os_apply_batch_t *b)
+{
+	for (size_t i = 0; i < b->nchanges; i++)
+		free(b->changes[i].event_id);
+	b->nchanges = 0;
+}
+
+/* Ends B's transaction: committed when COMMIT is true and nothing broke it,
+ * else rolled back (and B broken). */
+static void batch_end(os_apply_batch_t *b, bool commit)
+{
+	char err[512];
+
+	if (b->conn == NULL)
+		return;
+	if (commit && !b->broken && os_pg_cmd(b->conn, "COMMIT", err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "cannot commit saga events", "error", err, NULL);
+		snprintf(b->why, sizeof(b->why), "%s", err);
+		b->broken = true;
+	}
+	if (!commit || b->broken)
+		os_pg_rollback(b->conn);
+	os_db_checkin(b->svc->pool, b->conn);
+	b->conn = NULL;
+	if (!b->broken && b->nchanges > 0) {
+		/* One wake-up of the relay for the batch; one status hook per order. */
+		after_commit(b->svc, NULL);
+		for (size_t i = 0; i < b->nchanges; i++) {
+			struct batch_change *ch = &b->changes[i];
+
+			if (b->svc->status_changed != NULL)
+				b->svc->status_changed(ch->order_id, b->svc->status_ctx);
+			os_notifier_status(b->svc->notifier, ch->order_id);
+			eda_log(EDA_LOG_INFO, "order status changed", "order_id", ch->order_id,
+			        "event_id", ch->event_id, "status", os_status_name(ch->to), NULL);
+		}
+	}
+	batch_forget(b);
+}
+
+int os_apply_batch_add(os_apply_batch_t *b, const eda_event_t *ev, os_status_t from, os_status_t to,
+                       const char *reason, const int64_t *amount, const char *currency,
+                       char *outcome, size_t outsz)
+{
+	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
+	char err[512], detail[256];
+	bool changed = false;
+
+	snprintf(outcome, outsz, "batch failed");
+	if (b->broken)
+		return OS_EUNAVAILABLE;
+	if (b->conn == NULL) {
+		if ((b->conn = checkout(b->svc, detail, sizeof(detail))) == NULL) {
+			snprintf(b->why, sizeof(b->why), "%s", detail);
+			b->broken = true;
+			return OS_EUNAVAILABLE;
+		}
+		if (os_pg_cmd(b->conn, "BEGIN", err, sizeof(err)) != 0)
+			goto fail;
+	}
+	if (apply_in(b->svc, b->conn, ev, order_id, from, to, reason, amount, currency, outcome,
+	             outsz, &changed, err, sizeof(err)) != OS_OK)
+		goto fail;
+	if (changed) {
+		struct batch_change *ch;
+
+		if (b->nchanges == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 64;
+			b->changes = eda_xrealloc(b->changes, b->cap * sizeof(*b->changes));
+		}
+		ch = &b->changes[b->nchanges++];
+		snprintf(ch->order_id, sizeof(ch->order_id), "%s", order_id);
+		ch->event_id = eda_xstrdup(ev->id);
+		ch->to = to;
+	}
+	return OS_OK;
+fail:
+	log_not_applied(ev, order_id, err);
+	snprintf(b->why, sizeof(b->why), "%s", err);
+	b->broken = true;
+	batch_end(b, false);
+	return OS_EUNAVAILABLE;
+}
+
+void os_apply_batch_commit(os_apply_batch_t *b)
+{
+	batch_end(b, true);
+}
+
+int os_apply_batch_flush(os_apply_batch_t *b, char *why, size_t whysz)
+{
+	int rc;
+
+	batch_end(b, true);
+	rc = b->broken ? -1 : 0;
+	if (b->broken)
+		snprintf(why, whysz, "%s", b->why);
+	b->broken = false;
+	b->why[0] = '\0';
+	return rc;
+}
+
+void os_apply_batch_free(os_apply_batch_t *b)
+{
+	if (b == NULL)
+		return;
+	batch_end(b, false);
+	free(b->changes);
+	free(b);
 }
 
 long long os_service_purge(os_service_t *s, long retention_s)

@@ -88,6 +88,35 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
                      const char *reason, const int64_t *amount, const char *currency, char *outcome,
                      size_t outsz);
 
+/* Group commit of saga events, for the consumer's thread: many events in one
+ * transaction, so a busy saga pays one WAL flush and one BEGIN/COMMIT pair per
+ * batch instead of per event. Nothing of a batch is visible before its commit;
+ * the hooks of after-commit (relay, long-poll waiters, NOTIFY) run after it.
+ * The batch holds its orders' row locks until then: keep batches short. */
+typedef struct os_apply_batch os_apply_batch_t;
+
+os_apply_batch_t *os_apply_batch_new(os_service_t *s);
+
+/* os_service_apply inside the batch's transaction (begun on first use).
+ * Returns OS_OK with OUTCOME (not yet durable), or OS_EUNAVAILABLE when the
+ * batch is broken: its transaction is rolled back, further adds do nothing
+ * and the next flush reports the failure, so every event of the batch is
+ * handed over again. */
+int os_apply_batch_add(os_apply_batch_t *b, const eda_event_t *ev, os_status_t from, os_status_t to,
+                       const char *reason, const int64_t *amount, const char *currency,
+                       char *outcome, size_t outsz);
+
+/* Commits what was added so far (before work on another connection that may
+ * need the batch's row locks). A failed commit breaks the batch. */
+void os_apply_batch_commit(os_apply_batch_t *b);
+
+/* Commits, then says whether everything added since the last flush is
+ * durable: 0, or -1 with WHY (none of it is; add again). Starts afresh. */
+int os_apply_batch_flush(os_apply_batch_t *b, char *why, size_t whysz);
+
+/* Rolls back what was not flushed and frees B. */
+void os_apply_batch_free(os_apply_batch_t *b);
+
 /* Deletes rows older than RETENTION_S (see os_repo_purge). Returns the count or -1. */
 long long os_service_purge(os_service_t *s, long retention_s);
 

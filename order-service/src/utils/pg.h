@@ -18,6 +18,22 @@
 PGresult *os_pg_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                      size_t errsz, char sqlstate[6]);
 
+/* A statement on a hot path: each connection parses and plans it once, on
+ * its first use there, instead of on every call (at several thousand calls a
+ * second that was a fifth of the order database's CPU). NAME must be unique
+ * in the process; SQL takes NPARAMS text parameters. */
+typedef struct os_pg_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+} os_pg_stmt_t;
+
+/* Like os_pg_exec, for a prepared statement S. The statement is prepared on C
+ * first if C has not prepared it yet; a failure to prepare is reported like a
+ * failure to run. */
+PGresult *os_pg_run(PGconn *c, const os_pg_stmt_t *s, const char *const *params, char *err,
+                    size_t errsz, char sqlstate[6]);
+
 /* Runs a statement without parameters and result (BEGIN, COMMIT, ...).
  * Returns 0 or -1 with ERR filled. */
 int os_pg_cmd(PGconn *c, const char *sql, char *err, size_t errsz);

@@ -347,6 +347,12 @@ void ost_place(unsigned short port, const char *customer, const char *body, char
 void ost_produce_event(const char *topic, const char *type, const char *order_id, const char *data,
                        const char *id)
 {
+	ost_produce_event_to(topic, -1, type, order_id, data, id);
+}
+
+void ost_produce_event_to(const char *topic, int32_t partition, const char *type,
+                          const char *order_id, const char *data, const char *id)
+{
 	json_t *d = json_loads(data, 0, NULL);
 	eda_event_t *ev;
 	char *text, err[256];
@@ -362,7 +368,7 @@ void ost_produce_event(const char *topic, const char *type, const char *order_id
 	ck_assert_msg(eda_event_validate_data(ev, err, sizeof(err)) == 0, "%s", err);
 	text = eda_event_serialize(ev, NULL);
 	values[0] = text;
-	ts_produce(topic, -1, order_id, values, 1);
+	ts_produce(topic, partition, order_id, values, 1);
 	free(text);
 	eda_event_free(ev);
 }

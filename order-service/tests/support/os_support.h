@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 
@@ -82,6 +83,9 @@ void ost_place(unsigned short port, const char *customer, const char *body, char
  * ORDER_ID. ID (may be NULL) fixes the event id (for duplicates). */
 void ost_produce_event(const char *topic, const char *type, const char *order_id, const char *data,
                        const char *id);
+/* The same to PARTITION (-1: by key). */
+void ost_produce_event_to(const char *topic, int32_t partition, const char *type,
+                          const char *order_id, const char *data, const char *id);
 
 typedef struct ost_msg {
 	char *key, *value;
