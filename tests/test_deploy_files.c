@@ -14,23 +14,7 @@
 #include <unistd.h>
 
 #include "support/check_main.h"
-
-/* Runs CMD (stderr joined), returns its exit status and its output in OUT. */
-static int run(const char *cmd, char *out, size_t outsz)
-{
-	char full[2048];
-	FILE *p;
-	size_t n;
-	int status;
-
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	p = popen(full, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#include "support/run_cmd.h"
 
 static const char *const compose_files[] = {
         "docker-compose.yml",
@@ -42,7 +26,7 @@ START_TEST(compose_files_follow_the_spec)
 	char cmd[512], out[8192];
 
 	snprintf(cmd, sizeof(cmd), "docker-compose -f %s config -q", compose_files[_i]);
-	ck_assert_msg(run(cmd, out, sizeof(out)) == 0, "%s: %s", compose_files[_i], out);
+	ck_assert_msg(ts_run(cmd, out, sizeof(out)) == 0, "%s: %s", compose_files[_i], out);
 }
 END_TEST
 
@@ -57,7 +41,7 @@ START_TEST(compose_validator_rejects_a_broken_file)
 	ck_assert_int_eq(write(fd, broken, strlen(broken)), (ssize_t)strlen(broken));
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "docker-compose -f %s config -q", path);
-	ck_assert_int_ne(run(cmd, out, sizeof(out)), 0);
+	ck_assert_int_ne(ts_run(cmd, out, sizeof(out)), 0);
 	unlink(path);
 }
 END_TEST
@@ -65,9 +49,9 @@ END_TEST
 START_TEST(kubernetes_and_compose_consistency)
 {
 	char out[16384];
-	int rc = run("node infrastructure/validate/validate.mjs infrastructure/kubernetes "
-	             "docker-compose.yml infrastructure/kafka/topics.conf",
-	             out, sizeof(out));
+	int rc = ts_run("node infrastructure/validate/validate.mjs infrastructure/kubernetes "
+	                "docker-compose.yml infrastructure/kafka/topics.conf",
+	                out, sizeof(out));
 
 	ck_assert_msg(rc == 0, "%s", out);
 	ck_assert_msg(strstr(out, ", 0 problems") != NULL, "%s", out);
@@ -86,17 +70,17 @@ START_TEST(kubernetes_validator_rejects_broken_manifests)
 	         "%s/order-service.yaml && sed -i 's/maxReplicas: 6/maxReplicas: 12/' "
 	         "%s/inventory-service.yaml",
 	         dir, dir, dir);
-	ck_assert_int_eq(run(cmd, out, sizeof(out)), 0);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd),
 	         "node infrastructure/validate/validate.mjs %s docker-compose.yml "
 	         "infrastructure/kafka/topics.conf",
 	         dir);
-	ck_assert_int_eq(run(cmd, out, sizeof(out)), 1);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 1);
 	ck_assert_msg(strstr(out, "NO_SUCH_KEY") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "replicas must be integer") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "maxReplicas 12 exceeds") != NULL, "%s", out);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(run(cmd, out, sizeof(out)), 0);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
 
 #include "support/check_main.h"
 #include "support/kafka_support.h"
+#include "support/run_cmd.h"
 
 static const char *bin_dir(void)
 {
@@ -23,19 +24,13 @@ static const char *bin_dir(void)
 static int run_dlq(const char *args, char *out, size_t outsz)
 {
 	char cmd[1024];
-	FILE *p;
-	size_t n;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "KAFKA_BOOTSTRAP_SERVERS=%s %s/eda-dlq %s 2>&1", ts_bootstrap(),
+	snprintf(cmd, sizeof(cmd), "KAFKA_BOOTSTRAP_SERVERS=%s %s/eda-dlq %s", ts_bootstrap(),
 	         bin_dir(), args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	status = pclose(p);
-	ck_assert(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	status = ts_run(cmd, out, outsz);
+	ck_assert_int_ge(status, 0);
+	return status;
 }
 
 /* Puts one dead letter in DLQ as the consumer wrapper would have: headers naming

@@ -2,12 +2,14 @@
  * Proves the local stack is real: Kafka through librdkafka (produce, consume in a
  * group with headers, a second group reading independently), PostgreSQL through
  * libpq and the MongoDB-protocol server through mongo-c-driver (unique index).
- * Also checks that `stack.sh up` refuses a taken port with one clear line.
+ * Also checks that `stack.sh up` refuses a taken port with one clear line, and
+ * eda-topics' create, list and delete forms against the real broker.
  *
  * Addresses come from KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL and MONGODB_URL, as
  * written to .stack/env by `make infra-up` and exported by run-tests.sh.
  */
 #include "support/check_main.h"
+#include "support/run_cmd.h"
 #include <arpa/inet.h>
 #include <check.h>
 #include <libpq-fe.h>
@@ -222,8 +224,6 @@ START_TEST(stack_refuses_taken_port)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	char dir[] = "/tmp/eda-stack-test-XXXXXX", cmd[512], out[4096] = "";
-	FILE *p;
-	size_t got;
 	int status;
 
 	ck_assert_int_ge(s, 0);
@@ -234,23 +234,81 @@ START_TEST(stack_refuses_taken_port)
 
 	snprintf(cmd, sizeof(cmd),
 	         "EDA_STACK_DIR=%s EDA_PG_PORT=%d EDA_START_TIMEOUT=10 "
-	         "infrastructure/scripts/stack.sh up 2>&1",
+	         "infrastructure/scripts/stack.sh up",
 	         dir, ntohs(a.sin_port));
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	got = fread(out, 1, sizeof(out) - 1, p);
-	out[got] = '\0';
-	status = pclose(p);
+	status = ts_run(cmd, out, sizeof(out));
 	close(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d, output: %s",
-	              status, out);
+	ck_assert_msg(status == 1, "status %d, output: %s", status, out);
 	snprintf(cmd, sizeof(cmd), "postgres: port %d on 127.0.0.1 is already in use",
 	         ntohs(a.sin_port));
 	ck_assert_msg(strstr(out, cmd) != NULL, "output: %s", out);
 	ck_assert_msg(strstr(out, "EDA_PG_PORT") != NULL, "output: %s", out);
+}
+END_TEST
+
+/* True if the --list output OUT has NAME as a whole line. */
+static int listed(const char *out, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = strstr(out, name); p != NULL; p = strstr(p + 1, name))
+		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+START_TEST(eda_topics_create_list_delete)
+{
+	const char *boot = env_or("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092");
+	char tool[512], name[128], file[] = "/tmp/eda-topics-test-XXXXXX", cmd[1024];
+	static char out[1 << 20];
+	int fd, gone = 0;
+
+	snprintf(tool, sizeof(tool), "%s/eda-topics", env_or("EDA_BIN_DIR", "build/bin"));
+	unique_name(name, sizeof(name), "test.topics");
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(dprintf(fd, "# a comment\n%s 2 1\n", name), 0);
+	close(fd);
+
+	snprintf(cmd, sizeof(cmd), "%s %s %s", tool, boot, file);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "created") != NULL, "output: %s", out);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "exists") != NULL, "output: %s", out);
+	unlink(file);
+
+	snprintf(cmd, sizeof(cmd), "%s %s --list", tool, boot);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(listed(out, name), "%s not in the list", name);
+	ck_assert_msg(!listed(out, "__consumer_offsets"), "internal topics listed");
+
+	/* One by name, one unknown; then through stdin, where it is gone already. */
+	snprintf(cmd, sizeof(cmd), "%s %s --delete %s %s-never-made", tool, boot, name, name);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "deleted 1 topics") != NULL, "output: %s", out);
+	for (int i = 0; i < 100 && !gone; i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s --list", tool, boot);
+		ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+		gone = !listed(out, name);
+		if (!gone)
+			usleep(100000);
+	}
+	ck_assert_msg(gone, "%s still listed after its deletion", name);
+	snprintf(cmd, sizeof(cmd), "echo %s | %s %s --delete -", name, tool, boot);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "deleted 0 topics") != NULL, "output: %s", out);
+
+	snprintf(cmd, sizeof(cmd), "%s %s --bogus", tool, boot);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "usage: eda-topics") != NULL, "output: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s %s /nonexistent/topics.conf", tool, boot);
+	ck_assert_int_eq(ts_run(cmd, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "cannot open /nonexistent/topics.conf") != NULL, "output: %s",
+	              out);
 }
 END_TEST
 
@@ -264,6 +322,7 @@ int main(void)
 	tcase_add_test(tc, postgres_create_insert_select);
 	tcase_add_test(tc, mongo_insert_unique_find);
 	tcase_add_test(tc, stack_refuses_taken_port);
+	tcase_add_test(tc, eda_topics_create_list_delete);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -35,6 +35,10 @@ printf '%s 6 1\n%s 6 1\ndlq.%s 1 1\n' "$TOPIC_ORDERS" "$TOPIC_INVENTORY" "$TAG" 
 if [ -x build/bin/eda-topics ]; then TOPICS=build/bin/eda-topics; else
 	make -s BUILD=$BUILD $BUILD/bin/eda-topics; TOPICS=$BUILD/bin/eda-topics; fi
 $TOPICS "$KAFKA_BOOTSTRAP_SERVERS" "$OUT/topics.conf" >/dev/null
+# The run's topics go at the end, whatever happens (the broker would keep them).
+delete_topics() { awk '{print $1}' "$OUT/topics.conf" |
+	$TOPICS "$KAFKA_BOOTSTRAP_SERVERS" --delete - >/dev/null || true; }
+trap delete_topics EXIT
 
 # CPU seconds the store (the process listening on MONGODB_URL's port) spends,
 # in clock ticks: per order, a measure of the work asked of it that holds on a
@@ -60,7 +64,7 @@ echo "== drain ($N orders queued before the service starts)"
 S0=$(store_ticks)
 $BUILD/bin/inventory-service 2>"$OUT/daemon.log" &
 PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
+trap 'kill $PID 2>/dev/null || true; delete_topics' EXIT
 "$OUT/load" drain "$KAFKA_BOOTSTRAP_SERVERS" "$TOPIC_INVENTORY" "$N" | tee "$OUT/drain.txt"
 echo "store_cpu_ms_per_order $(store_ms_per_order "$S0" "$(store_ticks)")" | tee -a "$OUT/drain.txt"
 # utime + stime (fields 14, 15 of /proc/PID/stat, in clock ticks) over the
@@ -77,7 +81,7 @@ echo "== latency ($LN orders at $RATE/s, half the drain rate)"
 echo "== memory"
 grep -E 'VmHWM|VmRSS' /proc/$PID/status | tee "$OUT/memory.txt"
 kill -TERM $PID; wait $PID || true
-trap - EXIT
+trap delete_topics EXIT
 
 CEIL=$(awk '/ceiling_orders_per_s/ {print $2}' "$OUT/ceiling.txt")
 SVC=$(awk '/reservations_per_s/ {print $2}' "$OUT/drain.txt")

@@ -39,6 +39,9 @@ SINK_PID=""
 cleanup() {
 	[ -n "$SVC_PID" ] && kill "$SVC_PID" 2>/dev/null && wait "$SVC_PID" 2>/dev/null || true
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null || true
+	# the phases' topics (the broker would keep them)
+	cat "$WORK"/topics-* 2>/dev/null | awk '{print $1}' |
+		"$BUILD/bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" --delete - >/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

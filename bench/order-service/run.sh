@@ -46,6 +46,8 @@ pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 	psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+	awk '{print $1}' "$OUT/topics.conf" |
+		"$BUILD/bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" --delete - >/dev/null || true
 }
 trap cleanup EXIT
 psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null

@@ -58,6 +58,9 @@ cleanup() {
 	infrastructure/scripts/services.sh down >/dev/null 2>&1 || true
 	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $tag WITH (FORCE)" >/dev/null 2>&1 || true
 	"$OUT/dropdb" "$MONGODB_URL" "$tag" || echo "bench: inventory database $tag left in place" >&2
+	"$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" --list 2>/dev/null | grep -E "^(dlq\.)?$tag[._]" |
+		"$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" --delete - >/dev/null ||
+		echo "bench: topics of $tag left in place" >&2
 	rm -rf "$stack/mail"
 }
 trap cleanup EXIT

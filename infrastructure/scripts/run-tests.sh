@@ -15,6 +15,27 @@ stack_env=${EDA_STACK_DIR:-$root/.stack}/env
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
 export CK_VERBOSITY=${CK_VERBOSITY:-normal}
 
+# Every suite makes topics (and DLQs) of its own; those this run made are
+# deleted at the end, or a local broker collects thousands and slows down. Only
+# when the list before the run could be read; the stack's own topics stay.
+topics_tool=${EDA_BIN_DIR:-$root/build/bin}/eda-topics
+topics_before=$(mktemp)
+list_topics() {
+	[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && [ -x "$topics_tool" ] &&
+		"$topics_tool" "$KAFKA_BOOTSTRAP_SERVERS" --list 2>/dev/null | LC_ALL=C sort
+}
+list_topics >"$topics_before" && have_topics=1 || have_topics=0
+delete_new_topics() {
+	local after
+	after=$(mktemp)
+	if [ "$have_topics" -eq 1 ] && list_topics >"$after"; then
+		LC_ALL=C comm -13 "$topics_before" "$after" |
+			grep -vxF -f <(awk '!/^#/ && NF {print $1}' "$root/infrastructure/kafka/topics.conf") |
+			"$topics_tool" "$KAFKA_BOOTSTRAP_SERVERS" --delete - | sed 's/^eda-topics: /run-tests: /'
+	fi
+	rm -f "$topics_before" "$after"
+}
+
 passed=0 failed=0 broken=() failures_seen=()
 for prog in "$@"; do
 	echo "== ${prog#"$root"/}"
@@ -44,6 +65,7 @@ for prog in "$@"; do
 		broken+=("$prog")
 	}
 done
+delete_new_topics
 for line in "${failures_seen[@]}"; do
 	echo "run-tests: FAILED $line"
 done

@@ -185,10 +185,15 @@ kafka_up() {
 # ---- MongoDB wire protocol: FerretDB ----------------------------------------
 
 # FerretDB keeps its data in the stack's PostgreSQL (database ferretdb, one
-# schema per MongoDB database): its PostgreSQL handler answers equality
-# filters on any field from the indexes createIndexes made, where the SQLite
-# handler does so only for _id and reads the whole collection otherwise. No
-# telemetry, no debug HTTP listener (it would take port 8088).
+# schema per MongoDB database, one jsonb column per table); its PostgreSQL
+# handler pushes equality filters down to PostgreSQL (as jsonb containment,
+# which scans), where the SQLite handler reads the whole collection for any
+# filter but _id. No telemetry, no debug HTTP listener (it would take port
+# 8088). Statistics: no FerretDB query can use them (every filter is a
+# containment scan, every write by _id goes through a unique index), while
+# autovacuum's ANALYZE of a 30,000-document sample of a growing collection
+# took 0.9 s of CPU and stalled the saga's tail for two seconds
+# (README, "Performance"); a target of 10 samples 3,000 (0.07 s).
 mongo_ready() { port_open "$mongo_port"; }
 
 mongo_up() {
@@ -196,6 +201,9 @@ mongo_up() {
 	[ -x "$ferretdb" ] || fail "mongo: $ferretdb missing; run make deps"
 	check_port_free mongo "$mongo_port" EDA_MONGO_PORT
 	pg_ensure_db ferretdb "FerretDB's"
+	"$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U eda -d postgres \
+		-c "ALTER DATABASE ferretdb SET default_statistics_target = 10" ||
+		fail_with_log postgres "could not configure database ferretdb"
 	mkdir -p "$dir/mongo/state"
 	nohup "$ferretdb" --handler=postgresql \
 		--postgresql-url="postgres://eda@127.0.0.1:$pg_port/ferretdb" \

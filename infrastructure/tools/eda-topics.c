@@ -1,21 +1,36 @@
 /*
- * eda-topics: creates the topics listed in a topics file, idempotently.
+ * eda-topics: creates the topics listed in a topics file, idempotently; lists
+ * and deletes topics.
  *
  *   eda-topics BOOTSTRAP_SERVERS TOPICS_FILE
+ *   eda-topics BOOTSTRAP_SERVERS --list
+ *   eda-topics BOOTSTRAP_SERVERS --delete NAME...     (NAME "-": names on stdin)
  *
  * The file has one topic a line, "name partitions replication", '#' starts a
  * comment. A topic that already exists is fine; any other broker error, a bad
  * line or a broker that does not answer within 30 s fails with exit status 1
  * (2 for bad usage). Used by `make infra-up` (infrastructure/scripts/stack.sh),
  * written in C with librdkafka so that no JVM start-up is paid per topic.
+ *
+ * --list prints every topic but Kafka's internal ones, one a line. --delete
+ * deletes the named topics (one that does not exist is fine); the test runner
+ * and the benchmark remove the topics they created with it, since every suite
+ * and run makes topics of its own and a local broker that keeps them all
+ * (thousands after a few days) gets slower at everything.
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/alloc.h"
+
 #define MAX_TOPICS 64
+
+/* Topics named in one DeleteTopics request. */
+#define DELETE_BATCH 200
 
 struct topic_line {
 	char name[250];
@@ -65,38 +80,58 @@ fail:
 	return -1;
 }
 
-int main(int argc, char **argv)
+static rd_kafka_t *connect_to(const char *bootstrap)
 {
-	struct topic_line topics[MAX_TOPICS];
-	rd_kafka_NewTopic_t *newt[MAX_TOPICS];
-	size_t n = 0, created = 0, i;
 	char err[512];
-	rd_kafka_conf_t *conf;
-	rd_kafka_t *rk = NULL;
-	rd_kafka_queue_t *queue = NULL;
-	rd_kafka_event_t *ev = NULL;
-	int status = 1;
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: eda-topics BOOTSTRAP_SERVERS TOPICS_FILE\n");
-		return 2;
-	}
-	if (read_topics(argv[2], topics, MAX_TOPICS, &n) != 0)
-		return 1;
-
-	conf = rd_kafka_conf_new();
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof(err)) !=
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) !=
 	    RD_KAFKA_CONF_OK) {
 		fprintf(stderr, "eda-topics: %s\n", err);
 		rd_kafka_conf_destroy(conf);
-		return 2;
+		return NULL;
 	}
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (rk == NULL) {
 		fprintf(stderr, "eda-topics: %s\n", err);
 		rd_kafka_conf_destroy(conf);
-		return 1;
 	}
+	return rk;
+}
+
+/* The admin result event of the request started on QUEUE, or NULL (said why). */
+static rd_kafka_event_t *await_result(rd_kafka_queue_t *queue, const char *bootstrap)
+{
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, 35000);
+
+	if (ev == NULL) {
+		fprintf(stderr, "eda-topics: no answer from %s within 35 s\n", bootstrap);
+		return NULL;
+	}
+	if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		fprintf(stderr, "eda-topics: %s\n", rd_kafka_event_error_string(ev));
+		rd_kafka_event_destroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static int create_topics(const char *bootstrap, const char *path)
+{
+	struct topic_line topics[MAX_TOPICS];
+	rd_kafka_NewTopic_t *newt[MAX_TOPICS];
+	size_t n = 0, created = 0, i;
+	char err[512];
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue = NULL;
+	rd_kafka_event_t *ev = NULL;
+	int status = 1;
+
+	if (read_topics(path, topics, MAX_TOPICS, &n) != 0)
+		return 1;
+	if ((rk = connect_to(bootstrap)) == NULL)
+		return 1;
 	for (i = 0; i < n; i++) {
 		newt[i] = rd_kafka_NewTopic_new(topics[i].name, topics[i].partitions,
 		                                topics[i].replication, err, sizeof(err));
@@ -114,15 +149,8 @@ int main(int argc, char **argv)
 	rd_kafka_CreateTopics(rk, newt, n, opts, queue);
 	rd_kafka_AdminOptions_destroy(opts);
 
-	ev = rd_kafka_queue_poll(queue, 35000);
-	if (ev == NULL) {
-		fprintf(stderr, "eda-topics: no answer from %s within 35 s\n", argv[1]);
+	if ((ev = await_result(queue, bootstrap)) == NULL)
 		goto done;
-	}
-	if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		fprintf(stderr, "eda-topics: %s\n", rd_kafka_event_error_string(ev));
-		goto done;
-	}
 	const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
 	size_t nres;
 	const rd_kafka_topic_result_t **tres = rd_kafka_CreateTopics_result_topics(res, &nres);
@@ -152,4 +180,130 @@ done:
 	rd_kafka_NewTopic_destroy_array(newt, created);
 	rd_kafka_destroy(rk);
 	return status;
+}
+
+static int list_topics(const char *bootstrap)
+{
+	rd_kafka_t *rk = connect_to(bootstrap);
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t e;
+
+	if (rk == NULL)
+		return 1;
+	e = rd_kafka_metadata(rk, 1, NULL, &md, 30000);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		fprintf(stderr, "eda-topics: %s: %s\n", bootstrap, rd_kafka_err2str(e));
+		rd_kafka_destroy(rk);
+		return 1;
+	}
+	for (int i = 0; i < md->topic_cnt; i++)
+		if (strncmp(md->topics[i].topic, "__", 2) != 0)
+			printf("%s\n", md->topics[i].topic);
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
+/* Deletes the N topics NAMES in one request, adding those that existed to
+ * *DELETED; 0, or 1 (said why). */
+static int delete_batch(rd_kafka_t *rk, const char *bootstrap, char **names, size_t n,
+                        size_t *deleted)
+{
+	rd_kafka_DeleteTopic_t *del[DELETE_BATCH];
+	rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+	rd_kafka_AdminOptions_t *opts =
+	        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+	rd_kafka_event_t *ev;
+	char err[512];
+	int status = 1;
+
+	for (size_t i = 0; i < n; i++)
+		del[i] = rd_kafka_DeleteTopic_new(names[i]);
+	rd_kafka_AdminOptions_set_request_timeout(opts, 30000, err, sizeof(err));
+	rd_kafka_DeleteTopics(rk, del, n, opts, queue);
+	rd_kafka_AdminOptions_destroy(opts);
+	rd_kafka_DeleteTopic_destroy_array(del, n);
+	if ((ev = await_result(queue, bootstrap)) != NULL) {
+		const rd_kafka_DeleteTopics_result_t *res = rd_kafka_event_DeleteTopics_result(ev);
+		size_t nres;
+		const rd_kafka_topic_result_t **tres =
+		        rd_kafka_DeleteTopics_result_topics(res, &nres);
+
+		status = 0;
+		for (size_t i = 0; i < nres; i++) {
+			rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tres[i]);
+			const char *name = rd_kafka_topic_result_name(tres[i]);
+
+			if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+				++*deleted;
+			if (e == RD_KAFKA_RESP_ERR_NO_ERROR ||
+			    e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+				continue;
+			fprintf(stderr, "eda-topics: %s: %s\n", name,
+			        rd_kafka_topic_result_error_string(tres[i])
+			                ? rd_kafka_topic_result_error_string(tres[i])
+			                : rd_kafka_err2str(e));
+			status = 1;
+		}
+		rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_queue_destroy(queue);
+	return status;
+}
+
+/* Deletes the topics named in ARGV[0..ARGC), "-" reading names from stdin. */
+static int delete_topics(const char *bootstrap, int argc, char **argv)
+{
+	char *batch[DELETE_BATCH];
+	size_t n = 0, deleted = 0;
+	char line[512];
+	int status = 0;
+	rd_kafka_t *rk = connect_to(bootstrap);
+
+	if (rk == NULL)
+		return 1;
+	for (int a = 0; a < argc; a++) {
+		bool from_stdin = strcmp(argv[a], "-") == 0;
+
+		while (from_stdin ? fgets(line, sizeof(line), stdin) != NULL : true) {
+			const char *name = argv[a];
+
+			if (from_stdin) {
+				line[strcspn(line, "\r\n")] = '\0';
+				name = line;
+			}
+			if (*name != '\0')
+				batch[n++] = eda_xstrdup(name);
+			if (n == DELETE_BATCH) {
+				status |= delete_batch(rk, bootstrap, batch, n, &deleted);
+				while (n > 0)
+					free(batch[--n]);
+			}
+			if (!from_stdin)
+				break;
+		}
+	}
+	if (n > 0) {
+		status |= delete_batch(rk, bootstrap, batch, n, &deleted);
+		while (n > 0)
+			free(batch[--n]);
+	}
+	if (status == 0)
+		printf("eda-topics: deleted %zu topics\n", deleted);
+	rd_kafka_destroy(rk);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[2], "--list") == 0)
+		return list_topics(argv[1]);
+	if (argc >= 4 && strcmp(argv[2], "--delete") == 0)
+		return delete_topics(argv[1], argc - 3, argv + 3);
+	if (argc != 3 || argv[2][0] == '-') {
+		fprintf(stderr, "usage: eda-topics BOOTSTRAP_SERVERS TOPICS_FILE | --list | "
+		                "--delete NAME... (- reads names from stdin)\n");
+		return 2;
+	}
+	return create_topics(argv[1], argv[2]);
 }

@@ -21,6 +21,7 @@
 #include "eda/topic_reader.h"
 #include "support/kafka_support.h"
 #include "support/ports.h"
+#include "support/run_cmd.h"
 
 const char *const sys_daemon_names[SYS_NDAEMONS] = {"order-service", "inventory-service",
                                                     "notification-service", "api-gateway"};
@@ -156,17 +157,11 @@ static void mint(const sys_t *s, const char *sub, const char *email, const char 
                  size_t outsz)
 {
 	char cmd[1024];
-	FILE *p;
-	size_t n;
 
 	snprintf(cmd, sizeof(cmd),
 	         "JWT_SECRET='%s' %s/api-gateway token --sub %s --email %s --roles %s --ttl 3600",
 	         s->jwt_secret, env_or("EDA_BIN_DIR", "build/bin"), sub, email, roles);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(ts_run(cmd, out, outsz), 0);
 	out[strcspn(out, "\r\n")] = '\0';
 	ck_assert_msg(strlen(out) > 20, "no token from api-gateway token");
 }
