@@ -14,6 +14,8 @@
 #
 #   make bench                                   (or bench/system/run.sh)
 #   DURATION=30 CONNS=128 HALF_DURATION=30 make bench
+#   KEEP=1 make bench     leaves the run's databases and topics (named by its
+#                         tag, printed) in place for a look inside
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -56,6 +58,11 @@ gw=http://127.0.0.1:$EDA_GATEWAY_PORT
 
 cleanup() {
 	infrastructure/scripts/services.sh down >/dev/null 2>&1 || true
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "bench: kept database $tag (PostgreSQL and FerretDB) and topics $tag.*, dlq.${tag}_*"
+		rm -rf "$stack/mail"
+		return
+	fi
 	psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $tag WITH (FORCE)" >/dev/null 2>&1 || true
 	"$OUT/dropdb" "$MONGODB_URL" "$tag" || echo "bench: inventory database $tag left in place" >&2
 	"$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" --list 2>/dev/null | grep -E "^(dlq\.)?$tag[._]" |
