@@ -121,6 +121,23 @@ wait_saga() {
 	done
 }
 
+# wait_mail N: until the spool holds N e-mails (two per confirmed order:
+# placed and confirmed). The notification service is off the saga's path and
+# falls behind at saturation; the half-rate phase must not be measured while
+# it is still catching up on the first phase's mail.
+wait_mail() {
+	local deadline=$((SECONDS + DRAIN_TIMEOUT)) n
+	while :; do
+		n=$(find "$stack/mail" -maxdepth 1 -name '*.eml' | wc -l)
+		[ "$n" -ge "$1" ] && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			echo "bench: $n of $1 e-mails after ${DRAIN_TIMEOUT}s; going on" >&2
+			return 0
+		fi
+		sleep 0.5
+	done
+}
+
 # saga_stats CUSTOMER: confirmed rejected confirmed_per_s p50_ms p99_ms max_ms
 saga_stats() {
 	sql "WITH o AS (SELECT status, created_at, confirmed_at,
@@ -164,6 +181,7 @@ echo "== saturation: $CONNS connections for ${DURATION}s"
 wait_saga bench-sat
 read -r sat_confirmed sat_rejected sat_cps sat_p50 sat_p99 sat_max < <(saga_stats bench-sat)
 echo "confirmed $sat_confirmed rejected $sat_rejected confirmed_per_s $sat_cps saga_p50_ms $sat_p50 saga_p99_ms $sat_p99"
+wait_mail $((2 * sat_confirmed + sat_rejected * 2))
 
 posts=$(val posts_per_s "$OUT/saturate.txt")
 peak=$((posts < sat_cps ? posts : sat_cps))
