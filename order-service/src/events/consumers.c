@@ -73,7 +73,15 @@ static const eda_event_route_t routes[] = {
 
 eda_handler_result_t os_consumers_handle(eda_consumed_t *m, void *ctx)
 {
-	return eda_event_dispatch(m, routes, sizeof(routes) / sizeof(routes[0]), ctx);
+	os_consumers_ctx_t *x = ctx;
+	eda_handler_result_t r =
+	        eda_event_dispatch(m, routes, sizeof(routes) / sizeof(routes[0]), x);
+
+	/* A dead letter is sent synchronously (up to 30 s): not while the batch
+	 * holds its row locks, and its outbox ids that the relay waits for. */
+	if (r == EDA_HANDLER_DEAD)
+		os_apply_batch_commit(x->batch);
+	return r;
 }
 
 static int flush(void *ctx, char *reason, size_t reasonsz)

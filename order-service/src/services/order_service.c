@@ -546,7 +546,11 @@ static void batch_end(os_apply_batch_t *b, bool commit)
 		snprintf(b->why, sizeof(b->why), "%s", err);
 		b->broken = true;
 	}
-	if (!commit || b->broken)
+	if (!commit && !b->broken) {
+		snprintf(b->why, sizeof(b->why), "saga batch rolled back");
+		b->broken = true;
+	}
+	if (b->broken)
 		os_pg_rollback(b->conn);
 	os_db_checkin(b->svc->pool, b->conn);
 	b->conn = NULL;
