@@ -72,17 +72,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A run's spool holds some 50,000 e-mails. Deleted at once, they made the next
-# run's notification service spend up to twice its CPU: ext4 without a journal
-# (this machine's root file system) does not reuse a deleted inode for 60 s,
-# or 360 s while its inode table block is dirty, and checks each such inode it
-# passes when it allocates a new one (perf: 70 % of the service's CPU in
-# find_inode_bit/recently_deleted). So a run's spool is set aside and deleted
-# by a run at least ten minutes later.
+# A run's spool holds some 50,000 e-mails. Deleting them made the runs after
+# it spend up to twice the notification service's CPU: ext4 without a journal
+# (the project machine's root file system) does not reuse a deleted inode for
+# a while and checks each such inode it passes when it allocates a new one
+# (perf: find_inode_bit/recently_deleted; waiting a minute after a synced
+# delete was not enough). So each run's spool is set aside in
+# $OUT/old-mail.<tag> (about 180 MB) and never deleted by the benchmark;
+# remove them when done benchmarking.
 set_mail_aside() {
-	[ -d "$stack/mail" ] && mv "$stack/mail" "$OUT/old-mail.$tag" || true
+	[ -d "$stack/mail" ] || return 0
+	mv "$stack/mail" "$OUT/old-mail.$tag"
+	echo "bench: e-mails of the run set aside in $OUT/old-mail.$tag;" \
+		"rm -rf $OUT/old-mail.* when done benchmarking" >&2
 }
-find "$OUT" -maxdepth 1 -name 'old-mail.*' -mmin +10 -exec rm -rf {} +
 rm -rf "$stack"
 mkdir -p "$stack/logs" "$stack/run" "$stack/mail"
 psql -q "$admin_url" -c "CREATE DATABASE $tag" >/dev/null
