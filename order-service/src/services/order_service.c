@@ -53,17 +53,23 @@ void os_now_rfc3339(char out[OS_TIME_LEN])
 	snprintf(out, OS_TIME_LEN, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
 }
 
+/* Tells the long-poll waiters, here and in other replicas, that ORDER_ID's
+ * status changed. */
+static void announce_status(os_service_t *s, const char *order_id)
+{
+	if (s->status_changed != NULL)
+		s->status_changed(order_id, s->status_ctx);
+	os_notifier_status(s->notifier, order_id);
+}
+
 static void after_commit(os_service_t *s, const char *status_order_id)
 {
 	if (s->wake_relay != NULL)
 		s->wake_relay(s->relay_ctx);
 	if (s->relay_leads == NULL || !s->relay_leads(s->relay_ctx))
 		os_notifier_outbox(s->notifier);
-	if (status_order_id != NULL) {
-		if (s->status_changed != NULL)
-			s->status_changed(status_order_id, s->status_ctx);
-		os_notifier_status(s->notifier, status_order_id);
-	}
+	if (status_order_id != NULL)
+		announce_status(s, status_order_id);
 }
 
 static PGconn *checkout(os_service_t *s, char *detail, size_t detailsz)
@@ -460,9 +466,9 @@ done:
 	return rc < 0 ? OS_EUNAVAILABLE : OS_OK;
 }
 
-static void log_changed(const eda_event_t *ev, const char *order_id, os_status_t to)
+static void log_changed(const char *event_id, const char *order_id, os_status_t to)
 {
-	eda_log(EDA_LOG_INFO, "order status changed", "order_id", order_id, "event_id", ev->id,
+	eda_log(EDA_LOG_INFO, "order status changed", "order_id", order_id, "event_id", event_id,
 	        "status", os_status_name(to), NULL);
 }
 
@@ -497,7 +503,7 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 	os_db_checkin(s->pool, c);
 	if (rc == OS_OK && changed) {
 		after_commit(s, order_id);
-		log_changed(ev, order_id, to);
+		log_changed(ev->id, order_id, to);
 	}
 	return rc;
 }
@@ -560,11 +566,8 @@ static void batch_end(os_apply_batch_t *b, bool commit)
 		for (size_t i = 0; i < b->nchanges; i++) {
 			struct batch_change *ch = &b->changes[i];
 
-			if (b->svc->status_changed != NULL)
-				b->svc->status_changed(ch->order_id, b->svc->status_ctx);
-			os_notifier_status(b->svc->notifier, ch->order_id);
-			eda_log(EDA_LOG_INFO, "order status changed", "order_id", ch->order_id,
-			        "event_id", ch->event_id, "status", os_status_name(ch->to), NULL);
+			announce_status(b->svc, ch->order_id);
+			log_changed(ch->event_id, ch->order_id, ch->to);
 		}
 	}
 	batch_forget(b);
