@@ -17,6 +17,7 @@
 #include "support/check_main.h"
 #include "support/kafka_support.h"
 #include "support/os_support.h"
+#include "support/ports.h"
 
 static char bin[512];
 
@@ -67,21 +68,47 @@ START_TEST(test_bad_config_exits_2)
 }
 END_TEST
 
+/* The whole of FD's file, from its start, as a string the caller frees. */
+static char *read_log(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A port from ts_free_port(): a port in the kernel's ephemeral range could be
+ * taken by any outgoing connection before the daemon binds it. The daemon's
+ * log goes to a file, so a failure says why it never became ready. */
 START_TEST(test_sigterm_stops_cleanly)
 {
-	char port[16], url[64];
-	int status = 0, ready = 0;
+	char port[16], cmd[128], logpath[] = "/tmp/os-main-log.XXXXXX";
+	int status = 0, ready = 0, exited = 0, logfd;
+	char *log;
 	pid_t pid;
 
 	ost_create_database("os_main");
 	ost_create_topics("osm");
-	snprintf(port, sizeof(port), "%d", 20000 + getpid() % 20000);
+	snprintf(port, sizeof(port), "%u", (unsigned)ts_free_port());
+	logfd = mkstemp(logpath);
+	ck_assert_int_ge(logfd, 0);
+	unlink(logpath);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int devnull = open("/dev/null", 1);
-
-		dup2(devnull, 2);
+		dup2(logfd, 2);
 		setenv("PORT", port, 1);
 		setenv("BIND_ADDR", "127.0.0.1", 1);
 		if (getenv("KAFKA_BOOTSTRAP_SERVERS") == NULL)
@@ -89,21 +116,25 @@ START_TEST(test_sigterm_stops_cleanly)
 		execl(bin, bin, (char *)NULL);
 		_exit(127);
 	}
-	snprintf(url, sizeof(url), "/readyz");
-	for (int i = 0; i < 200 && !ready; i++) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null http://127.0.0.1:%s%s", port,
-		         url);
+	snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null http://127.0.0.1:%s/readyz", port);
+	for (int i = 0; i < 600 && !ready && !exited; i++) {
 		ready = system(cmd) == 0;
-		if (!ready)
+		exited = waitpid(pid, &status, WNOHANG) == pid;
+		if (!ready && !exited)
 			usleep(100000);
 	}
-	ck_assert_msg(ready, "daemon never became ready");
-	kill(pid, SIGTERM);
-	waitpid(pid, &status, 0);
+	if (!exited) {
+		kill(pid, SIGTERM);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	}
+	log = read_log(logfd);
+	close(logfd);
 	ost_drop_database();
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	ck_assert_msg(!exited, "daemon exited while starting (status %d): %s", status, log);
+	ck_assert_msg(ready, "daemon never became ready: %s", log);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, log);
+	ck_assert_msg(strstr(log, "\"msg\":\"stopped\"") != NULL, "%s", log);
+	free(log);
 }
 END_TEST
 
