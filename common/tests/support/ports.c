@@ -14,12 +14,22 @@
 
 unsigned short ts_free_port(void)
 {
-	static unsigned seed;
+	/* A cursor, not a fresh random pick per call: a suite restarts its
+	 * daemons on the ports they had, so a port handed out once must not be
+	 * handed out again while its daemon is down (two random picks of one
+	 * crash-test batch met on the same port, and the restart of the first
+	 * could not bind). Only the start is random, for parallel processes. */
+	static unsigned next;
+	static int started;
 
-	if (seed == 0)
-		seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)clock();
-	for (int attempt = 0; attempt < 1000; attempt++) {
-		unsigned short port = (unsigned short)(PORT_LOW + rand_r(&seed) % PORT_SPAN);
+	if (!started) {
+		unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)clock();
+
+		next = (unsigned)rand_r(&seed) % PORT_SPAN;
+		started = 1;
+	}
+	for (int attempt = 0; attempt < PORT_SPAN; attempt++) {
+		unsigned short port = (unsigned short)(PORT_LOW + next++ % PORT_SPAN);
 		struct sockaddr_in a = {.sin_family = AF_INET,
 		                        .sin_port = htons(port),
 		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

@@ -9,7 +9,9 @@
  * binding port 0 is an ephemeral one, and any outgoing connection (a Kafka
  * or database client of a parallel test) could take it before the daemon
  * binds it, which made a restart fail with "Address already in use". Picked
- * at random in [20000, 32000), so parallel test processes rarely meet. */
+ * in turn from a random start in [20000, 32000): never twice in one process
+ * (its daemons keep their ports across restarts), and parallel test
+ * processes rarely meet. */
 unsigned short ts_free_port(void);
 
 #endif
