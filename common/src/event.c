@@ -48,7 +48,7 @@ static const char *printable(const char *s, char buf[static 48])
 {
 	size_t i;
 
-	for (i = 0; s[i] != '\0' && i < 40; i++)
+	for (i = 0; i < 40 && s[i] != '\0'; i++)
 		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
 	if (s[i] != '\0' && i >= 40) {
 		memcpy(buf + i, "...", 3);

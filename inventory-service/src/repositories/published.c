@@ -159,7 +159,7 @@ static void got_row(const bson_t *doc, void *ctx)
 	scan_t *s = ctx;
 	const char *events[1 + EDA_EVENT_MAX_ITEMS];
 	bson_iter_t it, a;
-	marker_t probe, *m;
+	marker_t probe = {0}, *m;
 	size_t k = 0;
 
 	if (!bson_iter_init_find(&it, doc, s->field) || !BSON_ITER_HOLDS_UTF8(&it))

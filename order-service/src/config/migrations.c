@@ -94,7 +94,8 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, char
 		n++;
 	}
 	closedir(d);
-	qsort(m, n, sizeof(*m), by_version);
+	if (n > 1) /* m is NULL when there are none */
+		qsort(m, n, sizeof(*m), by_version);
 	for (size_t i = 1; i < n; i++) {
 		if (m[i].version == m[i - 1].version) {
 			eda_errf(err, errsz, "migrations %s and %s share a number", m[i - 1].name,
