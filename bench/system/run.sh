@@ -168,13 +168,30 @@ saga_stats() {
 }
 
 # stack_cpu: CPU seconds so far of each local-stack server and its children
-# (PostgreSQL's backends), as "name seconds" lines.
+# (PostgreSQL's backends), as "name seconds" lines. By name: the same run
+# folder holds the pid files of a running `make up`'s daemons.
 stack_cpu() {
-	local f pid
-	for f in "$infra"/run/*.pid; do
-		pid=$(cat "$f")
-		echo "$(basename "$f" .pid) $(ps -o times= -p "$pid" --ppid "$pid" | awk '{s += $1} END {print s + 0}')"
+	local s pid
+	for s in postgres kafka mongo; do
+		[ -f "$infra/run/$s.pid" ] || continue
+		pid=$(cat "$infra/run/$s.pid")
+		echo "$s $(cpu_ticks "$pid" $(ps -o pid= --ppid "$pid") | awk -v c="$(getconf CLK_TCK)" '{printf "%.2f", $1 / c}')"
 	done
+}
+
+# cpu_ticks PID CHILD...: CPU clock ticks of PID, the children it reaped
+# (PostgreSQL's ended backends and autovacuum workers) and the CHILDren
+# still running, from /proc (ps's "times" is whole seconds and leaves out
+# what ended).
+cpu_ticks() {
+	local p
+	for p in "$@"; do
+		cat "/proc/$p/stat" 2>/dev/null
+	done | awk -v main="$1" '{
+		# The command name (field 2) holds no spaces for these servers.
+		t += $14 + $15
+		if ($1 == main) t += $16 + $17
+	} END {print t + 0}'
 }
 
 # relay_stats CUSTOMER: p50_ms p99_ms of the outbox relay's share of the saga
@@ -207,7 +224,7 @@ read -r half_confirmed half_rejected _ half_p50 half_p99 half_max < <(saga_stats
 read -r relay_p50 relay_p99 < <(relay_stats bench-half)
 
 stack_cpu >"$OUT/stack-cpu-after.txt"
-stack_json=$(awk 'NR == FNR {b[$1] = $2; next} {printf "%s\t%d\n", $1, $2 - b[$1]}' \
+stack_json=$(awk 'NR == FNR {b[$1] = $2; next} {printf "%s\t%.1f\n", $1, $2 - b[$1]}' \
 	"$OUT/stack-cpu-before.txt" "$OUT/stack-cpu-after.txt" |
 	jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): {cpu_seconds: (.[1] | tonumber)}}) | add')
 clk=$(getconf CLK_TCK)
@@ -223,6 +240,18 @@ for d in "${daemons[@]}"; do
 	rows+=("$(printf '%-21s %8.1f MB %8s s' "$d" "$(awk -v k="$rss_kb" 'BEGIN {print k / 1024}')" "$cpu")")
 done
 
+# CPU per confirmed order, all daemons and stack servers together: steadier
+# from run to run than orders/s on a shared VM, and what bounds the peak
+# (N cores carry at most N * 1000 / ms orders/s). The daemons' figure covers
+# their whole life, start and seeding included.
+daemon_cpu=$(printf '%s\n' "${daemon_json[@]}" | jq -s 'map(to_entries[0].value.cpu_seconds) | add')
+stack_cpu_s=$(echo "$stack_json" | jq '[.[].cpu_seconds] | add')
+orders_done=$((sat_confirmed + sat_rejected + half_confirmed + half_rejected))
+cpu_ms=$(jq -n --argjson d "$daemon_cpu" --argjson s "$stack_cpu_s" --argjson n "$orders_done" \
+	'($d + $s) * 1000 / ([$n, 1] | max) * 100 | round / 100')
+cpu_bound=$(jq -n --argjson ms "$cpu_ms" --argjson c "$(nproc)" \
+	'if $ms > 0 then $c * 1000 / $ms | floor else 0 end')
+
 jq -n \
 	--argjson posts "$posts" --argjson post_p50 "$(val post_p50_ms "$OUT/saturate.txt")" \
 	--argjson post_p99 "$(val post_p99_ms "$OUT/saturate.txt")" \
@@ -236,7 +265,9 @@ jq -n \
 	--argjson cpus "$(nproc)" --arg when "$(date -u +%FT%TZ)" \
 	--argjson daemons "$(printf '%s\n' "${daemon_json[@]}" | jq -s 'add')" \
 	--argjson stack "$stack_json" \
+	--argjson cpu_ms "$cpu_ms" --argjson cpu_bound "$cpu_bound" \
 	'{when: $when, cpus: $cpus,
+	  cpu_ms_per_order: $cpu_ms, orders_per_s_the_cores_carry: $cpu_bound,
 	  saturation: {connections: $conns, seconds: $duration, posts_per_s: $posts,
 	               post_p50_ms: $post_p50, post_p99_ms: $post_p99,
 	               confirmed: $sat_confirmed, rejected: $sat_rejected, confirmed_per_s: $cps},
@@ -255,4 +286,5 @@ saga at $rate orders/s       p50 $half_p50 ms   p99 $half_p99 ms   max $half_max
   of which outbox relay      p50 $relay_p50 ms   p99 $relay_p99 ms   (order created -> OrderPlaced on Kafka)
 $(printf '%s\n' "${rows[@]}")
 stack CPU during the run     $(echo "$stack_json" | jq -r 'to_entries | map("\(.key) \(.value.cpu_seconds) s") | join(", ")')
+CPU per order                $cpu_ms ms (daemons and stack, $orders_done orders): $(nproc) cores carry at most $cpu_bound orders/s
 EOF
