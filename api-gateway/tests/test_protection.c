@@ -130,14 +130,17 @@ START_TEST(oversized_body_is_413)
 END_TEST
 
 /* Header size and count are bounded by the server's per-connection memory
- * (16 KiB): 8 KiB of headers pass, past the pool the answer is 431 and
- * nothing is forwarded. */
+ * (16 KiB): 8 KiB of headers pass; past 12 KiB the answer is a 431 problem
+ * document (between 12 and 16 KiB, MHD itself would parse the request and
+ * then have no room for any answer); past the pool it is MHD's own 431. In
+ * no case is anything forwarded. */
 START_TEST(oversized_headers_are_431)
 {
 	static char big[70 * 1024];
 	const char *one_big[] = {auth42, big, NULL};
 	const char **many = calloc(3002, sizeof(*many));
 	char(*lines)[32] = calloc(3000, sizeof(*lines));
+	char type[64];
 	ts_resp_t r;
 
 	snprintf(big, sizeof(big), "X-Big: ");
@@ -146,6 +149,15 @@ START_TEST(oversized_headers_are_431)
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
 	ck_assert_int_eq(ts_stub_requests(), 1);
+	for (size_t kib = 12; kib <= 14; kib++) {
+		memset(big + 7, 'a', kib * 1024 + 512);
+		call("GET", "/orders", one_big, NULL, &r);
+		ck_assert_msg(r.status == 431, "%zu.5 KiB header: %ld", kib, (long)r.status);
+		ck_assert_msg(ts_header(&r, "Content-Type", type, sizeof(type)) != NULL,
+		              "%zu.5 KiB: no type", kib);
+		ck_assert_str_eq(type, "application/problem+json");
+		ts_resp_free(&r);
+	}
 	memset(big + 7, 'a', sizeof(big) - 8);
 	call("GET", "/orders", one_big, NULL, &r);
 	ck_assert_int_eq(r.status, 431);
@@ -157,6 +169,13 @@ START_TEST(oversized_headers_are_431)
 	}
 	call("GET", "/orders", many, NULL, &r);
 	ck_assert_int_eq(r.status, 431);
+	ts_resp_free(&r);
+	/* 200 small headers: within the pool, past the budget. */
+	many[201] = NULL;
+	call("GET", "/orders", many, NULL, &r);
+	ck_assert_int_eq(r.status, 431);
+	ck_assert_ptr_nonnull(ts_header(&r, "Content-Type", type, sizeof(type)));
+	ck_assert_str_eq(type, "application/problem+json");
 	ts_resp_free(&r);
 	ck_assert_int_eq(ts_stub_requests(), 1);
 	free(many);

@@ -37,6 +37,14 @@
  * of the gateway's CPU. */
 #define CONN_MEMORY_LIMIT (16 * 1024)
 
+/* Request headers are refused with a 431 problem document past this share of
+ * the pool, each counted with MHD's bookkeeping for it (HEADER_OVERHEAD, about
+ * what a parsed header costs in the pool). Past about 15 KiB MHD still parsed
+ * the request but had no room left for the response: the client got no answer
+ * at all, or a proxied upstream failed and the gateway said 502. */
+#define HEADER_BUDGET   (12 * 1024)
+#define HEADER_OVERHEAD 64
+
 /* ---- construction ------------------------------------------------------- */
 
 eda_http_server_t *eda_http_server_new(const eda_http_config_t *cfg, char *err, size_t errsz)
@@ -230,6 +238,25 @@ static uint64_t content_length(eda_http_req_t *r)
 	return (uint64_t)n;
 }
 
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + HEADER_OVERHEAD;
+	return MHD_YES;
+}
+
+/* What the request's headers take of the pool, roughly (see HEADER_BUDGET). */
+static size_t header_bytes(eda_http_req_t *r)
+{
+	size_t n = 0;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &n);
+	return n;
+}
+
 /* An answer given before the body was read must end the connection: the
  * unread body would otherwise be taken for the next request. */
 static void reply_early(eda_http_req_t *r, bool has_body, int status, const char *detail)
@@ -251,6 +278,14 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 
 	set_request_id(r);
 	snprintf(r->method, sizeof(r->method), "%s", method);
+	if (header_bytes(r) > HEADER_BUDGET) {
+		snprintf(detail, sizeof(detail),
+		         "the request headers exceed the limit of %d bytes (%d per header "
+		         "counted on top of its name and value)",
+		         HEADER_BUDGET, HEADER_OVERHEAD);
+		reply_early(r, has_body, 431, detail);
+		goto answered;
+	}
 	if (strlen(method) > EDA_HTTP_MAX_METHOD) {
 		reply_early(r, has_body, 501, "unsupported request method");
 		goto answered;
