@@ -182,12 +182,17 @@ SERVICES := infrastructure/scripts/services.sh
 up:
 	@infrastructure/scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@$(STACK) up
+	@# down stops the stack only if this started it (not one of make infra-up).
+	@if $(STACK) status >/dev/null 2>&1; then $(STACK) up; else \
+		$(STACK) up && touch "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up"; fi
 	@$(SERVICES) up
 
 down:
 	@$(SERVICES) down
-	@$(STACK) down
+	@if [ -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up" ] || \
+		! $(STACK) status >/dev/null 2>&1; then \
+		$(STACK) down && rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up"; \
+	else echo "infra: left running (make up found it running; make infra-down stops it)"; fi
 
 status:
 	@$(STACK) status; $(SERVICES) status

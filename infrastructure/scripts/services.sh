@@ -133,7 +133,10 @@ up)
 	gw=http://127.0.0.1:${port[api-gateway]}
 	admin=$(token admin-1 admin@example.com admin)
 	customer=$(token customer-42 customer42@example.com customer)
-	sku=$(jq -r '.[0].sku // .products[0].sku // "SKU-1"' "$root/inventory-service/seed/catalogue.json" 2>/dev/null || echo SKU-1)
+	# The first product of the catalogue, in stock, at its price: the sample
+	# order is confirmed.
+	read -r sku price < <(jq -r '[.products[] | select(.stock > 0)][0] | "\(.sku) \(.price)"' \
+		"$root/inventory-service/seed/catalogue.json")
 	cat <<-EOF
 
 		Gateway: $gw   (logs: $logs, e-mails: $dir/mail)
@@ -141,7 +144,7 @@ up)
 		export TOKEN=$customer
 
 		curl -s -X POST $gw/orders -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
-		     -d '{"items":[{"sku":"$sku","quantity":1,"unit_price":"9.99"}],"currency":"EUR"}'
+		     -d '{"items":[{"sku":"$sku","quantity":1,"unit_price":"$price"}],"currency":"EUR"}'
 		curl -s "$gw/orders/<id>?wait=5" -H "Authorization: Bearer \$TOKEN"
 		curl -s $gw/products -H "Authorization: Bearer \$TOKEN"
 	EOF

@@ -7,6 +7,7 @@
  * tests sharing the database cannot see each other's orders.
  */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,15 @@ START_TEST(test_access_rules)
 	ost_resp_free(&r);
 	get(&r, other, "administrator", path); /* not the admin role */
 	ck_assert_int_eq(r.status, 404);
+	ost_resp_free(&r);
+	/* A UUID is the same in upper case (RFC 9562). */
+	for (char *p = path + strlen("/orders/"); *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	get(&r, customer, NULL, path);
+	ck_assert_int_eq(r.status, 200);
+	j = ost_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), id);
+	json_decref(j);
 	ost_resp_free(&r);
 	/* Someone else cannot cancel it, and it stays PENDING. */
 	snprintf(hc, sizeof(hc), "X-Customer-Id: %s", other);

@@ -258,6 +258,14 @@ START_TEST(test_identity_checks)
 	ck_assert(!os_uuid_valid("1B4E28BA-2FA1-41D2-883F-0016D3CCA427"));
 	ck_assert(!os_uuid_valid("1b4e28ba2fa141d2883f0016d3cca427"));
 	ck_assert(!os_uuid_valid("1b4e28ba-2fa1-41d2-883f-0016d3cca42'"));
+	{
+		char low[OS_UUID_LEN + 1];
+
+		ck_assert(os_uuid_lower("1B4E28BA-2fa1-41D2-883F-0016D3CCA427", low));
+		ck_assert_str_eq(low, "1b4e28ba-2fa1-41d2-883f-0016d3cca427");
+		ck_assert(!os_uuid_lower("1B4E28BA-2FA1-41D2-883F-0016D3CCA42G", low));
+		ck_assert(!os_uuid_lower("1B4E28BA", low));
+	}
 }
 END_TEST
 

@@ -4,6 +4,7 @@
  */
 #include "models/order.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -107,4 +108,14 @@ bool os_uuid_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+bool os_uuid_lower(const char *s, char out[OS_UUID_LEN + 1])
+{
+	if (strlen(s) != OS_UUID_LEN)
+		return false;
+	for (int i = 0; i < OS_UUID_LEN; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[OS_UUID_LEN] = '\0';
+	return os_uuid_valid(out);
 }

@@ -79,4 +79,9 @@ void os_order_new_id(char out[OS_UUID_LEN + 1]);
 /* 1 if S is a lower-case UUID in the canonical 8-4-4-4-12 form. */
 bool os_uuid_valid(const char *s);
 
+/* Writes S in lower case to OUT and returns true if it is a UUID in either
+ * case (ids are stored and published in lower case; RFC 9562 compares them
+ * without regard to case). */
+bool os_uuid_lower(const char *s, char out[OS_UUID_LEN + 1]);
+
 #endif

@@ -193,10 +193,20 @@ static void get_orders(eda_http_req_t *r, void *ctx)
 	eda_http_reply_json(r, 200, res.body);
 }
 
+/* The {id} of the path, in lower case when it is a UUID in any case (BUF
+ * holds it then); anything else as given, for the service to refuse. */
+static const char *order_id(eda_http_req_t *r, char buf[OS_UUID_LEN + 1])
+{
+	const char *id = eda_http_req_param(r, "id");
+
+	return os_uuid_lower(id, buf) ? buf : id;
+}
+
 static void get_order(eda_http_req_t *r, void *ctx)
 {
 	os_orders_router_t *rt = ctx;
-	const char *id = eda_http_req_param(r, "id");
+	char id_lower[OS_UUID_LEN + 1];
+	const char *id = order_id(r, id_lower);
 	char id_copy[OS_UUID_LEN + 1], customer[OS_CUSTOMER_ID_MAX * 4 + 1];
 	os_result_t res = {0};
 	os_caller_t who;
@@ -246,14 +256,14 @@ static void get_order(eda_http_req_t *r, void *ctx)
 static void cancel_order(eda_http_req_t *r, void *ctx)
 {
 	os_orders_router_t *rt = ctx;
+	char id_lower[OS_UUID_LEN + 1];
 	os_result_t res;
 	os_caller_t who;
 	int rc;
 
 	if (caller(r, &who) != 0)
 		return;
-	rc = os_service_cancel(rt->svc, &who, eda_http_req_param(r, "id"), eda_http_req_id(r),
-	                       &res);
+	rc = os_service_cancel(rt->svc, &who, order_id(r, id_lower), eda_http_req_id(r), &res);
 	if (rc != OS_OK) {
 		reply_error(r, rc, &res);
 		return;
