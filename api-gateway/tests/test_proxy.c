@@ -179,6 +179,25 @@ START_TEST(identity_headers_cannot_be_forged)
 }
 END_TEST
 
+/* An empty Idempotency-Key reaches the service (which refuses it) instead of
+ * vanishing on the way ("Name;" is how libcurl sends an empty header). */
+START_TEST(empty_forwarded_header_stays_empty)
+{
+	const char *hdrs[] = {customer_auth, "Idempotency-Key;", NULL};
+	char url[128];
+	ts_resp_t r;
+	json_t *j;
+
+	snprintf(url, sizeof(url), "%s/orders", base);
+	ts_http("GET", url, hdrs, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	j = ts_json(&r);
+	ck_assert_str_eq(jstr(j, "headers", "idempotency-key"), "");
+	json_decref(j);
+	ts_resp_free(&r);
+}
+END_TEST
+
 START_TEST(forbidden_without_admin_role)
 {
 	const char *hdrs[] = {customer_auth, "Content-Type: application/json", NULL};
@@ -367,6 +386,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, pass_through, 0, (int)(sizeof(passes) / sizeof(passes[0])));
 	tcase_add_test(tc, methods_do_not_leak_between_requests);
 	tcase_add_test(tc, identity_headers_cannot_be_forged);
+	tcase_add_test(tc, empty_forwarded_header_stays_empty);
 	tcase_add_test(tc, forbidden_without_admin_role);
 	tcase_add_test(tc, request_id_propagates);
 	tcase_add_test(tc, traceparent_continued);

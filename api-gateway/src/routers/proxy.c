@@ -204,21 +204,35 @@ static char *build_url(const char *base, const gw_route_t *rt, eda_http_req_t *r
 	return url;
 }
 
-static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+static struct curl_slist *append_line(struct curl_slist *l, const char *line)
 {
-	/* Most lines fit on the stack; curl_slist_append copies the line. */
-	char buf[512], *line = buf;
-	int n = snprintf(buf, sizeof(buf), "%s: %s", name, value);
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		line = eda_xasprintf("%s: %s", name, value);
 	l = curl_slist_append(l, line);
-	if (line != buf)
-		free(line);
 	if (l == NULL) {
 		fprintf(stderr, "out of memory building upstream headers\n");
 		abort();
 	}
+	return l;
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+{
+	/* Most lines fit on the stack; curl_slist_append copies the line. */
+	char buf[512], *line = buf;
+	int n;
+
+	/* For libcurl "Name:" removes a header and "Name;" sends it empty: an
+	 * empty Idempotency-Key must reach the service, which refuses it, not
+	 * vanish and leave a retried POST without its key. */
+	if (value[0] == '\0') {
+		snprintf(buf, sizeof(buf), "%.*s;", (int)(sizeof(buf) - 2), name);
+		return append_line(l, buf);
+	}
+	n = snprintf(buf, sizeof(buf), "%s: %s", name, value);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		line = eda_xasprintf("%s: %s", name, value);
+	l = append_line(l, line);
+	if (line != buf)
+		free(line);
 	return l;
 }
 
