@@ -366,12 +366,33 @@ void eda_http_reply_problem_json(eda_http_req_t *r, json_t *problem)
 void eda_http_reply_problem(eda_http_req_t *r, int status, const char *title, const char *detail,
                             json_t *errors)
 {
+	char why[320];
 	json_t *p;
 
 	if (status < 100 || status > 599) {
 		json_decref(errors);
 		status_ok(r, status);
 		return;
+	}
+	/* Every problem carries a detail (DESIGN.md); a caller with field
+	 * errors may leave it to them. */
+	if (detail == NULL && json_array_size(errors) > 0) {
+		json_t *first = json_array_get(errors, 0);
+		const char *field = json_string_value(json_object_get(first, "field"));
+		size_t more = json_array_size(errors) - 1;
+
+		snprintf(why, sizeof(why), "%s%s%s%s",
+		         field != NULL && field[0] ? field : "the body",
+		         field != NULL && field[0] ? ": " : " ",
+		         json_string_value(json_object_get(first, "message")) != NULL
+		                 ? json_string_value(json_object_get(first, "message"))
+		                 : "is invalid",
+		         more == 0   ? ""
+		         : more == 1 ? " (and 1 more error)"
+		                     : " (and more errors)");
+		detail = why;
+	} else if (detail == NULL) {
+		detail = title != NULL ? title : eda_http_reason(status);
 	}
 	p = eda_problem_new(status, errors != NULL ? EDA_PROBLEM_VALIDATION : NULL, title, detail);
 	if (errors != NULL)

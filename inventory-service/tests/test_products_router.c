@@ -51,7 +51,7 @@ static const struct api_case cases[] = {
          "{\"name\":\"   \",\"price\":\"1.00\",\"stock\":1}", 422, "name"},
         {"unknown member", "PUT", "/products/P-5", ts_admin_headers,
          "{\"name\":\"x\",\"price\":\"1.00\",\"stock\":1,\"colour\":\"red\"}", 422, "colour"},
-        {"not an object", "PUT", "/products/P-6", ts_admin_headers, "[1,2]", 422, ""},
+        {"not an object", "PUT", "/products/P-6", ts_admin_headers, "[1,2]", 422, "body"},
         {"malformed json", "PUT", "/products/P-7", ts_admin_headers, "{\"name\":", 400, NULL},
         {"2 MiB body", "PUT", "/products/BIG-1", ts_admin_headers, "@big", 413, NULL},
         {"put without role", "PUT", "/products/R-1", no_role,
@@ -118,8 +118,11 @@ START_TEST(api_table)
 	code = ts_http(port, c->method, c->path, c->headers, body, len, &out);
 	ck_assert_msg(code == c->status, "%s: status %ld, want %ld", c->name, code, c->status);
 	if (c->status >= 400 && c->status != 405 && c->status != 413) {
+		const char *detail = json_string_value(json_object_get(out, "detail"));
+
 		ck_assert_msg(json_integer_value(json_object_get(out, "status")) == c->status,
 		              "%s: not a problem document", c->name);
+		ck_assert_msg(detail != NULL && detail[0] != '\0', "%s: no detail", c->name);
 	}
 	if (c->field != NULL) {
 		json_t *e0 = json_array_get(json_object_get(out, "errors"), 0);

@@ -62,7 +62,7 @@ int inv_product_from_json(const json_t *body, inv_product_t *p, json_t **errors)
 
 	memset(p, 0, sizeof(*p));
 	if (!json_is_object(body)) {
-		*errors = field_error(NULL, "", "must be a JSON object");
+		*errors = field_error(NULL, "body", "must be a JSON object");
 		return -1;
 	}
 	errs = unknown_members(body, allowed, errs);
@@ -99,7 +99,7 @@ int inv_restock_from_json(const json_t *body, int64_t *quantity, json_t **errors
 	json_t *errs = NULL, *v;
 
 	if (!json_is_object(body)) {
-		*errors = field_error(NULL, "", "must be a JSON object");
+		*errors = field_error(NULL, "body", "must be a JSON object");
 		return -1;
 	}
 	errs = unknown_members(body, allowed, errs);
