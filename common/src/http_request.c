@@ -155,6 +155,22 @@ static bool is_json_type(const char *ct)
 	       strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* Jansson's message, except where it names its own flags or misleads: a NUL
+ * after the value reads "end of file expected near end of file". */
+static const char *json_error_text(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_null_character:
+		return "\\u0000 is not allowed in a string";
+	case json_error_null_byte_in_key:
+		return "\\u0000 is not allowed in a member name";
+	case json_error_end_of_input_expected:
+		return "data follows the JSON value";
+	default:
+		return e->text;
+	}
+}
+
 int eda_http_req_json(eda_http_req_t *r, json_t **out)
 {
 	json_error_t jerr;
@@ -176,7 +192,7 @@ int eda_http_req_json(eda_http_req_t *r, json_t **out)
 		char detail[256 + 64];
 
 		snprintf(detail, sizeof(detail), "malformed JSON at line %d, column %d: %s",
-		         jerr.line, jerr.column, jerr.text);
+		         jerr.line, jerr.column, json_error_text(&jerr));
 		eda_http_reply_problem(r, 400, NULL, detail, NULL);
 		return -1;
 	}

@@ -794,16 +794,20 @@ static const struct body_case {
 	const char *content_type; /* NULL: no header */
 	const char *body;
 	long status;
+	const char *detail; /* a part of it, or NULL */
 } body_cases[] = {
-        {"Content-Type: text/plain", "{\"a\":1}", 415},
-        {NULL, "{\"a\":1}", 415},
-        {"Content-Type: application/jsonx", "{\"a\":1}", 415},
-        {"Content-Type: application/json", "{bad", 400},
-        {"Content-Type: application/json", "{\"a\":1,\"a\":2}", 400},
-        {"Content-Type: application/json", "", 400},
-        {"Content-Type: application/json", "{\"a\":1} trailing", 400},
-        {"Content-Type: application/merge-patch+json", "{\"a\":1}", 201},
-        {"Content-Type: APPLICATION/JSON", "[1,2]", 201},
+        {"Content-Type: text/plain", "{\"a\":1}", 415, NULL},
+        {NULL, "{\"a\":1}", 415, NULL},
+        {"Content-Type: application/jsonx", "{\"a\":1}", 415, NULL},
+        {"Content-Type: application/json", "{bad", 400, NULL},
+        {"Content-Type: application/json", "{\"a\":1,\"a\":2}", 400, NULL},
+        {"Content-Type: application/json", "", 400, NULL},
+        {"Content-Type: application/json", "{\"a\":1} trailing", 400,
+         "data follows the JSON value"},
+        {"Content-Type: application/json", "{\"a\":\"x\\u0000\"}", 400,
+         "\\u0000 is not allowed in a string"},
+        {"Content-Type: application/merge-patch+json", "{\"a\":1}", 201, NULL},
+        {"Content-Type: APPLICATION/JSON", "[1,2]", 201, NULL},
 };
 
 START_TEST(test_body_table)
@@ -818,6 +822,11 @@ START_TEST(test_body_table)
 		json_t *p = check_problem(&r, c->status);
 
 		ck_assert(json_is_string(json_object_get(p, "detail")));
+		if (c->detail != NULL)
+			ck_assert_msg(strstr(json_string_value(json_object_get(p, "detail")),
+			                     c->detail) != NULL,
+			              "detail: %s",
+			              json_string_value(json_object_get(p, "detail")));
 		json_decref(p);
 	} else {
 		ck_assert_int_eq(r.status, c->status);
