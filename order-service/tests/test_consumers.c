@@ -121,15 +121,20 @@ static void reserved(const char *id, const char *event_id)
 	reserved_to(-1, id, event_id);
 }
 
-static void paid(const char *id, const char *amount, const char *event_id)
+static void paid_in(const char *id, const char *amount, const char *currency, const char *event_id)
 {
 	char data[256];
 
 	snprintf(data, sizeof(data),
 	         "{\"order_id\":\"%s\",\"payment_id\":\"" PAYMENT_ID "\",\"amount\":\"%s\","
-	         "\"currency\":\"EUR\"}",
-	         id, amount);
+	         "\"currency\":\"%s\"}",
+	         id, amount, currency);
 	ost_produce_event(ost_topic("payments"), "PaymentProcessed", id, data, event_id);
+}
+
+static void paid(const char *id, const char *amount, const char *event_id)
+{
+	paid_in(id, amount, "EUR", event_id);
 }
 
 static void failed(const char *id, const char *event_id)
@@ -265,6 +270,12 @@ START_TEST(test_events_that_no_longer_apply)
 	wait_consumed(ev3);
 	outcome_of(ev3, outcome, sizeof(outcome));
 	ck_assert_str_eq(outcome, "ignored: amount does not match the order total");
+	/* The right amount in another currency is not the order's total either. */
+	ts_unique(ev3, sizeof(ev3), "usd");
+	paid_in(other, "99.98", "USD", ev3);
+	wait_consumed(ev3);
+	outcome_of(ev3, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, "ignored: currency USD is not the order's EUR");
 	ck_assert_int_eq(outbox_count(other, "OrderPaid"), 0);
 }
 END_TEST

@@ -429,8 +429,10 @@ static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const cha
 			snprintf(outcome, outsz, "ignored: unknown order");
 		else if (rc > 0 && o.status != from)
 			snprintf(outcome, outsz, "ignored: order is %s", os_status_name(o.status));
-		else if (rc > 0 && amount != NULL &&
-		         (*amount != o.total || strcmp(currency, o.currency) != 0))
+		else if (rc > 0 && amount != NULL && strcmp(currency, o.currency) != 0)
+			snprintf(outcome, outsz, "ignored: currency %s is not the order's %s",
+			         currency, o.currency);
+		else if (rc > 0 && amount != NULL && *amount != o.total)
 			snprintf(outcome, outsz, "ignored: amount does not match the order total");
 		else if (rc > 0) /* in FROM, and the row is locked by us now */
 			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
