@@ -31,6 +31,7 @@ struct eda_http_server {
 	unsigned threads;
 	size_t max_body;
 	unsigned timeout_s;
+	unsigned per_ip_limit;
 	unsigned drain_ms;
 
 	eda_router_t *router;

@@ -66,6 +66,7 @@ eda_http_server_t *eda_http_server_new(const eda_http_config_t *cfg, char *err, 
 	s->threads = cfg->threads != 0 ? cfg->threads : 1;
 	s->max_body = cfg->max_body != 0 ? cfg->max_body : EDA_HTTP_DEFAULT_MAX_BODY;
 	s->timeout_s = cfg->timeout_s != 0 ? cfg->timeout_s : 30;
+	s->per_ip_limit = cfg->per_ip_limit;
 	s->drain_ms = cfg->drain_ms != 0 ? cfg->drain_ms : 5000;
 	s->router = eda_router_new();
 	pthread_mutex_init(&s->park_lock, NULL);
@@ -563,10 +564,10 @@ int eda_http_server_start(eda_http_server_t *s, char *err, size_t errsz)
 	s->daemon = MHD_start_daemon(
 	        flags, s->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 	        s, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, s->threads,
-	        MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (size_t)CONN_MEMORY_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
-	        unescape_none, s, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        s->per_ip_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+	        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	        s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, s, MHD_OPTION_END);
 	saved = errno;
 	freeaddrinfo(ai);
 	if (s->daemon == NULL) {

@@ -32,6 +32,7 @@
 
 static eda_http_server_t *srv;
 static eda_metrics_t *reg;
+static unsigned per_ip_limit; /* for the next start_with() */
 static char base[64];
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -225,6 +226,7 @@ static void start_with(unsigned threads, size_t max_body)
 	                         .threads = threads,
 	                         .max_body = max_body,
 	                         .timeout_s = 10,
+	                         .per_ip_limit = per_ip_limit,
 	                         .drain_ms = 3000,
 	                         .service = "test-service",
 	                         .metrics = reg};
@@ -270,6 +272,7 @@ static void setup(void)
 	srv = NULL;
 	nparked = 0;
 	check_flag_ok = 1;
+	per_ip_limit = 0;
 }
 
 static void teardown(void)
@@ -526,6 +529,20 @@ static char *raw_exchange(const char *req, size_t len)
 	}
 	close(fd);
 	return buf;
+}
+
+/* A connection that sent half a request and waits, as a slow client does. */
+static int half_request(void)
+{
+	static const char part[] = "GET /orders/1 HTTP/1.1\r\nHost: t\r\n";
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(eda_http_server_port(srv))};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(send(fd, part, sizeof(part) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(part) - 1);
+	return fd;
 }
 
 /* Whether some line of TEXT contains all of A, B and C. */
@@ -887,6 +904,41 @@ END_TEST
 /* ---- body size limits --------------------------------------------------- */
 
 /* The server answers 413 from the headers alone: the body is never sent. */
+/* HTTP_MAX_CONNECTIONS_PER_IP: slow clients of one address cannot take every
+ * connection; the one past the limit is closed at once, and a freed slot
+ * serves again. */
+START_TEST(test_per_ip_limit)
+{
+	static const char req[] = "GET /orders/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	int a, b;
+	char *out;
+	resp_t r;
+
+	per_ip_limit = 2;
+	start();
+	a = half_request();
+	b = half_request();
+	out = raw_exchange(req, sizeof(req) - 1);
+	ck_assert_msg(out[0] == '\0', "a third connection was served: %.60s", out);
+	free(out);
+	close(a);
+	for (int i = 0; i < 50; i++) { /* until the server saw the close */
+		out = raw_exchange(req, sizeof(req) - 1);
+		if (strncmp(out, "HTTP/1.1 200", 12) == 0)
+			break;
+		free(out);
+		out = NULL;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(out != NULL, "a freed slot was not served");
+	free(out);
+	close(b);
+	request(&r, "GET", "/orders/1", NULL, NULL, 0);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_413_content_length_raw)
 {
 	const char *req = "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
@@ -1414,6 +1466,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_validation_problem);
 	tcase_add_test(tc, test_reply_misuse);
 	tcase_add_test(tc, test_413_content_length_raw);
+	tcase_add_test(tc, test_per_ip_limit);
 	tcase_add_test(tc, test_413_expect_continue);
 	tcase_add_test(tc, test_413_chunked);
 	tcase_add_test(tc, test_chunked_flood_cut);

@@ -24,6 +24,7 @@ typedef struct {
 	const char *bind_addr;
 	unsigned short port;
 	unsigned threads;
+	unsigned per_ip_limit;
 	eda_log_level_t log_level;
 	size_t max_body;
 

@@ -53,6 +53,7 @@ gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)
 	eda_http_config_t hc = {.bind_addr = s->bind_addr,
 	                        .port = s->port,
 	                        .threads = s->threads,
+	                        .per_ip_limit = s->per_ip_limit,
 	                        .max_body = s->max_body,
 	                        .service = "api-gateway"};
 	gw_proxy_config_t pc = {.timeout_ms = s->upstream_timeout_ms,

@@ -53,6 +53,7 @@ typedef struct {
 	unsigned threads;       /* size of the thread pool; 0 = 1 */
 	size_t max_body;        /* largest request body in bytes; 0 = 1 MiB */
 	unsigned timeout_s;     /* idle connection timeout; 0 = 30 s */
+	unsigned per_ip_limit;  /* connections one client address may hold; 0 = no limit */
 	unsigned drain_ms;      /* how long stop() waits for in-flight requests; 0 = 5 s */
 	const char *service;    /* shown by /healthz; NULL = none */
 	eda_metrics_t *metrics; /* borrowed; NULL = the server keeps its own */
