@@ -59,7 +59,7 @@ static const struct {
         {"{\"name\":7,\"price\":\"1\",\"stock\":3}", 0, "name", 0, 0},
         {"{\"price\":\"1\",\"stock\":3}", 0, "name", 0, 0},
         {"{\"name\":\"x\",\"price\":\"1\",\"stock\":3,\"sku\":\"A\"}", 0, "sku", 0, 0},
-        {"[]", 0, "", 0, 0},
+        {"[]", 0, "body", 0, 0},
 };
 
 START_TEST(product_bodies)
