@@ -25,10 +25,16 @@ static int parse_decimal(const char *s, bool canonical, int64_t *cents)
 	if (*p == '-') {
 		/* Say "negative" only for what would otherwise be a valid amount, so
 		 * "-x" stays a syntax error. */
-		int64_t ignored;
+		int64_t magnitude = -1;
 		int rc = p[1] == '-' ? EDA_MONEY_BAD_SYNTAX
-		                     : parse_decimal(p + 1, canonical, &ignored);
+		                     : parse_decimal(p + 1, canonical, &magnitude);
 
+		/* "-0" in a request is zero, as the JSON number -0 is (jansson
+		 * reads that as the integer 0); canonical money never has a sign. */
+		if (rc == 0 && magnitude == 0 && !canonical) {
+			*cents = 0;
+			return 0;
+		}
 		return rc == 0 || rc == EDA_MONEY_TOO_LARGE ? EDA_MONEY_NEGATIVE : rc;
 	}
 	if (*p < '0' || *p > '9')

@@ -34,6 +34,9 @@ static const struct str_case {
         {"0.001", EDA_MONEY_TOO_PRECISE, 0},
         {"-1", EDA_MONEY_NEGATIVE, 0},
         {"-0.50", EDA_MONEY_NEGATIVE, 0},
+        {"-0", 0, 0},    /* as the JSON number -0 */
+        {"-0.00", 0, 0}, /* negative zero is zero */
+        {"-0.001", EDA_MONEY_TOO_PRECISE, 0},
         {"-", EDA_MONEY_BAD_SYNTAX, 0},
         {"--1", EDA_MONEY_BAD_SYNTAX, 0},
         {"-x", EDA_MONEY_BAD_SYNTAX, 0},
@@ -82,6 +85,7 @@ static const struct str_case canonical_cases[] = {
         {"1.234", EDA_MONEY_TOO_PRECISE, 0},
         {"049.99", EDA_MONEY_BAD_SYNTAX, 0},
         {"-1.00", EDA_MONEY_NEGATIVE, 0},
+        {"-0.00", EDA_MONEY_NEGATIVE, 0}, /* canonical money has no sign */
         {"100000000000.00", EDA_MONEY_TOO_LARGE, 0},
         {"", EDA_MONEY_BAD_SYNTAX, 0},
 };
