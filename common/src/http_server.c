@@ -267,7 +267,8 @@ static void reply_early(eda_http_req_t *r, bool has_body, int status, const char
 	eda_http_reply_problem(r, status, NULL, detail, NULL);
 }
 
-static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const char *method)
+static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const char *method,
+                                  const char *version)
 {
 	uint64_t clen = content_length(r);
 	bool has_body = (clen != UINT64_MAX && clen > 0) ||
@@ -279,6 +280,13 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 
 	set_request_id(r);
 	snprintf(r->method, sizeof(r->method), "%s", method);
+	/* RFC 9112, 3.2: a server must answer 400 to an HTTP/1.1 request
+	 * without Host (libmicrohttpd lets it through). */
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL) {
+		reply_early(r, has_body, 400, "an HTTP/1.1 request needs a Host header");
+		goto answered;
+	}
 	if (header_bytes(r) > HEADER_BUDGET) {
 		snprintf(detail, sizeof(detail),
 		         "the request headers exceed the limit of %d bytes (%d per header "
@@ -402,7 +410,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	eda_http_server_t *s = cls;
 	eda_http_req_t *r = *con_cls;
 
-	(void)version;
 	if (r == NULL) {
 		/* Only if MHD skipped the URI callback; the URL then lacks the
 		 * query, which is all we lose. */
@@ -412,7 +419,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	r->conn = conn;
 	switch (r->phase) {
 	case REQ_HEADERS:
-		return on_headers(s, r, method);
+		return on_headers(s, r, method, version);
 	case REQ_BODY:
 		if (*upload_data_size != 0) {
 			enum MHD_Result ret = on_body(s, r, upload_data, *upload_data_size);

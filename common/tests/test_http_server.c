@@ -939,6 +939,27 @@ START_TEST(test_per_ip_limit)
 }
 END_TEST
 
+/* RFC 9112, 3.2: HTTP/1.1 without Host is a bad request; HTTP/1.0 needs none. */
+START_TEST(test_host_required)
+{
+	static const char v11[] = "GET /orders/1 HTTP/1.1\r\n\r\n";
+	static const char v10[] = "GET /orders/1 HTTP/1.0\r\n\r\n";
+	char *out;
+
+	start();
+	out = raw_exchange(v11, sizeof(v11) - 1);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400", 12) == 0, "got: %.60s", out);
+	ck_assert_ptr_nonnull(strstr(out, "application/problem+json"));
+	ck_assert_ptr_nonnull(strstr(out, "Host header"));
+	free(out);
+	out = raw_exchange(v10, sizeof(v10) - 1);
+	ck_assert_msg(strncmp(out, "HTTP/1.0 200", 12) == 0 ||
+	                      strncmp(out, "HTTP/1.1 200", 12) == 0,
+	              "got: %.60s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_413_content_length_raw)
 {
 	const char *req = "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
@@ -1467,6 +1488,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, test_reply_misuse);
 	tcase_add_test(tc, test_413_content_length_raw);
 	tcase_add_test(tc, test_per_ip_limit);
+	tcase_add_test(tc, test_host_required);
 	tcase_add_test(tc, test_413_expect_continue);
 	tcase_add_test(tc, test_413_chunked);
 	tcase_add_test(tc, test_chunked_flood_cut);
