@@ -909,7 +909,7 @@ END_TEST
  * serves again. */
 START_TEST(test_per_ip_limit)
 {
-	static const char req[] = "GET /orders/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char req[] = "GET /orders/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 	int a, b;
 	char *out;
 	resp_t r;
