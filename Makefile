@@ -164,9 +164,11 @@ deps:
 
 infra-up: $(BUILD)/bin/eda-topics
 	@$(STACK) up
+	@rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up" # the stack is infra-up's now
 
 infra-down:
 	@$(STACK) down
+	@rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up"
 
 infra-status:
 	@$(STACK) status

@@ -188,9 +188,12 @@ cpu_ticks() {
 	for p in "$@"; do
 		cat "/proc/$p/stat" 2>/dev/null
 	done | awk -v main="$1" '{
-		# The command name (field 2) holds no spaces for these servers.
-		t += $14 + $15
-		if ($1 == main) t += $16 + $17
+		# Fields after the command name, which may hold spaces: utime and
+		# stime are then the 12th and 13th, cutime and cstime the next two.
+		pid = $1
+		sub(/^.*\) /, "")
+		t += $12 + $13
+		if (pid == main) t += $14 + $15
 	} END {print t + 0}'
 }
 
@@ -245,7 +248,7 @@ done
 # N * 1000 / ms orders/s at this cost). It is a little high: it includes what
 # is spent between the phases and the daemons' start and seeding.
 daemon_cpu=$(printf '%s\n' "${daemon_json[@]}" | jq -s 'map(to_entries[0].value.cpu_seconds) | add')
-stack_cpu_s=$(echo "$stack_json" | jq '[.[].cpu_seconds] | add')
+stack_cpu_s=$(echo "$stack_json" | jq '[.[]?.cpu_seconds] | add // 0')
 orders_done=$((sat_confirmed + sat_rejected + half_confirmed + half_rejected))
 cpu_ms=$(jq -n --argjson d "$daemon_cpu" --argjson s "$stack_cpu_s" --argjson n "$orders_done" \
 	'($d + $s) * 1000 / ([$n, 1] | max) * 100 | round / 100')

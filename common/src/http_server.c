@@ -254,7 +254,12 @@ static size_t header_bytes(eda_http_req_t *r)
 {
 	size_t n = 0;
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &n);
+	/* Cookies are copied again into the pool when parsed, and every query
+	 * argument takes a record of its own. */
+	MHD_get_connection_values(
+	        r->conn,
+	        (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND),
+	        count_header, &n);
 	return n;
 }
 
@@ -281,8 +286,9 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 	set_request_id(r);
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	/* RFC 9112, 3.2: a server must answer 400 to an HTTP/1.1 request
-	 * without Host (libmicrohttpd lets it through). */
-	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	 * without Host (libmicrohttpd lets it through); MHD also passes 1.2-1.9,
+	 * which count as 1.1. */
+	if (strncmp(version, "HTTP/1.", 7) == 0 && version[7] != '0' &&
 	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL) {
 		reply_early(r, has_body, 400, "an HTTP/1.1 request needs a Host header");
 		goto answered;

@@ -30,8 +30,11 @@ static int parse_decimal(const char *s, bool canonical, int64_t *cents)
 		                     : parse_decimal(p + 1, canonical, &magnitude);
 
 		/* "-0" in a request is zero, as the JSON number -0 is (jansson
-		 * reads that as the integer 0); canonical money never has a sign. */
-		if (rc == 0 && magnitude == 0 && !canonical) {
+		 * reads that as the integer 0). Canonical money never has a sign:
+		 * that is its one rule more, so "-0.00" is merely not canonical. */
+		if (rc == 0 && magnitude == 0) {
+			if (canonical)
+				return EDA_MONEY_NOT_CANONICAL;
 			*cents = 0;
 			return 0;
 		}

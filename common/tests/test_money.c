@@ -85,7 +85,7 @@ static const struct str_case canonical_cases[] = {
         {"1.234", EDA_MONEY_TOO_PRECISE, 0},
         {"049.99", EDA_MONEY_BAD_SYNTAX, 0},
         {"-1.00", EDA_MONEY_NEGATIVE, 0},
-        {"-0.00", EDA_MONEY_NEGATIVE, 0}, /* canonical money has no sign */
+        {"-0.00", EDA_MONEY_NOT_CANONICAL, 0}, /* zero, but canonical money has no sign */
         {"100000000000.00", EDA_MONEY_TOO_LARGE, 0},
         {"", EDA_MONEY_BAD_SYNTAX, 0},
 };

@@ -133,7 +133,7 @@ void gw_settings_free(gw_settings_t *s)
 
 bool gw_settings_origin_allowed(const gw_settings_t *s, const char *origin)
 {
-	if (origin == NULL)
+	if (origin == NULL || origin[0] == '\0') /* an empty Origin names no site */
 		return false;
 	for (size_t i = 0; i < s->ncors; i++) {
 		if (strcmp(s->cors_origins[i], "*") == 0 || strcmp(s->cors_origins[i], origin) == 0)
