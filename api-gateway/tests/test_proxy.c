@@ -146,6 +146,22 @@ START_TEST(methods_do_not_leak_between_requests)
 }
 END_TEST
 
+/* GET /orders through the gateway with HDRS: what the stub upstream echoed
+ * of the request it got. */
+static json_t *upstream_echo(const char *const *hdrs)
+{
+	char url[128];
+	ts_resp_t r;
+	json_t *j;
+
+	snprintf(url, sizeof(url), "%s/orders", base);
+	ts_http("GET", url, hdrs, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	j = ts_json(&r);
+	ts_resp_free(&r);
+	return j;
+}
+
 /* ---- identity ------------------------------------------------------------ */
 
 START_TEST(identity_headers_cannot_be_forged)
@@ -158,14 +174,8 @@ START_TEST(identity_headers_cannot_be_forged)
 	                      "X-Forwarded-Evil: 1",
 	                      "Cookie: session=1",
 	                      NULL};
-	char url[128];
-	ts_resp_t r;
-	json_t *j;
+	json_t *j = upstream_echo(hdrs);
 
-	snprintf(url, sizeof(url), "%s/orders", base);
-	ts_http("GET", url, hdrs, NULL, &r);
-	ck_assert_int_eq(r.status, 200);
-	j = ts_json(&r);
 	ck_assert_str_eq(jstr(j, "headers", "x-customer-id"), "42");
 	ck_assert_str_eq(jstr(j, "headers", "x-customer-email"), "someone@example.com");
 	ck_assert_str_eq(jstr(j, "headers", "x-roles"), "customer");
@@ -175,7 +185,6 @@ START_TEST(identity_headers_cannot_be_forged)
 	ck_assert(json_is_null(json_object_get(json_object_get(j, "headers"), "cookie")));
 	ck_assert(json_is_null(json_object_get(json_object_get(j, "headers"), "expect")));
 	json_decref(j);
-	ts_resp_free(&r);
 }
 END_TEST
 
@@ -184,17 +193,10 @@ END_TEST
 START_TEST(empty_forwarded_header_stays_empty)
 {
 	const char *hdrs[] = {customer_auth, "Idempotency-Key;", NULL};
-	char url[128];
-	ts_resp_t r;
-	json_t *j;
+	json_t *j = upstream_echo(hdrs);
 
-	snprintf(url, sizeof(url), "%s/orders", base);
-	ts_http("GET", url, hdrs, NULL, &r);
-	ck_assert_int_eq(r.status, 200);
-	j = ts_json(&r);
 	ck_assert_str_eq(jstr(j, "headers", "idempotency-key"), "");
 	json_decref(j);
-	ts_resp_free(&r);
 }
 END_TEST
 
@@ -247,15 +249,11 @@ START_TEST(traceparent_continued)
 	const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 	char tph[128];
 	const char *hdrs[] = {customer_auth, tph, "tracestate: vendor=1", NULL};
-	char url[128];
 	const char *up;
-	ts_resp_t r;
 	json_t *j;
 
 	snprintf(tph, sizeof(tph), "traceparent: %s", tp);
-	snprintf(url, sizeof(url), "%s/orders", base);
-	ts_http("GET", url, hdrs, NULL, &r);
-	j = ts_json(&r);
+	j = upstream_echo(hdrs);
 	up = jstr(j, "headers", "traceparent");
 	ck_assert(gw_traceparent_valid(up));
 	ck_assert_int_eq(strncmp(up, tp, 36), 0);           /* same version and trace id */
@@ -263,7 +261,6 @@ START_TEST(traceparent_continued)
 	ck_assert_str_eq(up + 52, "-01");
 	ck_assert_str_eq(jstr(j, "headers", "tracestate"), "vendor=1");
 	json_decref(j);
-	ts_resp_free(&r);
 }
 END_TEST
 
@@ -276,19 +273,14 @@ START_TEST(traceparent_started)
 	        "traceparent: 00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
 	        "traceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
 	};
-	char url[128];
-
-	snprintf(url, sizeof(url), "%s/orders", base);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *hdrs[] = {customer_auth, bad[i], "tracestate: vendor=1", NULL};
 		const char *up;
-		ts_resp_t r;
 		json_t *j;
 
 		if (bad[i] == NULL)
 			hdrs[1] = "X-Nothing: 1";
-		ts_http("GET", url, hdrs, NULL, &r);
-		j = ts_json(&r);
+		j = upstream_echo(hdrs);
 		up = jstr(j, "headers", "traceparent");
 		ck_assert_msg(gw_traceparent_valid(up), "case %zu: %s", i, up ? up : "none");
 		ck_assert_str_ne(up + 3, "0af7651916cd43dd8448eb211c80319c");
@@ -296,7 +288,6 @@ START_TEST(traceparent_started)
 		ck_assert(
 		        json_is_null(json_object_get(json_object_get(j, "headers"), "tracestate")));
 		json_decref(j);
-		ts_resp_free(&r);
 	}
 }
 END_TEST

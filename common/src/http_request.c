@@ -395,17 +395,11 @@ void eda_http_reply_problem(eda_http_req_t *r, int status, const char *title, co
 	if (detail == NULL && json_array_size(errors) > 0) {
 		json_t *first = json_array_get(errors, 0);
 		const char *field = json_string_value(json_object_get(first, "field"));
-		size_t more = json_array_size(errors) - 1;
+		const char *message = json_string_value(json_object_get(first, "message"));
 
-		snprintf(why, sizeof(why), "%s%s%s%s",
-		         field != NULL && field[0] ? field : "the body",
-		         field != NULL && field[0] ? ": " : " ",
-		         json_string_value(json_object_get(first, "message")) != NULL
-		                 ? json_string_value(json_object_get(first, "message"))
-		                 : "is invalid",
-		         more == 0   ? ""
-		         : more == 1 ? " (and 1 more error)"
-		                     : " (and more errors)");
+		snprintf(why, sizeof(why), "%s: %s%s", field != NULL ? field : "body",
+		         message != NULL ? message : "is invalid",
+		         json_array_size(errors) > 1 ? " (and more errors)" : "");
 		detail = why;
 	} else if (detail == NULL) {
 		detail = title != NULL ? title : eda_http_reason(status);

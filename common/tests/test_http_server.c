@@ -496,17 +496,25 @@ static void upload(resp_t *out, const char *path, size_t total, bool chunked)
 
 /* Sends REQ on a fresh connection, then reads until the server closes it (or
  * the timeout). Returns what came back (caller frees). */
-static char *raw_exchange(const char *req, size_t len)
+/* A TCP connection to the running server. */
+static int connect_server(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 	                         .sin_port = htons(eda_http_server_port(srv))};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static char *raw_exchange(const char *req, size_t len)
+{
+	int fd = connect_server();
 	char *buf = NULL;
 	size_t blen = 0, off = 0;
 	time_t deadline = time(NULL) + CLIENT_TIMEOUT_S;
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	while (off < len) {
 		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
 
@@ -535,12 +543,8 @@ static char *raw_exchange(const char *req, size_t len)
 static int half_request(void)
 {
 	static const char part[] = "GET /orders/1 HTTP/1.1\r\nHost: t\r\n";
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-	                         .sin_port = htons(eda_http_server_port(srv))};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = connect_server();
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(send(fd, part, sizeof(part) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(part) - 1);
 	return fd;
 }

@@ -205,9 +205,8 @@ static const char *order_id(eda_http_req_t *r, char buf[OS_UUID_LEN + 1])
 static void get_order(eda_http_req_t *r, void *ctx)
 {
 	os_orders_router_t *rt = ctx;
-	char id_lower[OS_UUID_LEN + 1];
+	char id_lower[OS_UUID_LEN + 1], customer[OS_CUSTOMER_ID_MAX * 4 + 1];
 	const char *id = order_id(r, id_lower);
-	char id_copy[OS_UUID_LEN + 1], customer[OS_CUSTOMER_ID_MAX * 4 + 1];
 	os_result_t res = {0};
 	os_caller_t who;
 	os_order_t o;
@@ -237,18 +236,18 @@ static void get_order(eda_http_req_t *r, void *ctx)
 	}
 	os_order_clear(&o);
 	/* R may be answered and freed by the waiter thread as soon as it is
-	 * registered, so keep our own copies of what we still need from it. */
-	snprintf(id_copy, sizeof(id_copy), "%s", id);
+	 * registered, so keep our own copies of what we still need from it (the
+	 * id is already: a found order's id is a UUID, held in ID_LOWER). */
 	snprintf(customer, sizeof(customer), "%s", who.customer_id);
 	who.customer_id = customer;
 	who.email = NULL;
 	eda_http_suspend(r);
-	os_waiters_add(rt->waiters, r, id_copy, (int)wait);
+	os_waiters_add(rt->waiters, r, id_lower, (int)wait);
 	/* The status may have changed between the read and the registration, and
 	 * that wake-up went to nobody: look once more. */
-	if (os_service_get(rt->svc, &who, id_copy, &o, res.detail, sizeof(res.detail)) == OS_OK) {
+	if (os_service_get(rt->svc, &who, id_lower, &o, res.detail, sizeof(res.detail)) == OS_OK) {
 		if (o.status != OS_PENDING)
-			os_waiters_wake(rt->waiters, id_copy);
+			os_waiters_wake(rt->waiters, id_lower);
 		os_order_clear(&o);
 	}
 }
