@@ -162,9 +162,11 @@ asan:
 deps:
 	@infrastructure/scripts/deps.sh
 
+# A stack that still partly runs (a server crashed) is restarted, not taken over:
+# it stays make up's if make up started it. From nothing, it is infra-up's.
 infra-up: $(BUILD)/bin/eda-topics
-	@$(STACK) up
-	@rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up" # the stack is infra-up's now
+	@if $(STACK) running; then $(STACK) up; else \
+		rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up" && $(STACK) up; fi
 
 infra-down:
 	@$(STACK) down
@@ -181,18 +183,21 @@ infra-clean:
 SERVICES := infrastructure/scripts/services.sh
 
 # Everything from a fresh machine: packages, build, stack, the four daemons.
+# Run again, it restarts whatever is down (a crashed server or daemon) and
+# leaves the rest running.
 up:
 	@infrastructure/scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@# down stops the stack only if this started it (not one of make infra-up).
-	@if $(STACK) status >/dev/null 2>&1; then $(STACK) up; else \
+	@# down stops the stack only if this started it (not one of make infra-up);
+	@# a restart of a crashed server keeps whose it is.
+	@if $(STACK) running; then $(STACK) up; else \
 		$(STACK) up && touch "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up"; fi
 	@$(SERVICES) up
 
 down:
 	@$(SERVICES) down
 	@if [ -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up" ] || \
-		! $(STACK) status >/dev/null 2>&1; then \
+		! $(STACK) running; then \
 		$(STACK) down && rm -f "$${EDA_STACK_DIR:-.stack}/run/stack-of-make-up"; \
 	else echo "infra: left running (make up found it running; make infra-down stops it)"; fi
 

@@ -35,6 +35,17 @@
 #define DEFAULT_BATCH_MAX     256
 #define DEFAULT_BATCH_MAX_MS  100
 #define DEFAULT_QUEUED_KBYTES 4096
+/* librdkafka's 45 s default kept a killed member's partitions idle for 40 s;
+ * with static membership a restart takes them back at once, and this only
+ * bounds how long a member that stays dead holds them. Heartbeats every 3 s
+ * (librdkafka's default) fit three times into it, as Kafka recommends. */
+#define DEFAULT_SESSION_MS 10000
+
+enum assignment_state {
+	ASSIGN_WAITING = 0, /* no assignment from the group yet */
+	ASSIGN_HELD,        /* the group's assignment (maybe empty) is ours */
+	ASSIGN_LOST,        /* revoked or lost, since lost_at_ms */
+};
 
 enum entry_state {
 	ENTRY_NEW = 0, /* the handler has yet to see it (again) */
@@ -68,6 +79,14 @@ struct eda_consumer {
 	size_t npending;          /* sum of the holds' npend */
 	int64_t pending_since_ms; /* when the oldest of them was handled */
 	int flush_failures;       /* consecutive, for the backoff */
+	char **topics;            /* NULL-terminated; subscribed to when the loop starts */
+	bool subscribed;
+	char *instance_id; /* NULL: a dynamic member */
+	int session_ms;    /* session.timeout.ms as configured */
+	/* Read by /readyz on a server thread, written on the consumer's. */
+	atomic_int assignment;
+	atomic_int_least64_t lost_at_ms;
+	atomic_bool fenced;
 	atomic_bool stop;
 	bool thread_started;
 	pthread_t thread;
@@ -378,6 +397,15 @@ static void flush_pending(eda_consumer_t *c)
 		h->npend = 0;
 	}
 	c->npending = 0;
+	if (rc == 0 && c->cfg.commit_on_flush) {
+		/* Asynchronous: a failure only means the auto commit (or the next
+		 * flush) sends these offsets instead. */
+		rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 1);
+
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			eda_log(EDA_LOG_WARN, "offset commit after flush failed", "group", c->group,
+			        "error", rd_kafka_err2str(e), NULL);
+	}
 }
 
 /* Settles M, handled with result R, at the end of H's queue (H may be NULL
@@ -494,11 +522,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		rd_kafka_assign(rk, parts);
+		atomic_store(&c->assignment, ASSIGN_HELD);
 		eda_logf(EDA_LOG_INFO, "group %s: %d partitions assigned", c->group, parts->cnt);
 		if (c->cfg.on_assign != NULL)
 			c->cfg.on_assign(parts, c->cfg.ctx);
 		return;
 	}
+	atomic_store(&c->lost_at_ms, now_ms());
+	atomic_store(&c->assignment, ASSIGN_LOST);
 	/* Make the batch durable while its offsets can still be stored; if that
 	 * fails, its messages become held and are dropped below. */
 	if (c->npending > 0)
@@ -530,10 +561,42 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	eda_consumer_t *c = opaque;
+	char fatal[256];
 
-	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__FATAL && rd_kafka_fatal_error(rk, fatal, sizeof(fatal)) ==
+	                                               RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+		/* Another live process joined with our group.instance.id: this
+		 * member can never consume again. /readyz says so for good. */
+		atomic_store(&c->fenced, true);
+		eda_log(EDA_LOG_ERROR, "consumer fenced: another member uses its instance id",
+		        "group", c->group, "instance_id", c->instance_id, "error", fatal, NULL);
+		return;
+	}
 	eda_log(EDA_LOG_WARN, "kafka consumer error", "group", c->group, "error", reason, "code",
 	        rd_kafka_err2name((rd_kafka_resp_err_t)err), NULL);
+}
+
+int eda_consumer_ready_check(void *ctx, char *err, size_t errsz)
+{
+	eda_consumer_t *c = ctx;
+
+	if (atomic_load(&c->fenced)) {
+		snprintf(err, errsz, "group %s: fenced, another member uses instance id %s",
+		         c->group, c->instance_id != NULL ? c->instance_id : "");
+		return 1;
+	}
+	switch (atomic_load(&c->assignment)) {
+	case ASSIGN_HELD:
+		return 0;
+	case ASSIGN_LOST:
+		if (now_ms() - atomic_load(&c->lost_at_ms) < c->session_ms)
+			return 0;
+		snprintf(err, errsz, "group %s: partitions lost, waiting for new ones", c->group);
+		return 1;
+	default:
+		snprintf(err, errsz, "group %s: waiting for partitions", c->group);
+		return 1;
+	}
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -567,16 +630,53 @@ static int register_metrics(eda_consumer_t *c, char *err, size_t errsz)
 	return 0;
 }
 
+static char **copy_topics(const char *const *topics)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (topics[n] != NULL)
+		n++;
+	copy = eda_xcalloc(n + 1, sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		copy[i] = eda_xstrdup(topics[i]);
+	return copy;
+}
+
+/* Joining the group is left to the start of the loop, not done when the
+ * consumer is made: a process that then fails to start (its port taken by
+ * the live replica it duplicates) must not have joined with that replica's
+ * instance id, which would fence the live one. */
+static int subscribe(eda_consumer_t *c, char *err, size_t errsz)
+{
+	rd_kafka_topic_partition_list_t *subs;
+	rd_kafka_resp_err_t e;
+
+	if (c->subscribed)
+		return 0;
+	subs = rd_kafka_topic_partition_list_new(4);
+	for (char **t = c->topics; *t != NULL; t++)
+		rd_kafka_topic_partition_list_add(subs, *t, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(c->rk, subs);
+	rd_kafka_topic_partition_list_destroy(subs);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errsz, "subscribe: %s", rd_kafka_err2str(e));
+		return -1;
+	}
+	c->subscribed = true;
+	return 0;
+}
+
 eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
                                  size_t errsz)
 {
 	eda_consumer_t *c = eda_xcalloc(1, sizeof(*c));
-	rd_kafka_topic_partition_list_t *subs = NULL;
-	rd_kafka_resp_err_t e;
 	char why[512], interval[16], reset[32];
 	size_t reset_len = sizeof(reset);
-	char queued[32];
-	size_t queued_len = sizeof(queued);
+	char queued[32], session[32];
+	size_t queued_len = sizeof(queued), session_len = sizeof(session);
+	char instance[256];
+	size_t instance_len = sizeof(instance);
 
 	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
 	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
@@ -618,6 +718,18 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 		snprintf(queued, sizeof(queued), "%d", DEFAULT_QUEUED_KBYTES);
 	snprintf(interval, sizeof(interval), "%d",
 	         c->cfg.stats_interval_ms > 0 ? c->cfg.stats_interval_ms : 0);
+	/* librdkafka's default (45000) means "not set here": ours is shorter. */
+	if (rd_kafka_conf_get(conf, "session.timeout.ms", session, &session_len) !=
+	            RD_KAFKA_CONF_OK ||
+	    strcmp(session, "45000") == 0)
+		snprintf(session, sizeof(session), "%d", DEFAULT_SESSION_MS);
+	c->session_ms = atoi(session);
+	if (rd_kafka_conf_get(conf, "group.instance.id", instance, &instance_len) ==
+	            RD_KAFKA_CONF_OK &&
+	    instance[0] != '\0')
+		c->instance_id = eda_xstrdup(instance);
+	else if (cfg->instance_id != NULL && cfg->instance_id[0] != '\0')
+		c->instance_id = eda_xstrdup(cfg->instance_id);
 	const char *const props[][2] = {
 	        {"group.id", c->group},
 	        {"enable.auto.offset.store", "false"},
@@ -625,8 +737,12 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	        {"auto.offset.reset", reset},
 	        {"statistics.interval.ms", interval},
 	        {"queued.max.messages.kbytes", queued},
+	        {"session.timeout.ms", session},
+	        {"group.instance.id", c->instance_id}, /* skipped when NULL */
 	};
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (props[i][1] == NULL)
+			continue;
 		if (eda_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "%s: %s", props[i][0], why);
 			goto fail;
@@ -643,16 +759,7 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	}
 	conf = NULL;
 	rd_kafka_poll_set_consumer(c->rk);
-
-	subs = rd_kafka_topic_partition_list_new(4);
-	for (const char *const *t = cfg->topics; *t != NULL; t++)
-		rd_kafka_topic_partition_list_add(subs, *t, RD_KAFKA_PARTITION_UA);
-	e = rd_kafka_subscribe(c->rk, subs);
-	rd_kafka_topic_partition_list_destroy(subs);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		snprintf(err, errsz, "subscribe: %s", rd_kafka_err2str(e));
-		goto fail;
-	}
+	c->topics = copy_topics(cfg->topics);
 	return c;
 fail:
 	if (conf != NULL)
@@ -663,6 +770,13 @@ fail:
 
 void eda_consumer_run(eda_consumer_t *c)
 {
+	char err[256];
+
+	if (subscribe(c, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "consumer cannot join its group", "group", c->group, "error",
+		        err, NULL);
+		return;
+	}
 	while (!atomic_load(&c->stop)) {
 		rd_kafka_message_t *m;
 
@@ -689,6 +803,8 @@ static void *run_thread(void *arg)
 
 int eda_consumer_start(eda_consumer_t *c, char *err, size_t errsz)
 {
+	if (subscribe(c, err, errsz) != 0)
+		return -1;
 	if (pthread_create(&c->thread, NULL, run_thread, c) != 0) {
 		snprintf(err, errsz, "consumer %s: cannot start its thread", c->group);
 		return -1;
@@ -726,5 +842,9 @@ void eda_consumer_free(eda_consumer_t *c)
 	hold_free_all(c);
 	free(c->dlq_topic);
 	free(c->group);
+	free(c->instance_id);
+	for (char **t = c->topics; t != NULL && *t != NULL; t++)
+		free(*t);
+	free(c->topics);
 	free(c);
 }

@@ -6,6 +6,8 @@
  */
 #include "eda/kafka.h"
 
+#include "eda/log.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +53,33 @@ static int property_name(const char *var, size_t var_len, char *out, size_t outs
 	return 0;
 }
 
+/* librdkafka's own lines (broker down, connection refused) go through the JSON
+ * logger like every other line; without this it prints raw "%3|...|FAIL|..."
+ * lines into the daemon's stderr. Called on librdkafka's threads: eda_log is
+ * one write(2) per line. Syslog levels: 0-3 error, 4 warning, 5-6 info. */
+static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	eda_log_level_t l = level <= 3   ? EDA_LOG_ERROR
+	                    : level == 4 ? EDA_LOG_WARN
+	                    : level <= 6 ? EDA_LOG_INFO
+	                                 : EDA_LOG_DEBUG;
+
+	eda_log(l, buf, "component", "librdkafka", "client", rd_kafka_name(rk), "facility", fac,
+	        NULL);
+}
+
+void eda_kafka_conf_set_logger(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, log_line);
+}
+
 rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t errsz)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char bootstrap[4200]; /* settings.c caps values at 4096 bytes */
 	size_t bootstrap_len = sizeof(bootstrap);
 
+	eda_kafka_conf_set_logger(conf);
 	if (envp == NULL)
 		envp = environ;
 	for (char *const *e = envp; *e != NULL; e++) {

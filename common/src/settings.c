@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_VALUE_LEN 4096
 
@@ -99,6 +100,47 @@ long eda_env_long(eda_env_t *env, const char *name, long def, long min, long max
 unsigned short eda_env_port(eda_env_t *env, const char *name, unsigned short def)
 {
 	return (unsigned short)eda_env_long(env, name, def, 1, 65535);
+}
+
+/* Kafka's rule for group.instance.id: what a topic name may hold, plus ':'. */
+static bool instance_id_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n > 0 && n <= 249 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:") == n;
+}
+
+void eda_env_instance_id(eda_env_t *env, unsigned short port, char *buf, size_t bufsz)
+{
+	const char *set = getenv("INSTANCE_ID");
+	const char *host = getenv("HOSTNAME");
+	char name[256];
+
+	buf[0] = '\0';
+	if (set != NULL && *set != '\0') {
+		if (!instance_id_valid(set) || strlen(set) >= bufsz)
+			eda_env_fail(
+			        env, "INSTANCE_ID",
+			        "1 to 249 characters of letters, digits, '.', '_', '-' and ':'");
+		else
+			snprintf(buf, bufsz, "%s", set);
+		return;
+	}
+	/* An ephemeral port changes with every start: nothing stable to name. */
+	if (port == 0)
+		return;
+	if (host == NULL || *host == '\0') {
+		if (gethostname(name, sizeof(name)) != 0)
+			return;
+		name[sizeof(name) - 1] = '\0';
+		host = name;
+	}
+	/* The port tells apart the replicas of one host (two processes cannot
+	 * both listen on it), and stays the same across restarts. */
+	snprintf(buf, bufsz, "%.200s-%u", host, (unsigned)port);
+	if (!instance_id_valid(buf))
+		buf[0] = '\0'; /* a host name Kafka would refuse: a dynamic member */
 }
 
 bool eda_env_bool(eda_env_t *env, const char *name, bool def)

@@ -5,7 +5,11 @@
  * partition order with retries in between, on every partition; a failed flush hands the pending
  * messages back (and only them: DONE and DEAD ones behind them are not handled
  * twice) and stores nothing; a crash before the flush stores nothing; PENDING
- * without a flush callback is retried. Each test has its own topics and
+ * without a flush callback is retried; commit_on_flush commits at once.
+ * Liveness: a static member killed with SIGKILL and restarted takes its
+ * partitions back without waiting for the dead member's session, and the
+ * /readyz check says ready only once the group gave the member its
+ * assignment (an empty one included). Each test has its own topics and
  * groups. DONE/RETRY/DEAD alone are covered by test_kafka.c.
  */
 #include <check.h>
@@ -419,6 +423,191 @@ START_TEST(crash_before_flush_redelivers)
 }
 END_TEST
 
+static rd_kafka_conf_t *conf_with(const char *name, const char *value)
+{
+	rd_kafka_conf_t *conf = ts_kafka_conf();
+	char err[256];
+
+	ck_assert_int_eq(rd_kafka_conf_set(conf, name, value, err, sizeof(err)), RD_KAFKA_CONF_OK);
+	return conf;
+}
+
+/* Starts a consumer of TOPIC in GROUP as static member INSTANCE (NULL:
+ * dynamic), with CONF. */
+static void start_member(struct fixture *f, const char *group, const char *topic,
+                         const char *instance, struct batch *b, bool commit_on_flush,
+                         rd_kafka_conf_t *conf)
+{
+	const char *topics[] = {topic, NULL};
+	char err[512];
+	eda_consumer_config_t cfg = {.group = group,
+	                             .topics = topics,
+	                             .handler = on_msg,
+	                             .flush = on_flush,
+	                             .ctx = b,
+	                             .stats_interval_ms = -1,
+	                             .instance_id = instance,
+	                             .commit_on_flush = commit_on_flush};
+
+	if (f->metrics == NULL)
+		f->metrics = eda_metrics_new();
+	if (f->producer == NULL) {
+		f->producer =
+		        eda_producer_new(ts_kafka_conf(), NULL, NULL, f->metrics, err, sizeof(err));
+		ck_assert_msg(f->producer != NULL, "%s", err);
+	}
+	cfg.dlq_producer = f->producer;
+	cfg.metrics = f->metrics;
+	f->consumer = eda_consumer_new(conf, &cfg, err, sizeof(err));
+	ck_assert_msg(f->consumer != NULL, "%s", err);
+	ck_assert_int_eq(eda_consumer_ready_check(f->consumer, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "waiting for partitions") != NULL, "%s", err);
+	ck_assert_int_eq(eda_consumer_start(f->consumer, err, sizeof(err)), 0);
+}
+
+/* Waits until C's /readyz check passes; returns the seconds it took. */
+static double wait_ready(eda_consumer_t *c)
+{
+	struct timespec t0, t1;
+	char err[256] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (eda_consumer_ready_check(c, err, sizeof(err)) == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_msg(t1.tv_sec - t0.tv_sec < WAIT_S, "not ready within %d s: %s", WAIT_S,
+		              err);
+		usleep(20 * 1000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* The dead member's session is 40 s. A dynamic member restarted after a kill
+ * waits that long for the group to give up on the dead one (measured here:
+ * the session to the tenth of a second); a static one with the same instance
+ * id is handed the partitions back in its first join (0.02 s here), so it is
+ * ready, and handles a new message, long before that session could have
+ * expired. The bound is half the session: a causal bound, not a speed one. */
+START_TEST(static_member_takes_partitions_back_after_kill)
+{
+	static const char *const values[] = {"p0"};
+	static const char *const later[] = {"p1"};
+	struct fixture f = {0};
+	struct batch b;
+	char topic[96], group[96], instance[64], got[16] = "";
+	int fds[2], status;
+	pid_t child;
+	double took;
+
+	ts_unique(topic, sizeof(topic), "test.static");
+	ts_unique(group, sizeof(group), "g-static");
+	snprintf(instance, sizeof(instance), "test-host-%d", (int)getpid());
+	ts_create_topic(topic, 2);
+	ts_produce(topic, 0, "order-1", values, 1);
+	ck_assert_int_eq(pipe(fds), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		close(fds[0]);
+		batch_init(&b);
+		start_member(&f, group, topic, instance, &b, false,
+		             conf_with("session.timeout.ms", "40000"));
+		wait_ready(f.consumer);
+		wait_seen(&b, 1);
+		ck_assert_int_eq(write(fds[1], "ready", 6), 6);
+		pause();
+		_exit(3);
+	}
+	close(fds[1]);
+	ck_assert_int_gt(read(fds[0], got, sizeof(got) - 1), 0);
+	ck_assert_str_eq(got, "ready");
+	close(fds[0]);
+	kill(child, SIGKILL);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+
+	batch_init(&b);
+	start_member(&f, group, topic, instance, &b, false,
+	             conf_with("session.timeout.ms", "40000"));
+	took = wait_ready(f.consumer);
+	ts_produce(topic, 1, "order-2", later, 1);
+	wait_seen(&b, 1);
+	ck_assert_msg(
+	        took < 20,
+	        "the restarted static member waited %.1f s for the dead member's 40 s session",
+	        took);
+	stop_all(&f);
+}
+END_TEST
+
+/* A second member of a group whose topic has one partition gets an empty
+ * assignment: the group has told it there is nothing for it, which is ready. */
+START_TEST(empty_assignment_is_ready)
+{
+	struct fixture f = {0}, g = {0};
+	struct batch b, c;
+	char topic[96], group[96];
+
+	ts_unique(topic, sizeof(topic), "test.ready");
+	ts_unique(group, sizeof(group), "g-ready");
+	ts_create_topic(topic, 1);
+	batch_init(&b);
+	batch_init(&c);
+	start_member(&f, group, topic, "member-a", &b, false, ts_kafka_conf());
+	wait_ready(f.consumer);
+	start_member(&g, group, topic, "member-b", &c, false, ts_kafka_conf());
+	wait_ready(g.consumer);
+	stop_all(&g);
+	stop_all(&f);
+}
+END_TEST
+
+/* The committed offset of GROUP on TOPIC's partition 0, read by a handle that
+ * never joins the group. */
+static int64_t committed(const char *group, const char *topic)
+{
+	rd_kafka_conf_t *conf = conf_with("group.id", group);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+	char err[256];
+	rd_kafka_t *probe = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	int64_t off;
+
+	ck_assert_msg(probe != NULL, "%s", err);
+	rd_kafka_topic_partition_list_add(parts, topic, 0);
+	ck_assert_int_eq(rd_kafka_committed(probe, parts, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	off = parts->elems[0].offset;
+	rd_kafka_topic_partition_list_destroy(parts);
+	rd_kafka_destroy(probe);
+	return off;
+}
+
+/* With commit_on_flush the flushed batch's offsets reach the broker right
+ * after the flush, though the auto commit would only run in ten minutes. */
+START_TEST(commit_on_flush_commits_each_batch)
+{
+	static const char *const values[] = {"p0", "p1", "p2"};
+	struct fixture f = {0};
+	struct batch b;
+	char topic[96], group[96];
+	time_t deadline;
+
+	ts_unique(topic, sizeof(topic), "test.commitflush");
+	ts_unique(group, sizeof(group), "g-commitflush");
+	ts_create_topic(topic, 1);
+	ts_produce(topic, 0, "order-5", values, 3);
+	batch_init(&b);
+	start_member(&f, group, topic, NULL, &b, true,
+	             conf_with("auto.commit.interval.ms", "600000"));
+	wait_seen(&b, 3);
+	deadline = time(NULL) + WAIT_S;
+	while (committed(group, topic) != 3 && time(NULL) < deadline)
+		usleep(100 * 1000);
+	ck_assert_int_eq(committed(group, topic), 3);
+	stop_all(&f);
+}
+END_TEST
+
 START_TEST(pending_without_flush_is_retried)
 {
 	static const char *const values[] = {"p0"};
@@ -470,6 +659,12 @@ int main(void)
 	tcase_add_test(tc, failed_flush_hands_back_and_stores_nothing);
 	tcase_add_test(tc, crash_before_flush_redelivers);
 	tcase_add_test(tc, pending_without_flush_is_retried);
+	tcase_add_test(tc, commit_on_flush_commits_each_batch);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("liveness");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, static_member_takes_partitions_back_after_kill);
+	tcase_add_test(tc, empty_assignment_is_ready);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

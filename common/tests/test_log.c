@@ -6,6 +6,7 @@
  */
 #include "eda/log.h"
 
+#include "eda/kafka.h"
 #include "support/check_main.h"
 #include <check.h>
 #include <jansson.h>
@@ -518,6 +519,41 @@ START_TEST(threads_never_interleave)
 }
 END_TEST
 
+/* librdkafka's own lines (here: a broker that refuses connections) come out
+ * as JSON lines of ours, not as its raw "%3|...|FAIL|..." text on stderr. */
+START_TEST(librdkafka_lines_are_json)
+{
+	char *const envp[] = {"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1", NULL};
+	char err[256], *out, *line, *save = NULL;
+	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(envp, err, sizeof(err));
+	rd_kafka_t *rk;
+	int fd, from_kafka = 0;
+
+	ck_assert_msg(conf != NULL, "%s", err);
+	fd = capture_start();
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	ck_assert_msg(rk != NULL, "%s", err);
+	for (int i = 0; i < 100 && lseek(fd, 0, SEEK_END) == 0; i++)
+		rd_kafka_poll(rk, 50);
+	rd_kafka_destroy(rk);
+	out = capture_end(fd);
+	for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t jerr;
+		json_t *j = json_loads(line, 0, &jerr);
+
+		ck_assert_msg(j != NULL, "not a JSON line: %s", line);
+		if (json_is_string(json_object_get(j, "component")) &&
+		    strcmp(str_field(j, "component"), "librdkafka") == 0) {
+			from_kafka++;
+			ck_assert_ptr_nonnull(json_object_get(j, "facility"));
+		}
+		json_decref(j);
+	}
+	ck_assert_int_gt(from_kafka, 0);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -547,6 +583,7 @@ int main(void)
 	                    (int)(sizeof(escape_cases) / sizeof(escape_cases[0])));
 	tcase_add_test(hostile, long_message_is_cut_to_one_valid_line);
 	tcase_add_test(hostile, long_field_value_is_cut);
+	tcase_add_test(hostile, librdkafka_lines_are_json);
 	suite_add_tcase(s, hostile);
 
 	return ts_run_suite(s);

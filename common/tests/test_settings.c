@@ -168,6 +168,48 @@ START_TEST(env_first_error_is_kept)
 }
 END_TEST
 
+/* The replica's name for static group membership: INSTANCE_ID as given,
+ * else host name and port, else (ephemeral port) none; a bad one is an error. */
+START_TEST(env_instance_id)
+{
+	static const struct {
+		const char *instance, *hostname;
+		unsigned short port;
+		const char *want; /* NULL: a configuration error */
+	} cases[] = {
+	        {"pod-7f9c-abc12", "ignored", 8001, "pod-7f9c-abc12"},
+	        {NULL, "order-service-5d8f-x2x9q", 8001, "order-service-5d8f-x2x9q-8001"},
+	        {NULL, "laptop", 0, ""},
+	        {"set:with.dots_and-dash", NULL, 0, "set:with.dots_and-dash"},
+	        {"bad id", "h", 8001, NULL},
+	        {"slash/no", "h", 8001, NULL},
+	        {NULL, "host with spaces", 8001, ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		eda_env_t env;
+		char buf[256];
+
+		if (cases[i].instance != NULL)
+			setenv("INSTANCE_ID", cases[i].instance, 1);
+		else
+			unsetenv("INSTANCE_ID");
+		if (cases[i].hostname != NULL)
+			setenv("HOSTNAME", cases[i].hostname, 1);
+		eda_env_init(&env);
+		eda_env_instance_id(&env, cases[i].port, buf, sizeof(buf));
+		if (cases[i].want == NULL) {
+			ck_assert_msg(env.failed, "case %zu", i);
+			ck_assert_msg(strncmp(env.err, "INSTANCE_ID: ", 13) == 0, "%s", env.err);
+		} else {
+			ck_assert_msg(!env.failed, "case %zu: %s", i, env.err);
+			ck_assert_str_eq(buf, cases[i].want);
+		}
+	}
+	unsetenv("INSTANCE_ID");
+}
+END_TEST
+
 START_TEST(env_port_and_level)
 {
 	eda_env_t env;
@@ -306,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, env_too_long_value);
 	tcase_add_exit_test(tc, exit_on_error_status_2, 2);
 	tcase_add_test(tc, exit_on_error_returns_when_ok);
+	tcase_add_test(tc, env_instance_id);
 	tcase_add_loop_test(tk, kafka_env_table, 0, sizeof(kafka_cases) / sizeof(kafka_cases[0]));
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tk);

@@ -9,7 +9,8 @@
 # Environment (defaults): EDA_STACK_DIR (<repo>/.stack), EDA_BIN_DIR
 # (<repo>/build/bin), EDA_GATEWAY_PORT (8080), EDA_ORDER_PORT (8001),
 # EDA_INVENTORY_PORT (8002), EDA_NOTIFICATION_PORT (8003), EDA_START_TIMEOUT (60),
-# EDA_GROUP_PREFIX (unset: each daemon's default consumer group).
+# EDA_GROUP_PREFIX (unset: each daemon's default consumer group),
+# EDA_INSTANCE_PREFIX (local: daemon D runs with INSTANCE_ID=local-D).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,6 +53,9 @@ jwt_secret() {
 env_for() {
 	local d=$1
 	echo "PORT=${port[$d]} BIND_ADDR=127.0.0.1 LOG_LEVEL=${LOG_LEVEL:-info}"
+	# The replica's stable name: its Kafka consumers are static group members,
+	# so a restarted daemon takes its partitions back at once (README).
+	echo "INSTANCE_ID=${EDA_INSTANCE_PREFIX:-local}-$d"
 	# A second set of daemons on the same stack (make bench) needs groups of its own.
 	[ -z "${EDA_GROUP_PREFIX:-}" ] || echo "CONSUMER_GROUP=$EDA_GROUP_PREFIX$d"
 	case $d in
@@ -64,11 +68,13 @@ env_for() {
 	esac
 }
 
+started=0
 start() {
 	local d=$1 deadline
 	if alive "$d"; then
 		return 0
 	fi
+	started=$((started + 1))
 	[ -x "$bin/$d" ] || fail "$d: $bin/$d missing; run make"
 	if port_open "${port[$d]}"; then
 		fail "$d: port ${port[$d]} on 127.0.0.1 is already in use; free it or set EDA_$(echo "${d%%-*}" | tr a-z A-Z)_PORT"
@@ -119,6 +125,10 @@ up)
 	# shellcheck source=/dev/null
 	. "$dir/env"
 	mkdir -p "$logs" "$run"
+	before=0
+	for d in "${daemons[@]}"; do
+		alive "$d" && before=$((before + 1))
+	done
 	for d in "${daemons[@]}"; do
 		start "$d"
 	done
@@ -129,6 +139,11 @@ up)
 			fail "seeding the catalogue failed; see $logs/inventory-service.log"
 		touch "$dir/seeded"
 		echo "services: catalogue seeded from inventory-service/seed/catalogue.json"
+	fi
+	# A restart of what was down (after a crash) says only what it restarted.
+	if [ "$before" -gt 0 ]; then
+		[ "$started" -gt 0 ] || echo "services: all ${#daemons[@]} daemons running"
+		exit 0
 	fi
 	gw=http://127.0.0.1:${port[api-gateway]}
 	admin=$(token admin-1 admin@example.com admin)

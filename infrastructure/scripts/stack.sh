@@ -5,7 +5,11 @@
 # under one folder, each process tracked by a pid file so that `down` stops only
 # what `up` started.
 #
-#   stack.sh up | down | status | env | clean
+#   stack.sh up | down | status | running | env | clean
+#
+# `up` starts whatever is down (a crashed server too) and leaves what runs;
+# `running` exits 0 when any server of this stack still runs (make uses it to
+# tell a restart of a crashed server from a first start).
 #
 # Environment (defaults): EDA_STACK_DIR (<repo>/.stack), EDA_CACHE_DIR
 # (~/.cache/eda-pipeline), EDA_PG_PORT (55432), EDA_KAFKA_PORT (59092),
@@ -275,6 +279,12 @@ down)
 	stop_pid kafka
 	pg_down
 	echo "infra: down"
+	;;
+running)
+	for name in postgres kafka mongo; do
+		alive "$name" && exit 0
+	done
+	exit 1
 	;;
 status)
 	rc=0

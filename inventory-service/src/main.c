@@ -206,29 +206,23 @@ int main(int argc, char **argv)
 		eda_log(EDA_LOG_ERROR, "kafka client", "why", err, NULL);
 		goto out;
 	}
-	http = eda_http_server_new(&(eda_http_config_t){.bind_addr = cfg.bind_addr,
-	                                                .port = cfg.port,
-	                                                .threads = cfg.http_threads,
-	                                                .service = SERVICE,
-	                                                .metrics = metrics},
-	                           err, sizeof(err));
-	if (http == NULL || inv_products_routes(http, &app) != 0 ||
-	    eda_http_add_ready_check(http, "mongodb", mongo_ready, db) != 0 ||
-	    eda_http_add_ready_check(http, "kafka", inv_kafka_ready_check, kready) != 0 ||
-	    eda_http_server_start(http, err, sizeof(err)) != 0) {
-		eda_log(EDA_LOG_ERROR, "http server", "why", err, NULL);
-		goto out;
-	}
 	/* Several members of the group in one process: each handles its own
 	 * partitions in order on its own thread, so orders of different
 	 * partitions overlap their round trips to MongoDB (the repositories take
-	 * a pooled client per call). */
+	 * a pooled client per call). They are made here and join the group only
+	 * when started, after the port is ours. */
 	for (; nconsumers < cfg.consumer_threads; nconsumers++) {
 		inv_order_batch_t *batch = batches[nconsumers] = inv_order_batch_new(&app);
-		eda_consumer_t *c = eda_consumer_new(
+		char member[300];
+
+		/* Static members of one process need ids of their own. */
+		snprintf(member, sizeof(member), nconsumers > 0 ? "%s-%ld" : "%s", cfg.instance_id,
+		         nconsumers);
+		consumers[nconsumers] = eda_consumer_new(
 		        consumer_conf(nconsumers),
 		        &(eda_consumer_config_t){
 		                .group = cfg.consumer_group,
+		                .instance_id = cfg.instance_id[0] != '\0' ? member : NULL,
 		                .topics = (const char *const[]){cfg.topic_orders, NULL},
 		                .handler = inv_on_order_message,
 		                .flush = inv_order_batch_flush,
@@ -237,14 +231,40 @@ int main(int argc, char **argv)
 		                .dlq_producer = inv_publisher_producer(pub),
 		                .metrics = metrics},
 		        err, sizeof(err));
-
-		if (c == NULL) {
+		if (consumers[nconsumers] == NULL) {
 			eda_log(EDA_LOG_ERROR, "consumer", "why", err, NULL);
 			goto out;
 		}
-		consumers[nconsumers] = c;
-		if (eda_consumer_start(c, err, sizeof(err)) != 0) {
-			nconsumers++;
+	}
+	http = eda_http_server_new(&(eda_http_config_t){.bind_addr = cfg.bind_addr,
+	                                                .port = cfg.port,
+	                                                .threads = cfg.http_threads,
+	                                                .service = SERVICE,
+	                                                .metrics = metrics},
+	                           err, sizeof(err));
+	if (http == NULL || inv_products_routes(http, &app) != 0 ||
+	    eda_http_add_ready_check(http, "mongodb", mongo_ready, db) != 0 ||
+	    eda_http_add_ready_check(http, "kafka", inv_kafka_ready_check, kready) != 0) {
+		eda_log(EDA_LOG_ERROR, "http server", "why", err, NULL);
+		goto out;
+	}
+	for (long i = 0; i < nconsumers; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "kafka-consumer-%ld", i);
+		if (eda_http_add_ready_check(http, name, eda_consumer_ready_check, consumers[i]) !=
+		    0) {
+			eda_log(EDA_LOG_ERROR, "http server", "why", "cannot add a ready check",
+			        NULL);
+			goto out;
+		}
+	}
+	if (eda_http_server_start(http, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "http server", "why", err, NULL);
+		goto out;
+	}
+	for (long i = 0; i < nconsumers; i++) {
+		if (eda_consumer_start(consumers[i], err, sizeof(err)) != 0) {
 			eda_log(EDA_LOG_ERROR, "consumer", "why", err, NULL);
 			goto out;
 		}

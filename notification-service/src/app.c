@@ -135,6 +135,7 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 	}
 	notif_consumer_config_t cc = {.topic = s->topic_orders,
 	                              .group = s->consumer_group,
+	                              .instance_id = s->instance_id,
 	                              .dlq_producer = a->dlq,
 	                              .metrics = a->metrics,
 	                              .retry_initial_ms = s->retry_initial_ms,
@@ -146,6 +147,8 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 		eda_errf(err, errsz, "kafka consumer: %s", why);
 		goto fail;
 	}
+	eda_http_add_ready_check(a->http, "kafka-consumer", eda_consumer_ready_check,
+	                         notif_consumer_kafka(a->consumer));
 	return a;
 fail:
 	notif_app_free(a);

@@ -103,7 +103,8 @@ static int start_kafka(os_app_t *a, char *err, size_t errsz)
 	return a->producer != NULL ? 0 : -1;
 }
 
-static int start_consumer(os_app_t *a, char *err, size_t errsz)
+/* Makes the saga's consumer; it joins its group only when started, last. */
+static int make_consumer(os_app_t *a, char *err, size_t errsz)
 {
 	const char *topics[] = {a->cfg.topic_inventory, a->cfg.topic_payments, NULL};
 	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, err, errsz);
@@ -111,11 +112,9 @@ static int start_consumer(os_app_t *a, char *err, size_t errsz)
 	if (conf == NULL)
 		return -1;
 	a->saga = (os_consumers_ctx_t){.svc = &a->svc, .batch = os_apply_batch_new(&a->svc)};
-	a->consumer = os_consumers_new(conf, &a->saga, a->cfg.consumer_group, topics, a->producer,
-	                               a->metrics, err, errsz);
-	if (a->consumer == NULL)
-		return -1;
-	return eda_consumer_start(a->consumer, err, errsz);
+	a->consumer = os_consumers_new(conf, &a->saga, a->cfg.consumer_group, a->cfg.instance_id,
+	                               topics, a->producer, a->metrics, err, errsz);
+	return a->consumer != NULL ? 0 : -1;
 }
 
 int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
@@ -155,8 +154,13 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	hc.metrics = a->metrics;
 	if ((a->http = eda_http_server_new(&hc, err, errsz)) == NULL)
 		goto fail;
+	if (cfg->consumers_enabled && make_consumer(a, err, errsz) != 0)
+		goto fail;
 	if (os_orders_routes(a->http, &a->router) != 0 ||
-	    eda_http_add_ready_check(a->http, "postgresql", db_ready, a) != 0) {
+	    eda_http_add_ready_check(a->http, "postgresql", db_ready, a) != 0 ||
+	    (a->consumer != NULL &&
+	     eda_http_add_ready_check(a->http, "kafka-consumer", eda_consumer_ready_check,
+	                              a->consumer) != 0)) {
 		snprintf(err, errsz, "cannot register routes");
 		goto fail;
 	}
@@ -164,7 +168,7 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 		goto fail;
 	if (cfg->relay_enabled && os_relay_start(a->relay, a->producer, err, errsz) != 0)
 		goto fail;
-	if (cfg->consumers_enabled && start_consumer(a, err, errsz) != 0)
+	if (a->consumer != NULL && eda_consumer_start(a->consumer, err, errsz) != 0)
 		goto fail;
 	if (pthread_create(&a->maintenance, NULL, maintenance, a) != 0) {
 		snprintf(err, errsz, "cannot start the maintenance thread");

@@ -38,14 +38,24 @@
  * Pending messages count in events_consumed_total as "done" after a
  * successful flush and as "retry" after a failed one.
  * Stored offsets are committed by librdkafka's auto commit, on revoke and on
- * close. Consumer lag per partition (from librdkafka statistics) is exported as
- * the gauge consumer_lag{topic,partition}; events_consumed_total{topic,type,result},
- * event_processing_duration_seconds{topic} and dlq_messages_total{topic} too.
+ * close, and (with commit_on_flush) right after every successful flush.
+ *
+ * Liveness after a crash. With an instance_id the member is static (KIP-345,
+ * group.instance.id): a restarted process that comes back with the same id
+ * takes its partitions back at once, without waiting for the session of the
+ * member it replaces to expire. The session timeout (10 s unless CONF sets
+ * session.timeout.ms) then only decides how long a member that stays dead
+ * keeps its partitions. A second live process with the same id fences the
+ * first (a fatal error there): ids must be unique per live replica. Consumer lag per partition
+ * (from librdkafka statistics) is exported as the gauge consumer_lag{topic,partition};
+ * events_consumed_total{topic,type,result}, event_processing_duration_seconds{topic} and
+ * dlq_messages_total{topic} too.
  */
 #ifndef EDA_CONSUMER_H
 #define EDA_CONSUMER_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,26 +118,48 @@ typedef struct eda_consumer_config {
 	eda_flush_fn flush; /* may be NULL */
 	int batch_max;      /* pending messages that trigger a flush; 0 means 256 */
 	int batch_max_ms;   /* age of the oldest pending one that does; 0 means 100 */
+	/* group.instance.id for static membership (see above); NULL or "" for a
+	 * dynamic member. A group.instance.id set in CONF (KAFKA_GROUP_INSTANCE_ID)
+	 * wins. */
+	const char *instance_id;
+	/* Commit stored offsets (asynchronously) right after each successful
+	 * flush, instead of waiting for the auto commit (every 5 s): after a
+	 * kill, only the batch in flight is handled again. Costs one offset
+	 * commit request per batch. */
+	bool commit_on_flush;
 } eda_consumer_config_t;
 
 typedef struct eda_consumer eda_consumer_t;
 
 /* Takes ownership of CONF (also on failure); sets group.id, auto.offset.reset
- * (earliest, unless CONF sets it), enable.auto.offset.store=false and
- * enable.auto.commit=true over it and subscribes to the topics. */
+ * (earliest, unless CONF sets it), enable.auto.offset.store=false,
+ * enable.auto.commit=true and session.timeout.ms (10 s unless CONF sets it)
+ * over it. It joins the group and subscribes to the topics only when the
+ * loop starts (eda_consumer_start or eda_consumer_run), so a process can make
+ * its consumer, fail to bind its port and exit without ever having joined. */
 eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
                                  size_t errsz);
 
-/* Polls and handles messages on the calling thread until eda_consumer_stop(). */
+/* Subscribes, then polls and handles messages on the calling thread until
+ * eda_consumer_stop(); returns at once (logged) if it cannot subscribe. */
 void eda_consumer_run(eda_consumer_t *c);
 
-/* Or on a thread of its own. Returns 0, or -1 with ERR. */
+/* Or subscribes and runs on a thread of its own. Returns 0, or -1 with ERR. */
 int eda_consumer_start(eda_consumer_t *c, char *err, size_t errsz);
 
 /* Asks the loop to end after the message in hand and a last flush of the
  * pending ones (safe from any thread or a signal-watching thread) and, if
  * started with eda_consumer_start, joins it. */
 void eda_consumer_stop(eda_consumer_t *c);
+
+/* A /readyz check (eda_http_check_t) for CTX, an eda_consumer_t: 0 while the
+ * member holds the assignment the group gave it (an empty one counts: the
+ * group has told it there is nothing for it), else 1 with why in ERR
+ * ("waiting for partitions", "fenced"). A member that had an assignment and
+ * lost it (a rebalance in progress, a lost session) stays ready for up to the
+ * session timeout, so that an ordinary rebalance of a few seconds does not
+ * take every replica out of its Service at once; longer, it is not ready. */
+int eda_consumer_ready_check(void *ctx, char *err, size_t errsz);
 
 /* Commits stored offsets, leaves the group (within TIMEOUT_MS) and frees C.
  * Messages handed out but not DONE/DEAD (or PENDING and flushed) are not

@@ -17,6 +17,10 @@
  * or a value librdkafka refuses. */
 rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t errsz);
 
+/* Sends librdkafka's log lines through eda_log (eda_kafka_conf_from_env does
+ * this already). */
+void eda_kafka_conf_set_logger(rd_kafka_conf_t *conf);
+
 /* Sets NAME=VALUE on CONF. Returns 0, or -1 with ERR filled. */
 int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                        size_t errsz);

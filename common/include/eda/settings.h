@@ -34,6 +34,14 @@ long eda_env_long(eda_env_t *env, const char *name, long def, long min, long max
 /* A TCP port, 1..65535. */
 unsigned short eda_env_port(eda_env_t *env, const char *name, unsigned short def);
 
+/* The stable name of this replica, for Kafka static group membership
+ * (group.instance.id) into BUF: INSTANCE_ID when set (validated: 1 to 249
+ * characters of [A-Za-z0-9._:-]); else "<HOSTNAME>-<PORT>" (the host name from
+ * HOSTNAME or gethostname(): the pod or container name, the same after a
+ * restart, with the port to tell apart replicas of one host); else, with PORT
+ * 0 (an ephemeral port, tests), "" for a dynamic member. */
+void eda_env_instance_id(eda_env_t *env, unsigned short port, char *buf, size_t bufsz);
+
 /* true/false, 1/0, yes/no, on/off (any case). */
 bool eda_env_bool(eda_env_t *env, const char *name, bool def);
 

@@ -20,8 +20,17 @@ void ts_unique(char *buf, size_t size, const char *prefix)
 {
 	struct timespec ts;
 
+	const char *run = getenv("EDA_TEST_RUN");
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, size, "%s-%d-%ld%09ld", prefix, (int)getpid(), (long)ts.tv_sec, ts.tv_nsec);
+	/* run-tests.sh deletes the topics of its own run by this tag, and only
+	 * those: a second run on the same stack keeps its topics. */
+	if (run != NULL && *run != '\0')
+		snprintf(buf, size, "%s-%s-%d-%ld%09ld", prefix, run, (int)getpid(),
+		         (long)ts.tv_sec, ts.tv_nsec);
+	else
+		snprintf(buf, size, "%s-%d-%ld%09ld", prefix, (int)getpid(), (long)ts.tv_sec,
+		         ts.tv_nsec);
 }
 
 rd_kafka_conf_t *ts_kafka_conf(void)

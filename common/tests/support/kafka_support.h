@@ -11,7 +11,8 @@
 
 const char *ts_bootstrap(void);
 
-/* PREFIX-<pid>-<nanoseconds>, unique per call. */
+/* PREFIX-<pid>-<nanoseconds>, unique per call; PREFIX-<EDA_TEST_RUN>-<pid>-<ns>
+ * when run-tests.sh set that tag (it deletes the topics named with it). */
 void ts_unique(char *buf, size_t size, const char *prefix);
 
 /* A configuration with bootstrap.servers set; caller owns it. */

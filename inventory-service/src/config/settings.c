@@ -43,6 +43,7 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->topic_inventory = eda_env_string(env, "TOPIC_INVENTORY", "inventory");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", "inventory-service");
+	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumer_threads = eda_env_long(env, "CONSUMER_THREADS", 1, 1, INV_MAX_CONSUMERS);
 	s->crash_at = eda_env_string(env, "INVENTORY_CRASH_AT", "");
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 20, 1, 3600);

@@ -25,6 +25,7 @@ typedef struct inv_settings {
 	const char *topic_orders;
 	const char *topic_inventory;
 	const char *consumer_group;
+	char instance_id[256]; /* group.instance.id of member 0; "" for dynamic members */
 	long consumer_threads; /* group members in this process, each on its own thread */
 	const char *crash_at;  /* test switch: see utils/crash.h; "" = off */
 	long shutdown_timeout_s;

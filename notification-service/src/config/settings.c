@@ -33,6 +33,7 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", NOTIF_SERVICE_NAME);
+	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->retry_initial_ms = (int)eda_env_long(env, "RETRY_INITIAL_MS", 200, 1, 600000);
 	s->retry_max_ms = (int)eda_env_long(env, "RETRY_MAX_MS", 30000, 1, 3600000);
 	if (s->retry_max_ms < s->retry_initial_ms)

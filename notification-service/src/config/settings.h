@@ -21,6 +21,7 @@ typedef struct notif_settings {
 
 	const char *topic_orders;
 	const char *consumer_group;
+	char instance_id[256]; /* group.instance.id; "" for a dynamic member */
 	int retry_initial_ms, retry_max_ms;
 
 	const char *smtp_url; /* NULL: spool transport */

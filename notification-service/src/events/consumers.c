@@ -75,6 +75,7 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	const char *topics[] = {cfg->topic, NULL};
 	eda_consumer_config_t cc = {
 	        .group = cfg->group,
+	        .instance_id = cfg->instance_id,
 	        .topics = topics,
 	        .handler = handle,
 	        .ctx = c,
@@ -85,6 +86,10 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	        .flush = flush,
 	        .batch_max = cfg->batch_max,
 	        .batch_max_ms = cfg->batch_max_ms,
+	        /* An e-mail sent again is one the customer sees twice: commit
+	         * each durable batch at once, not on the 5 s auto commit, so a
+	         * kill repeats only the batch in flight. */
+	        .commit_on_flush = true,
 	};
 
 	c->notifier = notifier;
@@ -94,6 +99,11 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 		return NULL;
 	}
 	return c;
+}
+
+eda_consumer_t *notif_consumer_kafka(notif_consumer_t *c)
+{
+	return c->consumer;
 }
 
 int notif_consumer_start(notif_consumer_t *c, char *err, size_t errsz)

@@ -14,6 +14,7 @@
 typedef struct notif_consumer_config {
 	const char *topic;            /* the orders topic */
 	const char *group;            /* consumer group; the DLQ is dlq.<group> */
+	const char *instance_id;      /* group.instance.id; "" or NULL: a dynamic member */
 	eda_producer_t *dlq_producer; /* borrowed */
 	eda_metrics_t *metrics;       /* borrowed */
 	int retry_initial_ms, retry_max_ms;
@@ -26,6 +27,9 @@ typedef struct notif_consumer notif_consumer_t;
  * outlive the consumer. Returns NULL with ERR. */
 notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer_config_t *cfg,
                                      notifier_t *notifier, char *err, size_t errsz);
+
+/* The group member itself, for its /readyz check (eda_consumer_ready_check). */
+eda_consumer_t *notif_consumer_kafka(notif_consumer_t *c);
 
 /* Starts the consumer thread. 0, or -1 with ERR. */
 int notif_consumer_start(notif_consumer_t *c, char *err, size_t errsz);

@@ -37,6 +37,7 @@ void os_settings_load(os_settings_t *s, eda_env_t *env)
 	s->topic_inventory = topic(env, "TOPIC_INVENTORY", "inventory");
 	s->topic_payments = topic(env, "TOPIC_PAYMENTS", "payments");
 	s->consumer_group = topic(env, "CONSUMER_GROUP", "order-service");
+	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumers_enabled = eda_env_bool(env, "CONSUMERS_ENABLED", true);
 	s->relay_enabled = eda_env_bool(env, "RELAY_ENABLED", true);
 	s->relay_batch = (int)eda_env_long(env, "RELAY_BATCH", 500, 1, 10000);

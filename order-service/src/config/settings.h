@@ -22,6 +22,7 @@ typedef struct os_settings {
 	const char *migrations_dir;
 	const char *topic_orders, *topic_inventory, *topic_payments;
 	const char *consumer_group;
+	char instance_id[256];  /* group.instance.id; "" for a dynamic member */
 	bool consumers_enabled; /* CONSUMERS_ENABLED: run the saga consumers */
 	bool relay_enabled;     /* RELAY_ENABLED: take part in the relay election */
 	int relay_batch;        /* rows per relay round */

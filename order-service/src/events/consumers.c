@@ -92,11 +92,13 @@ static int flush(void *ctx, char *reason, size_t reasonsz)
 }
 
 eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_consumers_ctx_t *ctx, const char *group,
-                                 const char *const *topics, eda_producer_t *dlq,
-                                 eda_metrics_t *metrics, char *err, size_t errsz)
+                                 const char *instance_id, const char *const *topics,
+                                 eda_producer_t *dlq, eda_metrics_t *metrics, char *err,
+                                 size_t errsz)
 {
 	eda_consumer_config_t cfg = {
 	        .group = group,
+	        .instance_id = instance_id,
 	        .topics = topics,
 	        .handler = os_consumers_handle,
 	        .ctx = ctx,

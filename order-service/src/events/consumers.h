@@ -34,9 +34,11 @@ typedef struct os_consumers_ctx {
 eda_handler_result_t os_consumers_handle(eda_consumed_t *m, void *ctx);
 
 /* A consumer on TOPICS (NULL-terminated) in GROUP, not yet started. CONF is
- * taken. DLQ is the producer dead messages are forwarded with. */
+ * taken. INSTANCE_ID makes it a static member ("" or NULL: dynamic). DLQ is
+ * the producer dead messages are forwarded with. */
 eda_consumer_t *os_consumers_new(rd_kafka_conf_t *conf, os_consumers_ctx_t *ctx, const char *group,
-                                 const char *const *topics, eda_producer_t *dlq,
-                                 eda_metrics_t *metrics, char *err, size_t errsz);
+                                 const char *instance_id, const char *const *topics,
+                                 eda_producer_t *dlq, eda_metrics_t *metrics, char *err,
+                                 size_t errsz);
 
 #endif
