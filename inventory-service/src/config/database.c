@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eda/alloc.h"
@@ -122,6 +123,12 @@ mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, co
 	return mongoc_client_get_collection(client, db->name, name);
 }
 
+/* Transient marks of inv_db_insert_unordered, never returned. */
+enum {
+	INV_DB_UNLISTED = -100, /* not named by the reply's writeErrors */
+	INV_DB_REFUSED = -101,  /* named, for another reason than a duplicate */
+};
+
 bool inv_db_is_duplicate(const bson_error_t *err)
 {
 	return err->code == 11000 || err->code == 11001 || strstr(err->message, "E11000") != NULL ||
@@ -152,11 +159,14 @@ static void write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
 	*dup = inv_db_is_duplicate(&be);
 }
 
-size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc)
+/* Reads the writeErrors of REPLY (see inv_db_mark_duplicates); *LISTED
+ * gets how many distinct documents they name. */
+static size_t mark_write_errors(const bson_t *reply, size_t n, int *rcs, int dup_rc, size_t *listed)
 {
 	bson_iter_t it, errs;
 	size_t first = n;
 
+	*listed = 0;
 	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &errs))
 		return n;
 	while (bson_iter_next(&errs)) {
@@ -166,12 +176,36 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 		write_error(&errs, &idx, &dup);
 		if (idx >= n)
 			continue;
-		if (dup)
-			rcs[idx] = dup_rc;
+		/* A second error for one document counts it once. */
+		if (rcs[idx] != dup_rc && rcs[idx] != INV_DB_REFUSED)
+			(*listed)++;
+		rcs[idx] = dup ? dup_rc : INV_DB_REFUSED;
 		if (idx < first)
 			first = idx;
 	}
 	return first;
+}
+
+size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc)
+{
+	int *marks = eda_xcalloc(n + 1, sizeof(*marks));
+	size_t listed, first = mark_write_errors(reply, n, marks, dup_rc, &listed);
+
+	for (size_t i = 0; i < n; i++)
+		if (marks[i] == dup_rc)
+			rcs[i] = dup_rc;
+	free(marks);
+	return first;
+}
+
+/* The insertedCount of an insert's REPLY, or -1 when it has none. */
+static int64_t inserted_count(const bson_t *reply)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, reply, "insertedCount") || !BSON_ITER_HOLDS_NUMBER(&it))
+		return -1;
+	return bson_iter_as_int64(&it);
 }
 
 bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
@@ -182,9 +216,29 @@ bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n,
 	bool ok = mongoc_collection_insert_many(coll, (const bson_t **)docs, n, opts, &reply, be);
 
 	for (size_t i = 0; i < n; i++)
-		rcs[i] = ok ? INV_REPO_OK : INV_REPO_ERR;
-	if (!ok)
-		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
+		rcs[i] = ok ? INV_REPO_OK : INV_DB_UNLISTED;
+	if (!ok) {
+		size_t listed;
+
+		mark_write_errors(&reply, n, rcs, INV_REPO_DUP, &listed);
+		/* An unordered insert tries every document and lists each refused
+		 * one (MongoDB, FerretDB 1.24), so when the documents it counts as
+		 * inserted and those it lists add up to all of them, the unlisted
+		 * ones are stored: a batch in which some documents existed before
+		 * (a redelivery after a crash) goes through in one pass. Without
+		 * that agreement (a lost connection, a write concern error, a server
+		 * that counts everything as inserted) their fate stays unknown. */
+		bool settled = !bson_has_field(&reply, "writeConcernErrors") &&
+		               inserted_count(&reply) >= 0 &&
+		               (size_t)inserted_count(&reply) + listed == n;
+
+		for (size_t i = 0; i < n; i++) {
+			if (rcs[i] == INV_DB_UNLISTED)
+				rcs[i] = settled ? INV_REPO_OK : INV_REPO_ERR;
+			else if (rcs[i] == INV_DB_REFUSED)
+				rcs[i] = INV_REPO_ERR;
+		}
+	}
 	bson_destroy(&reply);
 	bson_destroy(opts);
 	for (size_t i = 0; i < n; i++)

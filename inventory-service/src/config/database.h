@@ -63,10 +63,11 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 
 /* Inserts the N DOCS (destroyed here) into COLL in one unordered insert.
  * RCS[i] gets INV_REPO_OK, or after a failed insert INV_REPO_DUP for each
- * document refused as a duplicate key and INV_REPO_ERR for the others, whose
- * fate the reply does not tell (its counts are not to be trusted:
- * mongo-java-server reports every document as inserted). Returns true when
- * the insert succeeded, else false with BE. */
+ * document refused as a duplicate key, INV_REPO_OK for each one the reply
+ * shows stored (its insertedCount and its writeErrors together account for
+ * every document) and INV_REPO_ERR for the others, whose fate the reply does
+ * not tell. Returns true when every document was inserted, else false with
+ * BE. */
 bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
                              bson_error_t *be);
 
