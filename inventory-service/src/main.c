@@ -47,7 +47,7 @@ static int open_database(const inv_settings_t *cfg, inv_db_t **out)
 {
 	char err[512];
 	inv_db_t *db = inv_db_open(cfg->mongodb_url, cfg->mongodb_database, cfg->mongodb_pool_size,
-	                           err, sizeof(err));
+	                           cfg->mongodb_timeout_ms, err, sizeof(err));
 
 	if (db == NULL) {
 		fprintf(stderr, "%s: configuration error: %s\n", SERVICE, err);

@@ -42,7 +42,7 @@ static void up(fixture_t *f)
 	snprintf(f->db, sizeof(f->db), "invb_%d_%ld_%d", (int)getpid(), (long)time(NULL) % 100000,
 	         seq++);
 	memset(&f->app, 0, sizeof(f->app));
-	f->app.db = inv_db_open(url, f->db, 4, err, sizeof(err));
+	f->app.db = inv_db_open(url, f->db, 4, 0, err, sizeof(err));
 	ck_assert_msg(f->app.db != NULL, "%s", err);
 	ck_assert_msg(inv_db_ensure_indexes(f->app.db, err, sizeof(err)) == 0, "%s", err);
 	f->app.heads = inv_heads_new(64);

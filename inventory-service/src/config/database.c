@@ -26,6 +26,11 @@
 struct inv_db {
 	mongoc_uri_t *uri;
 	mongoc_client_pool_t *pool;
+	/* /readyz's own client, with deadlines of at most INV_DB_PROBE_TIMEOUT_MS:
+	 * a pooled client would wait for the pool and for the full request
+	 * deadline. A single-threaded client, so one probe at a time. */
+	mongoc_client_t *probe;
+	pthread_mutex_t probe_mu;
 	char name[128];
 	/* Written once by inv_db_ensure_indexes, before any query thread runs. */
 	bool ferretdb;
@@ -62,25 +67,61 @@ static void init_driver(void)
 	mongoc_log_set_handler(driver_log, NULL);
 }
 
-inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz)
+/* Sets the deadline option NAME of URI to MS unless the URL set it. */
+static void default_deadline(mongoc_uri_t *uri, const char *name, int32_t ms)
+{
+	if (!mongoc_uri_has_option(uri, name))
+		mongoc_uri_set_option_as_int32(uri, name, ms);
+}
+
+/* The probe's client: every deadline of the URI capped at INV_DB_PROBE_TIMEOUT_MS,
+ * whatever the URL says, so that /readyz answers within about a second. */
+static mongoc_client_t *probe_client(const mongoc_uri_t *uri)
+{
+	static const char *const deadlines[] = {MONGOC_URI_SOCKETTIMEOUTMS,
+	                                        MONGOC_URI_CONNECTTIMEOUTMS,
+	                                        MONGOC_URI_SERVERSELECTIONTIMEOUTMS};
+	mongoc_uri_t *copy = mongoc_uri_copy(uri);
+	mongoc_client_t *c;
+
+	for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
+		int32_t ms =
+		        mongoc_uri_get_option_as_int32(copy, deadlines[i], INV_DB_PROBE_TIMEOUT_MS);
+
+		mongoc_uri_set_option_as_int32(
+		        copy, deadlines[i],
+		        ms > 0 && ms < INV_DB_PROBE_TIMEOUT_MS ? ms : INV_DB_PROBE_TIMEOUT_MS);
+	}
+	c = mongoc_client_new_from_uri(copy);
+	if (c != NULL)
+		mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+	mongoc_uri_destroy(copy);
+	return c;
+}
+
+inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, long timeout_ms,
+                      char *err, size_t errsz)
 {
 	bson_error_t be;
 	inv_db_t *db;
 	const char *from_url;
+	int32_t deadline = (int32_t)(timeout_ms > 0 ? timeout_ms : INV_DB_DEFAULT_TIMEOUT_MS);
 
 	pthread_once(&init_once, init_driver);
 	db = eda_xcalloc(1, sizeof(*db));
+	pthread_mutex_init(&db->probe_mu, NULL);
 	db->uri = mongoc_uri_new_with_error(url, &be);
 	if (db->uri == NULL) {
 		eda_errf(err, errsz, "MONGODB_URL: %s", be.message);
 		goto fail;
 	}
-	/* Requests must fail within a bounded time when the server is away, so
-	 * that handlers retry with backoff instead of hanging. */
-	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 5000);
-	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_CONNECTTIMEOUTMS))
-		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
+	/* Every call must fail within a bounded time when the server is away
+	 * or hung, so that a request gets a fast 503 and the consumer retries
+	 * with backoff instead of hanging: the driver's own socket deadline is
+	 * 5 minutes. Options the URL sets win. */
+	default_deadline(db->uri, MONGOC_URI_SOCKETTIMEOUTMS, deadline);
+	default_deadline(db->uri, MONGOC_URI_CONNECTTIMEOUTMS, deadline);
+	default_deadline(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, deadline);
 	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_APPNAME))
 		mongoc_uri_set_appname(db->uri, "inventory-service");
 	from_url = mongoc_uri_get_database(db->uri);
@@ -96,6 +137,11 @@ inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char 
 	}
 	mongoc_client_pool_set_error_api(db->pool, MONGOC_ERROR_API_VERSION_2);
 	mongoc_client_pool_max_size(db->pool, (uint32_t)pool_size);
+	db->probe = probe_client(db->uri);
+	if (db->probe == NULL) {
+		eda_errf(err, errsz, "MONGODB_URL: cannot make the readiness client");
+		goto fail;
+	}
 	return db;
 fail:
 	inv_db_close(db);
@@ -353,13 +399,14 @@ int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_b
 
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
 	bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
 	bson_error_t be;
-	bool ok = mongoc_client_command_simple(c, "admin", cmd, NULL, NULL, &be);
+	bool ok;
 
+	pthread_mutex_lock(&db->probe_mu);
+	ok = mongoc_client_command_simple(db->probe, "admin", cmd, NULL, NULL, &be);
+	pthread_mutex_unlock(&db->probe_mu);
 	bson_destroy(cmd);
-	inv_db_release(db, c);
 	if (!ok) {
 		eda_errf(err, errsz, "mongodb: %s", be.message);
 		return -1;
@@ -371,8 +418,11 @@ void inv_db_close(inv_db_t *db)
 {
 	if (db == NULL)
 		return;
+	if (db->probe != NULL)
+		mongoc_client_destroy(db->probe);
 	if (db->pool != NULL)
 		mongoc_client_pool_destroy(db->pool);
+	pthread_mutex_destroy(&db->probe_mu);
 	if (db->uri != NULL)
 		mongoc_uri_destroy(db->uri);
 	free(db);

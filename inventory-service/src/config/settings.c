@@ -5,6 +5,8 @@
  */
 #include "config/settings.h"
 
+#include "config/database.h"
+
 #include <string.h>
 
 /* Kafka topic names: legal characters and length as the broker checks them. */
@@ -40,6 +42,8 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	                             mongo_schemes);
 	s->mongodb_database = eda_env_string(env, "MONGODB_DATABASE", "");
 	s->mongodb_pool_size = eda_env_long(env, "MONGODB_POOL_SIZE", 16, 2, 1000);
+	s->mongodb_timeout_ms =
+	        eda_env_long(env, "MONGODB_TIMEOUT_MS", INV_DB_DEFAULT_TIMEOUT_MS, 100, 600000);
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->topic_inventory = eda_env_string(env, "TOPIC_INVENTORY", "inventory");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", "inventory-service");

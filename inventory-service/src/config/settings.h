@@ -22,6 +22,7 @@ typedef struct inv_settings {
 	const char *mongodb_url;
 	const char *mongodb_database; /* "" = the database named in the URL, else "inventory" */
 	long mongodb_pool_size;
+	long mongodb_timeout_ms; /* deadline of every MongoDB call (config/database.h) */
 	const char *topic_orders;
 	const char *topic_inventory;
 	const char *consumer_group;
