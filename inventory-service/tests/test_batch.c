@@ -34,30 +34,15 @@ typedef struct fixture {
 
 static void up(fixture_t *f)
 {
-	static int seq;
-	const char *url = getenv("MONGODB_URL");
-	char err[256];
-
-	ck_assert_msg(url != NULL, "MONGODB_URL not set (source .stack/env)");
-	snprintf(f->db, sizeof(f->db), "invb_%d_%ld_%d", (int)getpid(), (long)time(NULL) % 100000,
-	         seq++);
 	memset(&f->app, 0, sizeof(f->app));
-	f->app.db = inv_db_open(url, f->db, 4, 0, err, sizeof(err));
-	ck_assert_msg(f->app.db != NULL, "%s", err);
-	ck_assert_msg(inv_db_ensure_indexes(f->app.db, err, sizeof(err)) == 0, "%s", err);
+	f->app.db = ts_inv_db_new("invb", f->db);
 	f->app.heads = inv_heads_new(64);
 }
 
 static void down(fixture_t *f)
 {
-	mongoc_client_t *c = inv_db_acquire(f->app.db);
-	mongoc_database_t *d = mongoc_client_get_database(c, f->db);
-
-	(void)mongoc_database_drop(d, NULL);
-	mongoc_database_destroy(d);
-	inv_db_release(f->app.db, c);
 	inv_heads_free(f->app.heads);
-	inv_db_close(f->app.db);
+	ts_inv_db_drop(f->app.db, f->db);
 }
 
 static void put(fixture_t *f, const char *sku, int64_t stock)

@@ -49,6 +49,9 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", "inventory-service");
 	s->consumer_threads = eda_env_long(env, "CONSUMER_THREADS", 1, 1, INV_MAX_CONSUMERS);
 	s->crash_at = eda_env_string(env, "INVENTORY_CRASH_AT", "");
+	s->retention_s =
+	        eda_env_long(env, "RETENTION_SECONDS", 7L * 24 * 3600, 60, 10L * 365 * 86400);
+	s->purge_interval_s = eda_env_long(env, "PURGE_INTERVAL_SECONDS", 3600, 1, 86400);
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 20, 1, 3600);
 	check_topic(env, "TOPIC_ORDERS", s->topic_orders);
 	check_topic(env, "TOPIC_INVENTORY", s->topic_inventory);

@@ -29,6 +29,8 @@ typedef struct inv_settings {
 	long consumer_threads; /* group members in this process, each on its own thread */
 	const char *crash_at;  /* test switch: see utils/crash.h; "" = off */
 	long shutdown_timeout_s;
+	long retention_s; /* how long decided outbox rows and claims stay (services/retention.h) */
+	long purge_interval_s; /* between two purges */
 } inv_settings_t;
 
 /* Reads every variable into *S. Errors are recorded in ENV (first one wins); the
