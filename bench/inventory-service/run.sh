@@ -15,7 +15,8 @@
 # build/h-inv-bench) is the build dir; BENCH_MONGODB_URL points both the
 # ceiling and the service at another MongoDB-protocol server than the
 # stack's; the daemon's settings (CONSUMER_THREADS, KAFKA_*) can be given in
-# the environment.
+# the environment. BENCH_DATABASE names the database (default: a fresh one per
+# run), to run again on the history of an earlier run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-5000}
@@ -30,7 +31,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -o "$OUT/load" bench/inventory-service/load.c \
 
 TAG=bench$$
 export TOPIC_ORDERS=$TAG.orders TOPIC_INVENTORY=$TAG.inventory CONSUMER_GROUP=$TAG
-export MONGODB_DATABASE=$TAG PORT=${PORT:-18502} LOG_LEVEL=warn
+export MONGODB_DATABASE=${BENCH_DATABASE:-$TAG} PORT=${PORT:-18502} LOG_LEVEL=warn
 printf '%s 6 1\n%s 6 1\ndlq.%s 1 1\n' "$TOPIC_ORDERS" "$TOPIC_INVENTORY" "$TAG" >"$OUT/topics.conf"
 if [ -x build/bin/eda-topics ]; then TOPICS=build/bin/eda-topics; else
 	make -s BUILD=$BUILD $BUILD/bin/eda-topics; TOPICS=$BUILD/bin/eda-topics; fi

@@ -24,6 +24,7 @@
 #include "events/producers.h"
 #include "routers/products.h"
 #include "services/products.h"
+#include "services/retention.h"
 #include "utils/crash.h"
 #include "utils/kafka_ready.h"
 
@@ -47,7 +48,7 @@ static int open_database(const inv_settings_t *cfg, inv_db_t **out)
 {
 	char err[512];
 	inv_db_t *db = inv_db_open(cfg->mongodb_url, cfg->mongodb_database, cfg->mongodb_pool_size,
-	                           err, sizeof(err));
+	                           cfg->mongodb_timeout_ms, err, sizeof(err));
 
 	if (db == NULL) {
 		fprintf(stderr, "%s: configuration error: %s\n", SERVICE, err);
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 	inv_db_t *db = NULL;
 	inv_publisher_t *pub = NULL;
 	inv_kafka_ready_t *kready = NULL;
+	inv_retention_t *retention = NULL;
 	eda_metrics_t *metrics = NULL;
 	eda_http_server_t *http = NULL;
 	eda_consumer_t *consumers[INV_MAX_CONSUMERS] = {0};
@@ -201,6 +203,12 @@ int main(int argc, char **argv)
 		}
 	}
 
+	retention =
+	        inv_retention_start(db, cfg.retention_s, cfg.purge_interval_s, err, sizeof(err));
+	if (retention == NULL) {
+		eda_log(EDA_LOG_ERROR, "retention", "why", err, NULL);
+		goto out;
+	}
 	kready = inv_kafka_ready_new(kafka_conf(), err, sizeof(err));
 	if (kready == NULL) {
 		eda_log(EDA_LOG_ERROR, "kafka client", "why", err, NULL);
@@ -287,6 +295,7 @@ out:
 		eda_consumer_free(consumers[i]);
 	for (long i = 0; i < INV_MAX_CONSUMERS; i++)
 		inv_order_batch_free(batches[i]);
+	inv_retention_stop(retention);
 	inv_cache_writer_stop(app.cache);
 	eda_http_server_free(http);
 	inv_publisher_free(pub, 10000);

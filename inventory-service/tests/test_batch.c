@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eda/log.h"
+#include "repositories/claims.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
 #include "repositories/published.h"
@@ -33,30 +34,15 @@ typedef struct fixture {
 
 static void up(fixture_t *f)
 {
-	static int seq;
-	const char *url = getenv("MONGODB_URL");
-	char err[256];
-
-	ck_assert_msg(url != NULL, "MONGODB_URL not set (source .stack/env)");
-	snprintf(f->db, sizeof(f->db), "invb_%d_%ld_%d", (int)getpid(), (long)time(NULL) % 100000,
-	         seq++);
 	memset(&f->app, 0, sizeof(f->app));
-	f->app.db = inv_db_open(url, f->db, 4, err, sizeof(err));
-	ck_assert_msg(f->app.db != NULL, "%s", err);
-	ck_assert_msg(inv_db_ensure_indexes(f->app.db, err, sizeof(err)) == 0, "%s", err);
+	f->app.db = ts_inv_db_new("invb", f->db);
 	f->app.heads = inv_heads_new(64);
 }
 
 static void down(fixture_t *f)
 {
-	mongoc_client_t *c = inv_db_acquire(f->app.db);
-	mongoc_database_t *d = mongoc_client_get_database(c, f->db);
-
-	(void)mongoc_database_drop(d, NULL);
-	mongoc_database_destroy(d);
-	inv_db_release(f->app.db, c);
 	inv_heads_free(f->app.heads);
-	inv_db_close(f->app.db);
+	ts_inv_db_drop(f->app.db, f->db);
 }
 
 static void put(fixture_t *f, const char *sku, int64_t stock)
@@ -224,6 +210,72 @@ START_TEST(later_orders_see_earlier_ones_of_the_batch)
 }
 END_TEST
 
+/* A redelivered batch after a crash: some of its orders were decided (or only
+ * claimed) by the delivery that died, the rest are new. One call decides all
+ * of them: the claims, marker and outbox inserts store the new ones and
+ * refuse the old ones as duplicates without failing the batch (they failed
+ * whole, every retry, while any order of the batch was new), and nothing is
+ * applied twice. */
+START_TEST(a_partly_handled_batch_goes_through_in_one_pass)
+{
+	enum { N = 8 };
+	fixture_t f;
+	const char *d[] = {"SKU-D"};
+	const char *claimed[] = {"order-6"};
+	eda_event_t *evs[N];
+	int q1[] = {1};
+	int rcs[1];
+	char err[256], o[24], id[16];
+
+	up(&f);
+	put(&f, "SKU-D", 100);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "order-%d", i);
+		evs[i] = placed(id, 1, d, q1);
+	}
+	/* The delivery that died decided orders 0, 2 and 4 and only claimed
+	 * order 6. */
+	for (int i = 0; i < N - 2; i += 2)
+		ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)&evs[i], 1,
+		                                 err, sizeof(err)) == 0,
+		              "%s", err);
+	ck_assert_int_eq(inv_claims_insert(f.app.db, claimed, 1, rcs, err, sizeof(err)),
+	                 INV_REPO_OK);
+	ck_assert_int_eq(rcs[0], INV_REPO_OK);
+	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, N, err,
+	                                 sizeof(err)) == 0,
+	              "%s", err);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "order-%d", i);
+		ck_assert_str_eq(outcome(&f, id, o), "reserved");
+		eda_event_free(evs[i]);
+	}
+	ck_assert_int_eq(check_chain(&f, "SKU-D"), 100 - N);
+	down(&f);
+}
+END_TEST
+
+/* The reply of an unordered insert in which some documents exist: the new
+ * ones are stored, the old ones refused, and the caller is told which is
+ * which (MongoDB and FerretDB list every refused document). */
+START_TEST(an_unordered_insert_tells_stored_from_refused)
+{
+	fixture_t f;
+	const char *first[] = {"o-1", "o-3"};
+	const char *all[] = {"o-0", "o-1", "o-2", "o-3", "o-4"};
+	int rcs[5], want[5] = {INV_REPO_OK, INV_REPO_DUP, INV_REPO_OK, INV_REPO_DUP, INV_REPO_OK};
+	char err[256];
+
+	up(&f);
+	ck_assert_int_eq(inv_claims_insert(f.app.db, first, 2, rcs, err, sizeof(err)), INV_REPO_OK);
+	ck_assert_msg(inv_claims_insert(f.app.db, all, 5, rcs, err, sizeof(err)) == INV_REPO_OK,
+	              "%s", err);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(rcs[i], want[i]);
+	down(&f);
+}
+END_TEST
+
 /* A backlog's publication marks hundreds of rows at once. When a mark was an
  * update of the row, one command of more statements than FerretDB's pool (50
  * on PostgreSQL, 100 on SQLite) deadlocked the server for the whole
@@ -319,6 +371,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, chain_stops_at_a_version_taken_by_another_process);
 	tcase_add_test(tc, later_orders_see_earlier_ones_of_the_batch);
+	tcase_add_test(tc, a_partly_handled_batch_goes_through_in_one_pass);
+	tcase_add_test(tc, an_unordered_insert_tells_stored_from_refused);
 	tcase_add_test(tc, marking_a_large_backlog_published);
 	tcase_add_test(tc, a_marker_without_its_row_is_dropped_once_old);
 	suite_add_tcase(s, tc);

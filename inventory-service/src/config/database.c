@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eda/alloc.h"
@@ -25,6 +26,11 @@
 struct inv_db {
 	mongoc_uri_t *uri;
 	mongoc_client_pool_t *pool;
+	/* /readyz's own client, with deadlines of at most INV_DB_PROBE_TIMEOUT_MS:
+	 * a pooled client would wait for the pool and for the full request
+	 * deadline. A single-threaded client, so one probe at a time. */
+	mongoc_client_t *probe;
+	pthread_mutex_t probe_mu;
 	char name[128];
 	/* Written once by inv_db_ensure_indexes, before any query thread runs. */
 	bool ferretdb;
@@ -61,25 +67,61 @@ static void init_driver(void)
 	mongoc_log_set_handler(driver_log, NULL);
 }
 
-inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz)
+/* Sets the deadline option NAME of URI to MS unless the URL set it. */
+static void default_deadline(mongoc_uri_t *uri, const char *name, int32_t ms)
+{
+	if (!mongoc_uri_has_option(uri, name))
+		mongoc_uri_set_option_as_int32(uri, name, ms);
+}
+
+/* The probe's client: every deadline of the URI capped at INV_DB_PROBE_TIMEOUT_MS,
+ * whatever the URL says, so that /readyz answers within about a second. */
+static mongoc_client_t *probe_client(const mongoc_uri_t *uri)
+{
+	static const char *const deadlines[] = {MONGOC_URI_SOCKETTIMEOUTMS,
+	                                        MONGOC_URI_CONNECTTIMEOUTMS,
+	                                        MONGOC_URI_SERVERSELECTIONTIMEOUTMS};
+	mongoc_uri_t *copy = mongoc_uri_copy(uri);
+	mongoc_client_t *c;
+
+	for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
+		int32_t ms =
+		        mongoc_uri_get_option_as_int32(copy, deadlines[i], INV_DB_PROBE_TIMEOUT_MS);
+
+		mongoc_uri_set_option_as_int32(
+		        copy, deadlines[i],
+		        ms > 0 && ms < INV_DB_PROBE_TIMEOUT_MS ? ms : INV_DB_PROBE_TIMEOUT_MS);
+	}
+	c = mongoc_client_new_from_uri(copy);
+	if (c != NULL)
+		mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+	mongoc_uri_destroy(copy);
+	return c;
+}
+
+inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, long timeout_ms,
+                      char *err, size_t errsz)
 {
 	bson_error_t be;
 	inv_db_t *db;
 	const char *from_url;
+	int32_t deadline = (int32_t)(timeout_ms > 0 ? timeout_ms : INV_DB_DEFAULT_TIMEOUT_MS);
 
 	pthread_once(&init_once, init_driver);
 	db = eda_xcalloc(1, sizeof(*db));
+	pthread_mutex_init(&db->probe_mu, NULL);
 	db->uri = mongoc_uri_new_with_error(url, &be);
 	if (db->uri == NULL) {
 		eda_errf(err, errsz, "MONGODB_URL: %s", be.message);
 		goto fail;
 	}
-	/* Requests must fail within a bounded time when the server is away, so
-	 * that handlers retry with backoff instead of hanging. */
-	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 5000);
-	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_CONNECTTIMEOUTMS))
-		mongoc_uri_set_option_as_int32(db->uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
+	/* Every call must fail within a bounded time when the server is away
+	 * or hung, so that a request gets a fast 503 and the consumer retries
+	 * with backoff instead of hanging: the driver's own socket deadline is
+	 * 5 minutes. Options the URL sets win. */
+	default_deadline(db->uri, MONGOC_URI_SOCKETTIMEOUTMS, deadline);
+	default_deadline(db->uri, MONGOC_URI_CONNECTTIMEOUTMS, deadline);
+	default_deadline(db->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, deadline);
 	if (!mongoc_uri_has_option(db->uri, MONGOC_URI_APPNAME))
 		mongoc_uri_set_appname(db->uri, "inventory-service");
 	from_url = mongoc_uri_get_database(db->uri);
@@ -95,6 +137,11 @@ inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char 
 	}
 	mongoc_client_pool_set_error_api(db->pool, MONGOC_ERROR_API_VERSION_2);
 	mongoc_client_pool_max_size(db->pool, (uint32_t)pool_size);
+	db->probe = probe_client(db->uri);
+	if (db->probe == NULL) {
+		eda_errf(err, errsz, "MONGODB_URL: cannot make the readiness client");
+		goto fail;
+	}
 	return db;
 fail:
 	inv_db_close(db);
@@ -121,6 +168,12 @@ mongoc_collection_t *inv_db_collection(inv_db_t *db, mongoc_client_t *client, co
 {
 	return mongoc_client_get_collection(client, db->name, name);
 }
+
+/* Transient marks of inv_db_insert_unordered, never returned. */
+enum {
+	INV_DB_UNLISTED = -100, /* not named by the reply's writeErrors */
+	INV_DB_REFUSED = -101,  /* named, for another reason than a duplicate */
+};
 
 bool inv_db_is_duplicate(const bson_error_t *err)
 {
@@ -152,11 +205,14 @@ static void write_error(const bson_iter_t *it, uint32_t *index, bool *dup)
 	*dup = inv_db_is_duplicate(&be);
 }
 
-size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc)
+/* Reads the writeErrors of REPLY (see inv_db_mark_duplicates); *LISTED
+ * gets how many distinct documents they name. */
+static size_t mark_write_errors(const bson_t *reply, size_t n, int *rcs, int dup_rc, size_t *listed)
 {
 	bson_iter_t it, errs;
 	size_t first = n;
 
+	*listed = 0;
 	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &errs))
 		return n;
 	while (bson_iter_next(&errs)) {
@@ -166,12 +222,36 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 		write_error(&errs, &idx, &dup);
 		if (idx >= n)
 			continue;
-		if (dup)
-			rcs[idx] = dup_rc;
+		/* A second error for one document counts it once. */
+		if (rcs[idx] != dup_rc && rcs[idx] != INV_DB_REFUSED)
+			(*listed)++;
+		rcs[idx] = dup ? dup_rc : INV_DB_REFUSED;
 		if (idx < first)
 			first = idx;
 	}
 	return first;
+}
+
+size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_rc)
+{
+	int *marks = eda_xcalloc(n + 1, sizeof(*marks));
+	size_t listed, first = mark_write_errors(reply, n, marks, dup_rc, &listed);
+
+	for (size_t i = 0; i < n; i++)
+		if (marks[i] == dup_rc)
+			rcs[i] = dup_rc;
+	free(marks);
+	return first;
+}
+
+/* The insertedCount of an insert's REPLY, or -1 when it has none. */
+static int64_t inserted_count(const bson_t *reply)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, reply, "insertedCount") || !BSON_ITER_HOLDS_NUMBER(&it))
+		return -1;
+	return bson_iter_as_int64(&it);
 }
 
 bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
@@ -182,9 +262,29 @@ bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n,
 	bool ok = mongoc_collection_insert_many(coll, (const bson_t **)docs, n, opts, &reply, be);
 
 	for (size_t i = 0; i < n; i++)
-		rcs[i] = ok ? INV_REPO_OK : INV_REPO_ERR;
-	if (!ok)
-		inv_db_mark_duplicates(&reply, n, rcs, INV_REPO_DUP);
+		rcs[i] = ok ? INV_REPO_OK : INV_DB_UNLISTED;
+	if (!ok) {
+		size_t listed;
+
+		mark_write_errors(&reply, n, rcs, INV_REPO_DUP, &listed);
+		/* An unordered insert tries every document and lists each refused
+		 * one (MongoDB, FerretDB 1.24), so when the documents it counts as
+		 * inserted and those it lists add up to all of them, the unlisted
+		 * ones are stored: a batch in which some documents existed before
+		 * (a redelivery after a crash) goes through in one pass. Without
+		 * that agreement (a lost connection, a write concern error, a server
+		 * that counts everything as inserted) their fate stays unknown. */
+		bool settled = !bson_has_field(&reply, "writeConcernErrors") &&
+		               inserted_count(&reply) >= 0 &&
+		               (size_t)inserted_count(&reply) + listed == n;
+
+		for (size_t i = 0; i < n; i++) {
+			if (rcs[i] == INV_DB_UNLISTED)
+				rcs[i] = settled ? INV_REPO_OK : INV_REPO_ERR;
+			else if (rcs[i] == INV_DB_REFUSED)
+				rcs[i] = INV_REPO_ERR;
+		}
+	}
 	bson_destroy(&reply);
 	bson_destroy(opts);
 	for (size_t i = 0; i < n; i++)
@@ -299,13 +399,14 @@ int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_b
 
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz)
 {
-	mongoc_client_t *c = inv_db_acquire(db);
 	bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
 	bson_error_t be;
-	bool ok = mongoc_client_command_simple(c, "admin", cmd, NULL, NULL, &be);
+	bool ok;
 
+	pthread_mutex_lock(&db->probe_mu);
+	ok = mongoc_client_command_simple(db->probe, "admin", cmd, NULL, NULL, &be);
+	pthread_mutex_unlock(&db->probe_mu);
 	bson_destroy(cmd);
-	inv_db_release(db, c);
 	if (!ok) {
 		eda_errf(err, errsz, "mongodb: %s", be.message);
 		return -1;
@@ -317,8 +418,11 @@ void inv_db_close(inv_db_t *db)
 {
 	if (db == NULL)
 		return;
+	if (db->probe != NULL)
+		mongoc_client_destroy(db->probe);
 	if (db->pool != NULL)
 		mongoc_client_pool_destroy(db->pool);
+	pthread_mutex_destroy(&db->probe_mu);
 	if (db->uri != NULL)
 		mongoc_uri_destroy(db->uri);
 	free(db);

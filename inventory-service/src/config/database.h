@@ -24,9 +24,21 @@ enum {
 	INV_REPO_DUP = -2, /* a unique index refused the insert */
 };
 
+/* The deadline of every call to the server unless MONGODB_TIMEOUT_MS or
+ * the URL says otherwise. */
+#define INV_DB_DEFAULT_TIMEOUT_MS 3000
+
+/* The deadline of the readiness probe (inv_db_ping), whatever the URL says. */
+#define INV_DB_PROBE_TIMEOUT_MS 1000
+
 /* Connects a pool for URL (database DBNAME, or the URL's, or "inventory").
- * Does not talk to the server yet. NULL with ERR on a bad URL. */
-inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, char *err, size_t errsz);
+ * TIMEOUT_MS (0: INV_DB_DEFAULT_TIMEOUT_MS) bounds every call: it becomes
+ * the URI's socketTimeoutMS, connectTimeoutMS and serverSelectionTimeoutMS,
+ * each unless the URL sets it (the driver waits 5 minutes on a silent
+ * socket by default). Does not talk to the server yet. NULL with ERR on a
+ * bad URL. */
+inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, long timeout_ms,
+                      char *err, size_t errsz);
 
 /* Creates the indexes (idempotent) and learns which server this is.
  * Returns 0, or -1 with ERR. */
@@ -38,7 +50,9 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
  * Learnt by inv_db_ensure_indexes, which a process calls before it queries. */
 bool inv_db_is_ferretdb(const inv_db_t *db);
 
-/* Pings the server within about 2 s. Returns 0, or -1 with ERR. */
+/* Pings the server within about INV_DB_PROBE_TIMEOUT_MS, on a client of its own
+ * (not the pool, which busy or hung requests may hold). Returns 0, or -1
+ * with ERR. */
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz);
 
 void inv_db_close(inv_db_t *db);
@@ -63,10 +77,11 @@ size_t inv_db_mark_duplicates(const bson_t *reply, size_t n, int *rcs, int dup_r
 
 /* Inserts the N DOCS (destroyed here) into COLL in one unordered insert.
  * RCS[i] gets INV_REPO_OK, or after a failed insert INV_REPO_DUP for each
- * document refused as a duplicate key and INV_REPO_ERR for the others, whose
- * fate the reply does not tell (its counts are not to be trusted:
- * mongo-java-server reports every document as inserted). Returns true when
- * the insert succeeded, else false with BE. */
+ * document refused as a duplicate key, INV_REPO_OK for each one the reply
+ * shows stored (its insertedCount and its writeErrors together account for
+ * every document) and INV_REPO_ERR for the others, whose fate the reply does
+ * not tell. Returns true when every document was inserted, else false with
+ * BE. */
 bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n, int *rcs,
                              bson_error_t *be);
 
@@ -75,8 +90,12 @@ bool inv_db_insert_unordered(mongoc_collection_t *coll, bson_t **docs, size_t n,
  * defer inside its loop, internal/handler/msg_update.go), and each such read
  * holds a connection of its backend's pool (100 for SQLite, 50 for
  * PostgreSQL): a command of more statements than the pool waits for itself
- * forever, and takes every later request on that database with it. */
-#define INV_DB_MAX_UPDATES_PER_COMMAND 16
+ * forever, and takes every later request on that database with it (FACTS.md:
+ * several such commands at once wedge the whole server). So the statements
+ * this process can have open at once stay well under 50: one such command
+ * at a time (the cache writer's) plus one update per HTTP thread and per
+ * consumer, 8 + 4 + 1 = 13 with the defaults, 26 for two replicas. */
+#define INV_DB_MAX_UPDATES_PER_COMMAND 8
 
 /* Builds update statement I of a batch: *FILTER and *UPDATE, both new, owned
  * by the caller of the builder. */

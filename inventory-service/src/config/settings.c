@@ -5,6 +5,8 @@
  */
 #include "config/settings.h"
 
+#include "config/database.h"
+
 #include <string.h>
 
 /* Kafka topic names: legal characters and length as the broker checks them. */
@@ -40,12 +42,17 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	                             mongo_schemes);
 	s->mongodb_database = eda_env_string(env, "MONGODB_DATABASE", "");
 	s->mongodb_pool_size = eda_env_long(env, "MONGODB_POOL_SIZE", 16, 2, 1000);
+	s->mongodb_timeout_ms =
+	        eda_env_long(env, "MONGODB_TIMEOUT_MS", INV_DB_DEFAULT_TIMEOUT_MS, 100, 600000);
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->topic_inventory = eda_env_string(env, "TOPIC_INVENTORY", "inventory");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", "inventory-service");
 	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumer_threads = eda_env_long(env, "CONSUMER_THREADS", 1, 1, INV_MAX_CONSUMERS);
 	s->crash_at = eda_env_string(env, "INVENTORY_CRASH_AT", "");
+	s->retention_s =
+	        eda_env_long(env, "RETENTION_SECONDS", 7L * 24 * 3600, 60, 10L * 365 * 86400);
+	s->purge_interval_s = eda_env_long(env, "PURGE_INTERVAL_SECONDS", 3600, 1, 86400);
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 20, 1, 3600);
 	check_topic(env, "TOPIC_ORDERS", s->topic_orders);
 	check_topic(env, "TOPIC_INVENTORY", s->topic_inventory);

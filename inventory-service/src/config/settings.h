@@ -22,6 +22,7 @@ typedef struct inv_settings {
 	const char *mongodb_url;
 	const char *mongodb_database; /* "" = the database named in the URL, else "inventory" */
 	long mongodb_pool_size;
+	long mongodb_timeout_ms; /* deadline of every MongoDB call (config/database.h) */
 	const char *topic_orders;
 	const char *topic_inventory;
 	const char *consumer_group;
@@ -29,6 +30,8 @@ typedef struct inv_settings {
 	long consumer_threads; /* group members in this process, each on its own thread */
 	const char *crash_at;  /* test switch: see utils/crash.h; "" = off */
 	long shutdown_timeout_s;
+	long retention_s; /* how long decided outbox rows and claims stay (services/retention.h) */
+	long purge_interval_s; /* between two purges */
 } inv_settings_t;
 
 /* Reads every variable into *S. Errors are recorded in ENV (first one wins); the

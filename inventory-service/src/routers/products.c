@@ -66,10 +66,16 @@ static const char *sku_param(eda_http_req_t *r)
 	return sku;
 }
 
+/* Seconds a client is told to wait before retrying after a 503: the
+ * database failed or missed its deadline (MONGODB_TIMEOUT_MS), which is
+ * usually a matter of seconds (a restart, a failover). */
+#define RETRY_AFTER_S "2"
+
 static void unavailable(eda_http_req_t *r, const char *why)
 {
 	eda_log(EDA_LOG_ERROR, "request failed", "request_id", eda_http_req_id(r), "why", why,
 	        NULL);
+	eda_http_reply_header(r, "Retry-After", RETRY_AFTER_S);
 	eda_http_reply_problem(r, 503, NULL, "the database is unavailable; try again", NULL);
 }
 

@@ -549,3 +549,29 @@ void ts_events_close(ts_events_t *e)
 	}
 	memset(e, 0, sizeof(*e));
 }
+
+inv_db_t *ts_inv_db_new(const char *prefix, char name[64])
+{
+	static int seq;
+	const char *url = getenv("MONGODB_URL");
+	char err[256];
+	inv_db_t *db;
+
+	ck_assert_msg(url != NULL, "MONGODB_URL not set (source .stack/env)");
+	snprintf(name, 64, "%s_%d_%ld_%d", prefix, (int)getpid(), (long)time(NULL) % 100000, seq++);
+	db = inv_db_open(url, name, 4, 0, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_msg(inv_db_ensure_indexes(db, err, sizeof(err)) == 0, "%s", err);
+	return db;
+}
+
+void ts_inv_db_drop(inv_db_t *db, const char *name)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_database_t *d = mongoc_client_get_database(c, name);
+
+	(void)mongoc_database_drop(d, NULL);
+	mongoc_database_destroy(d);
+	inv_db_release(db, c);
+	inv_db_close(db);
+}

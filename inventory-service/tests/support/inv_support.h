@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config/database.h"
 #include "eda/event.h"
 #include "support/ports.h" /* ts_free_port */
 
@@ -30,6 +31,13 @@ void ts_inv_init(ts_inv_t *t, const char *name, int partitions);
  * is set, waits until /readyz answers 200 and the consumer has its
  * partitions. The child gets SIGKILL if the test process dies. */
 pid_t ts_inv_start(const ts_inv_t *t, unsigned short port, const char *group, const char *crash_at);
+
+/* A fresh database on $MONGODB_URL named from PREFIX (into NAME), with its
+ * indexes; pool of 4, default deadline. Asserts success. */
+inv_db_t *ts_inv_db_new(const char *prefix, char name[64]);
+
+/* Drops database NAME of DB and closes DB. */
+void ts_inv_db_drop(inv_db_t *db, const char *name);
 
 /* Waits up to TIMEOUT_MS for a line of the log of the daemon on PORT (in
  * /tmp/<group>-<port>.log) to contain NEEDLE. Returns 1 or 0. */
