@@ -439,6 +439,47 @@ START_TEST(test_broken_batch_applies_nothing)
 }
 END_TEST
 
+/* A crash after a batch's commit and before its offsets were stored (or a
+ * commit whose answer was lost to a deadline) hands the same events over
+ * again, now mixed with new ones: the applied ones take the duplicate path
+ * and the batch commits in one attempt, nothing applied twice. */
+START_TEST(test_redelivered_batch_completes_in_one_pass)
+{
+	os_apply_batch_t *b = os_apply_batch_new(&app.svc);
+	eda_event_t *ev[4];
+	char id[4][37], outcome[128], why[256] = "";
+	int attempts = 0, rc;
+
+	for (int i = 0; i < 4; i++) {
+		ost_place(port, customer, BODY, id[i]);
+		ev[i] = reserved_event(id[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(os_apply_batch_add(b, ev[i], OS_PENDING, OS_CONFIRMED, NULL, NULL,
+		                                    NULL, outcome, sizeof(outcome)),
+		                 OS_OK);
+	ck_assert_int_eq(os_apply_batch_flush(b, why, sizeof(why)), 0);
+	/* ... the crash; the redelivered batch: */
+	do {
+		attempts++;
+		for (int i = 0; i < 4; i++) {
+			ck_assert_int_eq(os_apply_batch_add(b, ev[i], OS_PENDING, OS_CONFIRMED,
+			                                    NULL, NULL, NULL, outcome,
+			                                    sizeof(outcome)),
+			                 OS_OK);
+			ck_assert_str_eq(outcome, i < 2 ? "duplicate" : "applied");
+		}
+		rc = os_apply_batch_flush(b, why, sizeof(why));
+	} while (rc != 0 && attempts < 5);
+	ck_assert_msg(attempts == 1, "%d attempts: %s", attempts, why);
+	for (int i = 0; i < 4; i++) {
+		CONFIRMED_ONCE(id[i]);
+		eda_event_free(ev[i]);
+	}
+	os_apply_batch_free(b);
+}
+END_TEST
+
 START_TEST(test_failing_event_does_not_hold_back_its_batch)
 {
 	char good[3][37], bad[37], ev[4][64], sql[256];
@@ -507,6 +548,7 @@ int main(void)
 	tcase_add_test(tc, test_produced_events_validate);
 	tcase_add_test(tc, test_batch_is_one_transaction);
 	tcase_add_test(tc, test_broken_batch_applies_nothing);
+	tcase_add_test(tc, test_redelivered_batch_completes_in_one_pass);
 	tcase_add_test(tc, test_failing_event_does_not_hold_back_its_batch);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
