@@ -1,7 +1,7 @@
 /*
  * Tests for the gateway's own endpoints and life cycle (src/services/
  * gateway.c, src/routers/docs.c): /readyz follows the upstreams' /healthz,
- * /metrics has the families DESIGN.md asks for, /openapi.json describes
+ * bounded when they hang, /metrics has the families DESIGN.md asks for, /openapi.json describes
  * exactly the routes the gateway serves, /docs is a self-contained page, a
  * stop lets requests already with an upstream finish, and overload is 503.
  */
@@ -10,6 +10,7 @@
 #include "support/gw_support.h"
 
 #include "support/check_main.h"
+#include "support/silent_server.h"
 #include <check.h>
 #include <curl/curl.h>
 #include <pthread.h>
@@ -81,6 +82,48 @@ START_TEST(readyz_follows_upstreams)
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
 	gw_gateway_free(g);
+}
+END_TEST
+
+/* Upstreams that accept connections and never answer: /readyz says not
+ * ready, naming both, within their UPSTREAM_READY_TIMEOUT_MS each instead of
+ * hanging (and /healthz still answers). */
+START_TEST(readyz_with_silent_upstreams_is_bounded)
+{
+	ts_silent_t *silent = ts_silent_start();
+	struct timespec t0, t1;
+	gw_settings_t s;
+	gw_gateway_t *g;
+	char b[64], up[64], url[128];
+	ts_resp_t r;
+	json_t *j, *checks;
+
+	snprintf(up, sizeof(up), "http://127.0.0.1:%u", (unsigned)ts_silent_port(silent));
+	ts_settings(&s, up, up);
+	s.ready_timeout_ms = 300;
+	g = ts_gateway(&s, b);
+	snprintf(url, sizeof(url), "%s/readyz", b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ts_http("GET", url, NULL, NULL, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "/readyz with two silent upstreams: %ld in %.3f s (300 ms each)\n",
+	        r.status,
+	        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	ck_assert_int_eq(r.status, 503);
+	j = ts_json(&r);
+	checks = json_object_get(j, "checks");
+	for (int i = 0; i < 2; i++) {
+		json_t *c = json_object_get(checks, i == 0 ? "order-service" : "inventory-service");
+
+		ck_assert_str_eq(json_string_value(json_object_get(c, "status")), "fail");
+		ck_assert_msg(strstr(json_string_value(json_object_get(c, "error")), "Timeout") !=
+		                      NULL,
+		              "%s", json_string_value(json_object_get(c, "error")));
+	}
+	json_decref(j);
+	ts_resp_free(&r);
+	gw_gateway_free(g);
+	ts_silent_stop(silent);
 }
 END_TEST
 
@@ -295,6 +338,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, readyz_follows_upstreams);
+	tcase_add_test(tc, readyz_with_silent_upstreams_is_bounded);
 	tcase_add_test(tc, metrics_families);
 	tcase_add_test(tc, openapi_matches_routes);
 	tcase_add_test(tc, docs_page_is_self_contained);

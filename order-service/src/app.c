@@ -21,16 +21,8 @@
 static int db_ready(void *ctx, char *err, size_t errsz)
 {
 	os_app_t *a = ctx;
-	PGconn *c = os_db_checkout(a->pool, 1000, err, errsz);
-	int rc;
 
-	if (c == NULL)
-		return -1;
-	rc = os_pg_cmd(c, "SELECT 1", err, errsz);
-	os_db_checkin(a->pool, c);
-	if (rc != 0)
-		snprintf(err, errsz, "postgresql unreachable");
-	return rc;
+	return os_db_probe(a->pool, a->cfg.db_ready_timeout_ms, err, errsz);
 }
 
 /* Keeps outbox_pending fresh on every replica (the leader's relay updates it
@@ -70,11 +62,21 @@ static void *maintenance(void *arg)
 static int migrate(os_app_t *a, char *err, size_t errsz)
 {
 	PGconn *c = os_db_checkout(a->pool, a->cfg.db_wait_ms, err, errsz);
-	int n;
+	char set[64];
+	int n = -1;
 
 	if (c == NULL)
 		return -1;
-	n = os_migrate(c, a->cfg.migrations_dir, err, errsz);
+	/* A migration may rewrite a large table, and another replica may hold
+	 * the migration lock while it does: longer deadlines than a request's,
+	 * on both sides, for this session only. */
+	snprintf(set, sizeof(set), "SET statement_timeout = %d", a->cfg.migration_timeout_ms);
+	os_pg_set_timeout(c, a->cfg.migration_timeout_ms);
+	if (os_pg_cmd(c, set, err, errsz) == 0)
+		n = os_migrate(c, a->cfg.migrations_dir, err, errsz);
+	os_pg_set_timeout(c, a->cfg.db_timeout_ms);
+	if (n >= 0 && os_pg_cmd(c, "RESET statement_timeout", err, errsz) != 0)
+		n = -1;
 	os_db_checkin(a->pool, c);
 	if (n > 0)
 		eda_logf(EDA_LOG_INFO, "applied %d migrations", n);
@@ -87,6 +89,7 @@ static int start_kafka(os_app_t *a, char *err, size_t errsz)
 	                        .batch = a->cfg.relay_batch,
 	                        .sweep_ms = a->cfg.relay_sweep_ms,
 	                        .standby_ms = a->cfg.relay_standby_ms,
+	                        .db_timeout_ms = a->cfg.db_timeout_ms,
 	                        .metrics = a->metrics};
 	rd_kafka_conf_t *conf;
 
@@ -129,14 +132,15 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->metrics = eda_metrics_new();
-	a->pool = os_db_pool_new(cfg->database_url, cfg->db_pool_size);
+	a->pool = os_db_pool_new(cfg->database_url, cfg->db_pool_size, cfg->db_timeout_ms);
 	if (migrate(a, err, errsz) != 0)
 		goto fail;
-	if (cfg->notify && (a->notifier = os_notifier_start(cfg->database_url, err, errsz)) == NULL)
+	if (cfg->notify && (a->notifier = os_notifier_start(cfg->database_url, cfg->db_timeout_ms,
+	                                                    err, errsz)) == NULL)
 		goto fail;
 	if (start_kafka(a, err, errsz) != 0)
 		goto fail;
-	a->waiters = os_waiters_start(a->pool, cfg->db_wait_ms,
+	a->waiters = os_waiters_start(a->pool, cfg->db_wait_ms, cfg->db_timeout_ms,
 	                              cfg->notify ? cfg->database_url : NULL, err, errsz);
 	if (a->waiters == NULL)
 		goto fail;

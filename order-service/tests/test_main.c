@@ -1,7 +1,8 @@
 /*
  * Tests for src/main.c and src/config/settings.c with the daemon as a real
  * process ($EDA_BIN_DIR/order-service, default build/bin): a bad setting ends
- * it with status 2 and one line naming the variable; SIGTERM stops it cleanly
+ * it with status 2 and one line naming the variable; a database that never
+ * answers ends it with status 1 and one line; SIGTERM stops it cleanly
  * (status 0) while it serves requests.
  */
 #include <check.h>
@@ -18,6 +19,7 @@
 #include "support/kafka_support.h"
 #include "support/os_support.h"
 #include "support/ports.h"
+#include "support/silent_server.h"
 
 static char bin[512];
 
@@ -42,29 +44,65 @@ static const struct bad_env {
         {"TOPIC_ORDERS", "bad topic!", "TOPIC_ORDERS"},
         {"RELAY_ENABLED", "perhaps", "RELAY_ENABLED"},
         {"KAFKA_BOOTSTRAP_SERVERS", "", "KAFKA_BOOTSTRAP_SERVERS"},
+        {"DATABASE_TIMEOUT_MS", "99", "DATABASE_TIMEOUT_MS"},
+        {"DATABASE_READY_TIMEOUT_MS", "soon", "DATABASE_READY_TIMEOUT_MS"},
+        {"MIGRATION_TIMEOUT_MS", "0", "MIGRATION_TIMEOUT_MS"},
 };
+
+/* Runs the daemon with ENV (shell words) and returns its exit status; its
+ * stderr goes to OUT, and the number of lines it wrote to *LINES. */
+static int run_daemon(const char *env, char *out, size_t outsz, int *lines)
+{
+	char cmd[1024];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "env %s %s 2>&1 >/dev/null", env, bin);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	out[0] = '\0';
+	*lines = 0;
+	while (fgets(out + strlen(out), (int)(outsz - strlen(out)), p) != NULL)
+		(*lines)++;
+	return pclose(p);
+}
 
 START_TEST(test_bad_config_exits_2)
 {
 	const struct bad_env *b = &bad_envs[_i];
-	char cmd[1024], out[1024] = "";
-	FILE *p;
-	int status, lines = 0;
+	char env[512], out[1024];
+	int status, lines;
 
-	snprintf(cmd, sizeof(cmd),
-	         "env DATABASE_URL=postgresql://eda@127.0.0.1:1/x "
-	         "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 "
-	         "%s='%s' %s 2>&1 >/dev/null",
-	         b->name, b->value, bin);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	while (fgets(out + strlen(out), (int)(sizeof(out) - strlen(out)), p) != NULL)
-		lines++;
-	status = pclose(p);
+	snprintf(env, sizeof(env),
+	         "DATABASE_URL=postgresql://eda@127.0.0.1:1/x "
+	         "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 %s='%s'",
+	         b->name, b->value);
+	status = run_daemon(env, out, sizeof(out), &lines);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s=%s: status %d", b->name,
 	              b->value, status);
 	ck_assert_int_eq(lines, 1);
 	ck_assert_msg(strstr(out, b->expect) != NULL, "%s", out);
+}
+END_TEST
+
+/* A database that accepts connections and never answers is not a bad
+ * setting (it may answer after a restart): the daemon gives up after
+ * DATABASE_TIMEOUT_MS with status 1 and one line saying why, for its
+ * supervisor to start it again, instead of hanging in start-up. */
+START_TEST(test_silent_database_at_start_exits_1)
+{
+	ts_silent_t *silent = ts_silent_start();
+	char env[512], out[2048];
+	int status, lines;
+
+	snprintf(env, sizeof(env),
+	         "DATABASE_URL=postgresql://eda@127.0.0.1:%u/x DATABASE_TIMEOUT_MS=300 "
+	         "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1",
+	         (unsigned)ts_silent_port(silent));
+	status = run_daemon(env, out, sizeof(out), &lines);
+	ts_silent_stop(silent);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, out);
+	ck_assert_msg(lines == 1, "%d lines: %s", lines, out);
+	ck_assert_msg(strstr(out, "no answer from PostgreSQL within 300 ms") != NULL, "%s", out);
 }
 END_TEST
 
@@ -147,6 +185,7 @@ int main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_loop_test(tc, test_bad_config_exits_2, 0,
 	                    (int)(sizeof(bad_envs) / sizeof(bad_envs[0])));
+	tcase_add_test(tc, test_silent_database_at_start_exits_1);
 	tcase_add_test(tc, test_sigterm_stops_cleanly);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);

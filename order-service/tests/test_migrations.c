@@ -135,7 +135,7 @@ END_TEST
 
 START_TEST(test_pool_bounded_wait)
 {
-	os_db_pool_t *p = os_db_pool_new(ost_database_url(), 1);
+	os_db_pool_t *p = os_db_pool_new(ost_database_url(), 1, 3000);
 	char err[256];
 	PGconn *a = os_db_checkout(p, 1000, err, sizeof(err)), *b;
 
@@ -153,7 +153,7 @@ END_TEST
 
 START_TEST(test_pool_replaces_killed_connection)
 {
-	os_db_pool_t *p = os_db_pool_new(ost_database_url(), 1);
+	os_db_pool_t *p = os_db_pool_new(ost_database_url(), 1, 3000);
 	char err[256], sql[128];
 	PGconn *a = os_db_checkout(p, 1000, err, sizeof(err));
 	PGresult *r;
@@ -179,7 +179,7 @@ END_TEST
 
 START_TEST(test_pool_unreachable_database)
 {
-	os_db_pool_t *p = os_db_pool_new("postgresql://eda@127.0.0.1:1/none", 2);
+	os_db_pool_t *p = os_db_pool_new("postgresql://eda@127.0.0.1:1/none", 2, 3000);
 	char err[256];
 
 	ck_assert_ptr_null(os_db_checkout(p, 1000, err, sizeof(err)));

@@ -114,6 +114,9 @@ void gw_settings_load(gw_settings_t *s, eda_env_t *env)
 	        eda_env_url(env, "INVENTORY_SERVICE_URL", "http://127.0.0.1:8002", http_schemes);
 	s->upstream_timeout_ms = eda_env_long(env, "UPSTREAM_TIMEOUT_MS", 35000, 1, 600000);
 	s->connect_timeout_ms = eda_env_long(env, "UPSTREAM_CONNECT_TIMEOUT_MS", 2000, 1, 60000);
+	/* /readyz checks the two upstreams one after the other: 2 x 400 ms stays
+	 * under a kubelet's default 1 s probe timeout. */
+	s->ready_timeout_ms = eda_env_long(env, "UPSTREAM_READY_TIMEOUT_MS", 400, 1, 60000);
 	s->max_inflight = eda_env_long(env, "UPSTREAM_MAX_INFLIGHT", 4096, 1, 1000000);
 	load_jwt(s, env);
 	s->rate_per_s = (double)eda_env_long(env, "RATE_LIMIT_PER_SECOND", 20, 0, 1000000);

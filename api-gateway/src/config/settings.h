@@ -32,7 +32,8 @@ typedef struct {
 	const char *inventory_url; /* INVENTORY_SERVICE_URL */
 	long upstream_timeout_ms;
 	long connect_timeout_ms;
-	long max_inflight; /* upstream requests in flight at once; more get 503 */
+	long ready_timeout_ms; /* each upstream's /healthz in /readyz */
+	long max_inflight;     /* upstream requests in flight at once; more get 503 */
 
 	gw_alg_t jwt_alg;
 	const char *jwt_secret;           /* HS256 */

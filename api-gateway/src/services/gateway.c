@@ -17,8 +17,7 @@
 
 #include <stdlib.h>
 
-#define READY_TIMEOUT_MS 1000
-#define DRAIN_MS         5000
+#define DRAIN_MS 5000
 
 struct gw_gateway {
 	const gw_settings_t *settings;
@@ -35,14 +34,14 @@ static int order_ready(void *ctx, char *err, size_t errsz)
 {
 	const gw_settings_t *s = ctx;
 
-	return gw_upstream_healthy(s->order_url, READY_TIMEOUT_MS, err, errsz);
+	return gw_upstream_healthy(s->order_url, s->ready_timeout_ms, err, errsz);
 }
 
 static int inventory_ready(void *ctx, char *err, size_t errsz)
 {
 	const gw_settings_t *s = ctx;
 
-	return gw_upstream_healthy(s->inventory_url, READY_TIMEOUT_MS, err, errsz);
+	return gw_upstream_healthy(s->inventory_url, s->ready_timeout_ms, err, errsz);
 }
 
 gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)

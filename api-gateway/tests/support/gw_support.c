@@ -313,6 +313,7 @@ void ts_settings(gw_settings_t *s, const char *order_url, const char *inventory_
 	s->inventory_url = inventory_url;
 	s->upstream_timeout_ms = 2000;
 	s->connect_timeout_ms = 1000;
+	s->ready_timeout_ms = 1000;
 	s->max_inflight = 64;
 	s->jwt_alg = GW_ALG_HS256;
 	s->jwt_secret = TS_SECRET;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "eda/log.h"
+#include "utils/pg.h"
 
 struct slot {
 	PGconn *conn;
@@ -25,18 +27,20 @@ struct slot {
 struct os_db_pool {
 	char *url;
 	int size;
+	int timeout_ms; /* per connect and per round trip */
 	struct slot *slots;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 };
 
-os_db_pool_t *os_db_pool_new(const char *url, int size)
+os_db_pool_t *os_db_pool_new(const char *url, int size, int timeout_ms)
 {
 	os_db_pool_t *p = eda_xcalloc(1, sizeof(*p));
 	pthread_condattr_t ca;
 
 	p->url = eda_xstrdup(url);
 	p->size = size > 0 ? size : 1;
+	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 3000;
 	p->slots = eda_xcalloc((size_t)p->size, sizeof(*p->slots));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -77,30 +81,47 @@ static void on_notice(void *arg, const char *message)
 	eda_log(EDA_LOG_DEBUG, "postgresql notice", "notice", line, NULL);
 }
 
-PGconn *os_db_connect(const char *url, char *err, size_t errsz)
+PGconn *os_db_connect(const char *url, int timeout_ms, char *err, size_t errsz)
 {
-	/* Connect timeout bounds a checkout when the server is unreachable; the
-	 * application name makes our sessions easy to find in pg_stat_activity. */
-	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *vals[] = {url, "5", "order-service", NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	char idle[16], user_timeout[16], options[64], msg[512];
+	/* The deadlines come BEFORE "dbname" (the URL), so that a URL naming its
+	 * own keepalives, tcp_user_timeout or options wins. statement_timeout
+	 * ends a statement the server works on for too long (and keeps the
+	 * session usable); keepalives and tcp_user_timeout notice a peer that is
+	 * gone from the network while the session idles (a LISTEN session waits
+	 * for ever otherwise). A server that is there but silent is caught by the
+	 * client-side deadline of every round trip (utils/pg.c). The application
+	 * name makes our sessions easy to find in pg_stat_activity. */
+	const char *keys[] = {"keepalives",       "keepalives_idle",  "keepalives_interval",
+	                      "keepalives_count", "tcp_user_timeout", "options",
+	                      "dbname",           "application_name", NULL};
+	const char *vals[] = {"1", idle, "1", "3", user_timeout, options, url, "order-service",
+	                      NULL};
+	PGconn *c;
 
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		char msg[512];
-
+	snprintf(idle, sizeof(idle), "%d", timeout_ms >= 2000 ? timeout_ms / 1000 : 1);
+	snprintf(user_timeout, sizeof(user_timeout), "%d", timeout_ms);
+	snprintf(options, sizeof(options), "-c statement_timeout=%d", timeout_ms);
+	if ((c = os_pg_connect(keys, vals, timeout_ms, msg, sizeof(msg))) == NULL) {
 		/* libpq's message may hold the URL's password; keep the log clean. */
-		snprintf(msg, sizeof(msg), "%s", c != NULL ? PQerrorMessage(c) : "out of memory");
-		msg[strcspn(msg, "\n")] = '\0';
 		eda_log_redact(msg, err, errsz);
-		if (c != NULL)
-			PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, on_notice, NULL);
 	return c;
 }
 
-PGconn *os_db_checkout(os_db_pool_t *p, int wait_ms, char *err, size_t errsz)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection within WAIT_MS for a free slot, then CONNECT_MS to open one
+ * if the slot has none. */
+static PGconn *checkout(os_db_pool_t *p, int wait_ms, int connect_ms, char *err, size_t errsz)
 {
 	struct timespec deadline;
 	int pick = -1;
@@ -139,7 +160,7 @@ PGconn *os_db_checkout(os_db_pool_t *p, int wait_ms, char *err, size_t errsz)
 		c = NULL;
 	}
 	if (c == NULL)
-		c = os_db_connect(p->url, err, errsz);
+		c = os_db_connect(p->url, connect_ms, err, errsz);
 	if (c == NULL) {
 		pthread_mutex_lock(&p->lock);
 		p->slots[pick].busy = false;
@@ -147,6 +168,30 @@ PGconn *os_db_checkout(os_db_pool_t *p, int wait_ms, char *err, size_t errsz)
 		pthread_mutex_unlock(&p->lock);
 	}
 	return c;
+}
+
+PGconn *os_db_checkout(os_db_pool_t *p, int wait_ms, char *err, size_t errsz)
+{
+	return checkout(p, wait_ms, p->timeout_ms, err, errsz);
+}
+
+int os_db_probe(os_db_pool_t *p, int budget_ms, char *err, size_t errsz)
+{
+	int64_t end = now_ms() + budget_ms;
+	PGconn *c = checkout(p, budget_ms, budget_ms, err, errsz);
+	int rc, left = (int)(end - now_ms());
+
+	if (c == NULL)
+		return -1;
+	if (left < 1)
+		left = 1;
+	/* The probe's own deadline on a connection the pool shares: restored
+	 * before the check-in (a connection that timed out is dropped anyway). */
+	os_pg_set_timeout(c, left);
+	rc = os_pg_cmd(c, "SELECT 1", err, errsz);
+	os_pg_set_timeout(c, p->timeout_ms);
+	os_db_checkin(p, c);
+	return rc;
 }
 
 void os_db_checkin(os_db_pool_t *p, PGconn *c)

@@ -121,6 +121,7 @@ static int apply(PGconn *c, const char *dir, const struct migration *m, char *er
 	char *sql = read_file(path, err, errsz);
 	char version[16];
 	const char *params[2] = {version, m->name};
+	char inner[400];
 	PGresult *r;
 	int rc = -1;
 
@@ -130,19 +131,11 @@ static int apply(PGconn *c, const char *dir, const struct migration *m, char *er
 	snprintf(version, sizeof(version), "%d", m->version);
 	if (os_pg_cmd(c, "BEGIN", err, errsz) != 0)
 		goto out;
-	/* PQexec (not PQexecParams) runs a multi-statement script, here inside
-	 * the open transaction. */
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		char inner[400];
-
-		snprintf(inner, sizeof(inner), "%s", PQresultErrorMessage(r));
-		inner[strcspn(inner, "\n")] = '\0';
+	/* A multi-statement script, here inside the open transaction. */
+	if (os_pg_script(c, sql, inner, sizeof(inner)) != 0) {
 		eda_errf(err, errsz, "migration %s: %s", m->name, inner);
-		PQclear(r);
 		goto out;
 	}
-	PQclear(r);
 	r = os_pg_exec(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2,
 	               params, err, errsz, NULL);
 	if (r == NULL)
@@ -156,6 +149,15 @@ out:
 	os_pg_rollback(c);
 	free(sql);
 	return rc;
+}
+
+/* Keeps the caller's first error: a failed unlock ends with the session. */
+static void unlock(PGconn *c)
+{
+	char ignored[256];
+
+	(void)os_pg_cmd(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")", ignored,
+	                sizeof(ignored));
 }
 
 int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz)
@@ -173,7 +175,10 @@ int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz)
 		goto out;
 	}
 	/* IF NOT EXISTS answers with a NOTICE every start after the first. */
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	if (os_pg_cmd(c, "SET client_min_messages = warning", err, errsz) != 0) {
+		applied = -1;
+		goto unlock;
+	}
 	if (os_pg_cmd(c,
 	              "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
 	              "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -205,7 +210,7 @@ int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz)
 		applied++;
 	}
 unlock:
-	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
+	unlock(c);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(m[i].name);

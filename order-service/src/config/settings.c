@@ -31,6 +31,11 @@ void os_settings_load(os_settings_t *s, eda_env_t *env)
 	s->database_url = eda_env_url(env, "DATABASE_URL", NULL, pg_schemes);
 	s->db_pool_size = (int)eda_env_long(env, "DB_POOL_SIZE", 8, 1, 256);
 	s->db_wait_ms = (int)eda_env_long(env, "DB_POOL_WAIT_MS", 5000, 1, 600000);
+	s->db_timeout_ms = (int)eda_env_long(env, "DATABASE_TIMEOUT_MS", 3000, 100, 600000);
+	s->db_ready_timeout_ms =
+	        (int)eda_env_long(env, "DATABASE_READY_TIMEOUT_MS", 800, 50, 60000);
+	s->migration_timeout_ms =
+	        (int)eda_env_long(env, "MIGRATION_TIMEOUT_MS", 60000, 100, 3600000);
 	s->migrations_dir = eda_env_string(env, "MIGRATIONS_DIR", "order-service/migrations");
 	(void)eda_env_string(env, "KAFKA_BOOTSTRAP_SERVERS", NULL);
 	s->topic_orders = topic(env, "TOPIC_ORDERS", "orders");

@@ -18,7 +18,10 @@ typedef struct os_settings {
 	unsigned http_threads;
 	const char *database_url;
 	int db_pool_size;
-	int db_wait_ms; /* longest wait for a pooled connection */
+	int db_wait_ms;           /* longest wait for a pooled connection */
+	int db_timeout_ms;        /* connect, round trip and statement deadline */
+	int db_ready_timeout_ms;  /* the whole /readyz database probe */
+	int migration_timeout_ms; /* each migration statement, the migration lock */
 	const char *migrations_dir;
 	const char *topic_orders, *topic_inventory, *topic_payments;
 	const char *consumer_group;

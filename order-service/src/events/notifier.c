@@ -22,6 +22,7 @@
 
 struct os_notifier {
 	char *url;
+	int timeout_ms;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -32,16 +33,17 @@ struct os_notifier {
 	PGconn *conn;
 };
 
-static PGconn *connect_session(const char *url)
+static PGconn *connect_session(const os_notifier_t *n)
 {
 	char err[256];
-	PGconn *c = os_db_connect(url, err, sizeof(err));
+	PGconn *c = os_db_connect(n->url, n->timeout_ms, err, sizeof(err));
 
-	if (c == NULL) {
+	if (c == NULL || os_pg_cmd(c, "SET synchronous_commit = off", err, sizeof(err)) != 0) {
 		eda_log(EDA_LOG_WARN, "notifier cannot connect", "error", err, NULL);
+		if (c != NULL)
+			PQfinish(c);
 		return NULL;
 	}
-	PQclear(PQexec(c, "SET synchronous_commit = off"));
 	return c;
 }
 
@@ -63,7 +65,7 @@ static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 
 		len += (size_t)snprintf(arr + len, cap - len, "%s%s", i ? "," : "", ids[i]);
 	snprintf(arr + len, cap - len, "}");
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (n->conn == NULL && (n->conn = connect_session(n->url)) == NULL)
+		if (n->conn == NULL && (n->conn = connect_session(n)) == NULL)
 			break;
 		r = os_pg_run(n->conn, &notify, p, err, sizeof(err), NULL);
 		if (r != NULL) {
@@ -83,7 +85,7 @@ static void *run(void *arg)
 	os_notifier_t *n = arg;
 	char(*ids)[OS_UUID_LEN + 1] = eda_xmalloc(MAX_IDS * sizeof(*ids));
 
-	n->conn = connect_session(n->url);
+	n->conn = connect_session(n);
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
 		bool outbox;
@@ -114,11 +116,12 @@ static void *run(void *arg)
 	return NULL;
 }
 
-os_notifier_t *os_notifier_start(const char *url, char *err, size_t errsz)
+os_notifier_t *os_notifier_start(const char *url, int timeout_ms, char *err, size_t errsz)
 {
 	os_notifier_t *n = eda_xcalloc(1, sizeof(*n));
 
 	n->url = eda_xstrdup(url);
+	n->timeout_ms = timeout_ms;
 	n->ids = eda_xmalloc(MAX_IDS * sizeof(*n->ids));
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);

@@ -24,8 +24,9 @@
 
 typedef struct os_notifier os_notifier_t;
 
-/* Starts the thread; URL is copied. Returns NULL with ERR filled. */
-os_notifier_t *os_notifier_start(const char *url, char *err, size_t errsz);
+/* Starts the thread; URL is copied; its session's connect and round trips
+ * are bounded by TIMEOUT_MS. Returns NULL with ERR filled. */
+os_notifier_t *os_notifier_start(const char *url, int timeout_ms, char *err, size_t errsz);
 
 /* Stops the thread (sending what is pending first) and frees N. NULL is fine. */
 void os_notifier_stop(os_notifier_t *n);

@@ -32,7 +32,7 @@ static const double lag_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
 
 struct os_relay {
 	char *url;
-	int batch_size, sweep_ms, standby_ms;
+	int batch_size, sweep_ms, standby_ms, db_timeout_ms;
 	eda_producer_t *producer;
 	PGconn *conn;
 	bool leader;
@@ -66,6 +66,7 @@ os_relay_t *os_relay_new(const os_relay_config_t *cfg, char *err, size_t errsz)
 	r->batch_size = cfg->batch > 0 ? cfg->batch : 500;
 	r->sweep_ms = cfg->sweep_ms > 0 ? cfg->sweep_ms : 1000;
 	r->standby_ms = cfg->standby_ms > 0 ? cfg->standby_ms : 3000;
+	r->db_timeout_ms = cfg->db_timeout_ms > 0 ? cfg->db_timeout_ms : 3000;
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->cursor = os_outbox_cursor_new();
 	pthread_mutex_init(&r->lock, NULL);
@@ -166,7 +167,7 @@ static bool elect(os_relay_t *r)
 	bool got;
 
 	if (r->conn == NULL) {
-		if ((r->conn = os_db_connect(r->url, err, sizeof(err))) == NULL) {
+		if ((r->conn = os_db_connect(r->url, r->db_timeout_ms, err, sizeof(err))) == NULL) {
 			eda_log(EDA_LOG_WARN, "relay cannot connect", "error", err, NULL);
 			return false;
 		}
@@ -174,7 +175,10 @@ static bool elect(os_relay_t *r)
 		 * in a server crash only makes the next leader publish those rows
 		 * again, which consumers absorb (they deduplicate by event id). It
 		 * takes a disk flush off every relay round. */
-		PQclear(PQexec(r->conn, "SET synchronous_commit = off"));
+		if (os_pg_cmd(r->conn, "SET synchronous_commit = off", err, sizeof(err)) != 0) {
+			drop_session(r, err);
+			return false;
+		}
 	}
 	res = os_pg_exec(r->conn, "SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0, NULL, err,
 	                 sizeof(err), NULL);

@@ -32,6 +32,7 @@ typedef struct os_relay_config {
 	int batch;
 	int sweep_ms;
 	int standby_ms;
+	int db_timeout_ms;      /* connect and round-trip deadline of its session */
 	eda_metrics_t *metrics; /* borrowed; may be NULL */
 } os_relay_config_t;
 

@@ -151,27 +151,45 @@ long long os_repo_outbox_pending(PGconn *c, char *err, size_t errsz)
 	return n;
 }
 
+/* Rows per purge statement: each one a short transaction well inside the
+ * session's statement_timeout, however much piled up (the first purge after
+ * a long pause, a backlog just published). */
+#define PURGE_BATCH 5000
+
 long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz)
 {
+	/* Each picks at most $2 rows through its time index (published_at,
+	 * consumed_at, created_at) and deletes them by their row address, a TID
+	 * scan: a join of the table with the picked keys was planned as a hash
+	 * join reading the whole table. */
 	static const char *const stmts[] = {
-	        "DELETE FROM outbox WHERE published_at < now() - $1::bigint * interval '1 second'",
-	        "DELETE FROM consumed_events WHERE consumed_at < now() - $1::bigint * interval '1 "
-	        "second'",
-	        "DELETE FROM idempotency_keys WHERE created_at < now() - $1::bigint * interval '1 "
-	        "second'",
+	        "DELETE FROM outbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM outbox WHERE "
+	        "published_at < now() - $1::bigint * interval '1 second' LIMIT $2::int))",
+	        "DELETE FROM consumed_events WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
+	        "consumed_events WHERE consumed_at < now() - $1::bigint * interval '1 second' "
+	        "LIMIT $2::int))",
+	        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
+	        "idempotency_keys WHERE created_at < now() - $1::bigint * interval '1 second' "
+	        "LIMIT $2::int))",
 	};
-	char ret[24];
-	const char *p[1] = {ret};
+	char ret[24], lim[16];
+	const char *p[2] = {ret, lim};
 	long long total = 0;
 
 	snprintf(ret, sizeof(ret), "%ld", retention_s);
+	snprintf(lim, sizeof(lim), "%d", PURGE_BATCH);
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		PGresult *r = os_pg_exec(c, stmts[i], 1, p, err, errsz, NULL);
+		long long n;
 
-		if (r == NULL)
-			return -1;
-		total += atoll(PQcmdTuples(r));
-		PQclear(r);
+		do {
+			PGresult *r = os_pg_exec(c, stmts[i], 2, p, err, errsz, NULL);
+
+			if (r == NULL)
+				return -1;
+			n = atoll(PQcmdTuples(r));
+			total += n;
+			PQclear(r);
+		} while (n == PURGE_BATCH);
 	}
 	return total;
 }

@@ -37,7 +37,9 @@ int os_repo_outbox_mark(PGconn *c, const os_outbox_row_t *rows, int n, char *err
 long long os_repo_outbox_pending(PGconn *c, char *err, size_t errsz);
 
 /* Deletes published rows, consumed-event records and idempotency keys older
- * than RETENTION_S seconds. Returns the number of rows deleted or -1. */
+ * than RETENTION_S seconds, in statements of at most 5,000 rows each, each
+ * found through its table's time index. Returns the number of rows deleted
+ * or -1 (what earlier statements deleted stays deleted). */
 long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz);
 
 #endif

@@ -25,6 +25,7 @@
 #include "models/order.h"
 #include "repositories/orders.h"
 #include "schemas/order.h"
+#include "utils/pg.h"
 
 struct waiter {
 	struct waiter *next;
@@ -34,12 +35,20 @@ struct waiter {
 	bool woken;
 };
 
+/* The LISTEN session is opened on the waiters' own thread, which also
+ * answers deadlines: its connect gets at most this, and a server that does
+ * not answer is tried again less and less often, so that a hung database
+ * delays the answers by at most this much, once in a while. */
+#define LISTEN_CONNECT_MS   1000
+#define LISTEN_RETRY_MAX_MS 30000
+
 struct os_waiters {
 	os_db_pool_t *pool;
-	int db_wait_ms;
+	int db_wait_ms, db_timeout_ms;
 	char *listen_url;
 	PGconn *listen;
 	int64_t next_listen_try;
+	int listen_retry_ms;
 	int efd;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -64,11 +73,16 @@ static void kick(os_waiters_t *w)
 		eda_logf(EDA_LOG_WARN, "waiters: cannot signal: %s", strerror(errno));
 }
 
-static void answer(os_waiters_t *w, struct waiter *x)
+/* Answers X with its order as it is now. With TRY false (the database
+ * already failed in this round) it answers 503 without asking again: one
+ * thread answers every waiter, and each read of a hung database costs up to
+ * its timeout, which would add up over a queue of waiters. Returns whether
+ * the database answered. */
+static bool answer(os_waiters_t *w, struct waiter *x, bool try)
 {
-	char err[256];
+	char err[256] = "not tried: the database failed for an earlier waiter";
 	os_order_t o;
-	PGconn *c = os_db_checkout(w->pool, w->db_wait_ms, err, sizeof(err));
+	PGconn *c = try ? os_db_checkout(w->pool, w->db_wait_ms, err, sizeof(err)) : NULL;
 	int rc = -1;
 
 	if (c != NULL) {
@@ -83,31 +97,38 @@ static void answer(os_waiters_t *w, struct waiter *x)
 	} else {
 		eda_log(EDA_LOG_ERROR, "long-poll: cannot read order", "order_id", x->order_id,
 		        "error", err, NULL);
+		eda_http_reply_header(x->req, "Retry-After", "1");
 		eda_http_reply_problem(x->req, 503, NULL, "the order database is unavailable",
 		                       NULL);
 	}
 	free(x);
+	return rc >= 0;
 }
 
 /* Opens the LISTEN session if it is missing, at most once a second. */
 static void ensure_listen(os_waiters_t *w)
 {
 	char err[256];
-	PGresult *r;
 
 	if (w->listen_url == NULL || w->listen != NULL || now_ms() < w->next_listen_try)
 		return;
-	w->next_listen_try = now_ms() + 1000;
-	if ((w->listen = os_db_connect(w->listen_url, err, sizeof(err))) == NULL) {
-		eda_log(EDA_LOG_WARN, "long-poll: cannot LISTEN", "error", err, NULL);
-		return;
-	}
-	r = PQexec(w->listen, "LISTEN " OS_CHANNEL_STATUS);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	w->listen = os_db_connect(w->listen_url,
+	                          w->db_timeout_ms < LISTEN_CONNECT_MS ? w->db_timeout_ms
+	                                                               : LISTEN_CONNECT_MS,
+	                          err, sizeof(err));
+	if (w->listen != NULL &&
+	    os_pg_cmd(w->listen, "LISTEN " OS_CHANNEL_STATUS, err, sizeof(err)) != 0) {
 		PQfinish(w->listen);
 		w->listen = NULL;
 	}
-	PQclear(r);
+	if (w->listen != NULL) {
+		w->listen_retry_ms = 1000;
+		return;
+	}
+	eda_log(EDA_LOG_WARN, "long-poll: cannot LISTEN", "error", err, NULL);
+	w->next_listen_try = now_ms() + w->listen_retry_ms;
+	if (w->listen_retry_ms < LISTEN_RETRY_MAX_MS)
+		w->listen_retry_ms *= 2;
 }
 
 static void drain_notifies(os_waiters_t *w)
@@ -155,11 +176,11 @@ static void *run(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&w->lock);
-		while (due != NULL) {
+		for (bool db_ok = true; due != NULL;) {
 			struct waiter *x = due;
 
 			due = x->next;
-			answer(w, x);
+			db_ok = answer(w, x, db_ok);
 		}
 		ensure_listen(w);
 		pfd[0] = (struct pollfd){.fd = w->efd, .events = POLLIN};
@@ -179,13 +200,15 @@ static void *run(void *arg)
 	return NULL;
 }
 
-os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, const char *listen_url,
-                               char *err, size_t errsz)
+os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, int db_timeout_ms,
+                               const char *listen_url, char *err, size_t errsz)
 {
 	os_waiters_t *w = eda_xcalloc(1, sizeof(*w));
 
 	w->pool = pool;
 	w->db_wait_ms = db_wait_ms;
+	w->db_timeout_ms = db_timeout_ms;
+	w->listen_retry_ms = 1000;
 	w->listen_url = listen_url != NULL ? eda_xstrdup(listen_url) : NULL;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&w->lock, NULL);

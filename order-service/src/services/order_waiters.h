@@ -16,10 +16,17 @@
 
 typedef struct os_waiters os_waiters_t;
 
-/* POOL is borrowed. LISTEN_URL (copied; NULL: no cross-replica wake-ups) is
- * the database to LISTEN on. Returns NULL with ERR filled. */
-os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, const char *listen_url,
-                               char *err, size_t errsz);
+/* POOL is borrowed; DB_WAIT_MS bounds the wait for one of its connections.
+ * LISTEN_URL (copied; NULL: no cross-replica wake-ups) is the database to
+ * LISTEN on, with round trips bounded by DB_TIMEOUT_MS. Returns NULL with ERR
+ * filled.
+ *
+ * A waiter is answered at its deadline plus at most one read of the order
+ * (DB_WAIT_MS + the pool's timeout) and one LISTEN connect attempt (1 s):
+ * when the database fails for one waiter, the others due in the same round
+ * get 503 at once instead of a wait each. */
+os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, int db_timeout_ms,
+                               const char *listen_url, char *err, size_t errsz);
 
 /* Takes over R (already suspended by the caller) until order ORDER_ID changes
  * or WAIT_S seconds pass; then R is answered with the order. */

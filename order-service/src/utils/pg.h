@@ -3,6 +3,12 @@
  * and turn any failure into one line in an error buffer, plus the SQLSTATEs
  * the daemon reacts to. Parameters are always text and always bound, never
  * spliced into SQL.
+ *
+ * Every round trip has a deadline, the connection's timeout (set by
+ * os_pg_connect, changed with os_pg_set_timeout): a server that stops
+ * answering costs the caller that long, then an error, and the connection is
+ * dropped (PQstatus() is CONNECTION_BAD afterwards; the pool replaces it).
+ * Use these helpers, never PQexec, on the daemon's connections.
  */
 #ifndef OS_PG_H
 #define OS_PG_H
@@ -38,8 +44,32 @@ PGresult *os_pg_run(PGconn *c, const os_pg_stmt_t *s, const char *const *params,
  * Returns 0 or -1 with ERR filled. */
 int os_pg_cmd(PGconn *c, const char *sql, char *err, size_t errsz);
 
-/* Rolls back whatever transaction C has open, ignoring errors. */
+/* Runs a script of several statements (a migration) without parameters.
+ * Returns 0 or -1 with ERR filled. */
+int os_pg_script(PGconn *c, const char *sql, char *err, size_t errsz);
+
+/* Rolls back whatever transaction C has open, ignoring errors; nothing when
+ * the connection is broken. */
 void os_pg_rollback(PGconn *c);
+
+/* Opens a connection with libpq's KEYS/VALS (expand_dbname on: a "dbname"
+ * value may be a URL), waiting at most TIMEOUT_MS for the server to finish
+ * the handshake; the connection is non-blocking and its round trips get the
+ * same TIMEOUT_MS. Returns NULL with ERR filled (libpq's message, which may
+ * quote the connection string: redact it before logging). */
+PGconn *os_pg_connect(const char *const *keys, const char *const *vals, int timeout_ms, char *err,
+                      size_t errsz);
+
+/* Sets the deadline of each later round trip on C (a positive number of ms). */
+void os_pg_set_timeout(PGconn *c, int timeout_ms);
+
+/* C's deadline per round trip in ms. */
+int os_pg_timeout(PGconn *c);
+
+/* Drops C's link to the server at once (after a deadline passed or a send
+ * failed half-way): C is CONNECTION_BAD afterwards, and the caller finishes
+ * it as usual. */
+void os_pg_abandon(PGconn *c);
 
 /* SQLSTATE 23505. */
 bool os_pg_unique_violation(const char *sqlstate);
