@@ -80,6 +80,15 @@ static bool all_of(const char *s, size_t n, const char *set)
 #define LOWER_HEX "0123456789abcdef"
 #define DIGITS    "0123456789"
 
+static bool all_in_range(const char *s, unsigned char lo, unsigned char hi)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < lo || (unsigned char)*s > hi)
+			return false;
+	}
+	return true;
+}
+
 static bool is_uuid(const char *s)
 {
 	return strlen(s) == 36 && all_of(s, 8, LOWER_HEX) && s[8] == '-' &&
@@ -206,7 +215,8 @@ enum kind {
 	K_SKU,
 	K_MONEY,
 	K_CURRENCY,
-	K_INT, /* an integer from MIN to MAX */
+	K_OPAQUE, /* an outside system's id: MIN..MAX printable ASCII characters */
+	K_INT,    /* an integer from MIN to MAX */
 	K_ENUM,
 	K_OBJECT,
 	K_ARRAY, /* MIN..MAX objects shaped by MEMBERS */
@@ -260,7 +270,17 @@ static const struct field shortage[] = {
         END,
 };
 
-static const char *const failure_reasons[] = {"insufficient_stock", "unknown_sku", "invalid", NULL};
+/* What InventoryReservationFailed says about a line whose price in the order
+ * is not the catalogue's at reservation time (reason price_changed). */
+static const struct field price_mismatch[] = {
+        REQ("sku", K_SKU),
+        REQ("quoted", K_MONEY),
+        REQ("price", K_MONEY),
+        END,
+};
+
+static const char *const failure_reasons[] = {"insufficient_stock", "unknown_sku", "price_changed",
+                                              "invalid", NULL};
 static const char *const stock_causes[] = {"reservation", "release", "restock", "set", NULL};
 
 static const struct field order_placed[] = {
@@ -300,6 +320,23 @@ static const struct field reservation_failed[] = {
         END,
 };
 
+/* Same as reservation_failed, with price details: chosen by the reason. */
+static const struct field reservation_failed_price[] = {
+        REQ("order_id", K_UUID),
+        ENUM("reason", failure_reasons),
+        ARRAY("details", 1, price_mismatch),
+        END,
+};
+
+static const struct field product_changed[] = {
+        REQ("sku", K_SKU),
+        TEXT("name", true, 1, EDA_EVENT_MAX_NAME),
+        REQ("price", K_MONEY),
+        REQ("currency", K_CURRENCY),
+        INT("version", 1, EDA_EVENT_MAX_VERSION),
+        END,
+};
+
 static const struct field inventory_updated[] = {
         REQ("sku", K_SKU),
         INT("stock", 0, EDA_EVENT_MAX_STOCK),
@@ -308,17 +345,20 @@ static const struct field inventory_updated[] = {
         END,
 };
 
+/* The payment_id is the provider's own ("pi_3NxYz..."), not ours to shape. */
+#define PAYMENT_ID                                                                                 \
+	{                                                                                          \
+		.name = "payment_id", .kind = K_OPAQUE, .required = true, .min = 1, .max = 128     \
+	}
+
 static const struct field payment_processed[] = {
-        REQ("order_id", K_UUID),
-        REQ("payment_id", K_UUID),
-        REQ("amount", K_MONEY),
-        REQ("currency", K_CURRENCY),
-        END,
+        REQ("order_id", K_UUID),     PAYMENT_ID, REQ("amount", K_MONEY),
+        REQ("currency", K_CURRENCY), END,
 };
 
 static const struct field payment_failed[] = {
         REQ("order_id", K_UUID),
-        REQ("payment_id", K_UUID),
+        PAYMENT_ID,
         REQ("amount", K_MONEY),
         REQ("currency", K_CURRENCY),
         TEXT("reason", false, 1, EDA_EVENT_MAX_REASON),
@@ -329,18 +369,22 @@ static const struct event_type {
 	const char *name;
 	const struct field *data;
 	const char *subject; /* the data member the subject repeats */
+	/* Written by a system outside this project (the payment service): a
+	 * missing dataschema means version 1 of the type. Ours always carry it. */
+	bool outside;
 } event_types[] = {
-        {EDA_EVENT_ORDER_PLACED, order_placed, "order_id"},
-        {EDA_EVENT_ORDER_CONFIRMED, order_status, "order_id"},
-        {EDA_EVENT_ORDER_REJECTED, order_rejected, "order_id"},
-        {EDA_EVENT_ORDER_CANCELLED, order_status, "order_id"},
-        {EDA_EVENT_ORDER_PAID, order_status, "order_id"},
-        {EDA_EVENT_INVENTORY_RESERVED, inventory_items, "order_id"},
-        {EDA_EVENT_INVENTORY_RESERVATION_FAILED, reservation_failed, "order_id"},
-        {EDA_EVENT_INVENTORY_RELEASED, inventory_items, "order_id"},
-        {EDA_EVENT_INVENTORY_UPDATED, inventory_updated, "sku"},
-        {EDA_EVENT_PAYMENT_PROCESSED, payment_processed, "order_id"},
-        {EDA_EVENT_PAYMENT_FAILED, payment_failed, "order_id"},
+        {EDA_EVENT_ORDER_PLACED, order_placed, "order_id", false},
+        {EDA_EVENT_ORDER_CONFIRMED, order_status, "order_id", false},
+        {EDA_EVENT_ORDER_REJECTED, order_rejected, "order_id", false},
+        {EDA_EVENT_ORDER_CANCELLED, order_status, "order_id", false},
+        {EDA_EVENT_ORDER_PAID, order_status, "order_id", false},
+        {EDA_EVENT_INVENTORY_RESERVED, inventory_items, "order_id", false},
+        {EDA_EVENT_INVENTORY_RESERVATION_FAILED, reservation_failed, "order_id", false},
+        {EDA_EVENT_INVENTORY_RELEASED, inventory_items, "order_id", false},
+        {EDA_EVENT_INVENTORY_UPDATED, inventory_updated, "sku", false},
+        {EDA_EVENT_PRODUCT_CHANGED, product_changed, "sku", false},
+        {EDA_EVENT_PAYMENT_PROCESSED, payment_processed, "order_id", true},
+        {EDA_EVENT_PAYMENT_FAILED, payment_failed, "order_id", true},
 };
 
 static const struct event_type *find_type(const char *name)
@@ -400,6 +444,13 @@ static int check_value(const json_t *v, const struct field *f, const char *path,
 	case K_CURRENCY:
 		if (s == NULL || strlen(s) != 3 || !all_of(s, 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 			goto bad;
+		return 0;
+	case K_OPAQUE:
+		if (s == NULL || strlen(s) < (size_t)f->min || strlen(s) > (size_t)f->max ||
+		    !all_in_range(s, 0x20, 0x7e))
+			return fail(EDA_EVENT_BAD_DATA, err, errsz,
+			            "%s: must be %lld to %lld printable ASCII characters", path,
+			            f->min, f->max);
 		return 0;
 	case K_INT:
 		if (!integral(v, &n) || n < f->min || n > f->max)
@@ -480,11 +531,36 @@ static int check_object(const json_t *obj, const struct field *fields, const cha
 	return 0;
 }
 
+/* The dataschema attribute against the type's one version. Missing is version
+ * 1 for an event from outside; a version we do not know is named as such. */
+static int check_dataschema(const eda_event_t *ev, const struct event_type *t, char *err,
+                            size_t errsz)
+{
+	char schema[EDA_EVENT_MAX_ATTR_LEN + 32], tmp[48];
+	size_t base;
+
+	snprintf(schema, sizeof(schema), URN_PREFIX "%s" URN_SUFFIX, t->name);
+	if (ev->dataschema == NULL)
+		return t->outside ? 0
+		                  : fail(EDA_EVENT_BAD_ATTRIBUTE, err, errsz,
+		                         "dataschema: required, \"%s\"", schema);
+	if (strcmp(ev->dataschema, schema) == 0)
+		return 0;
+	base = strlen(schema) - strlen(URN_SUFFIX) + 1; /* past "urn:eda:schema:<Type>:" */
+	if (strncmp(ev->dataschema, schema, base) == 0 && ev->dataschema[base] != '\0' &&
+	    strspn(ev->dataschema + base, DIGITS) == strlen(ev->dataschema + base))
+		return fail(EDA_EVENT_BAD_ATTRIBUTE, err, errsz,
+		            "dataschema: unknown version %s of %s (this build reads \"%s\")",
+		            printable(ev->dataschema + base, tmp), t->name, schema);
+	return fail(EDA_EVENT_BAD_ATTRIBUTE, err, errsz, "dataschema: must be \"%s\"", schema);
+}
+
 int eda_event_validate_data(const eda_event_t *ev, char *err, size_t errsz)
 {
 	const struct event_type *t;
+	const struct field *fields;
 	const char *subject;
-	char schema[EDA_EVENT_MAX_ATTR_LEN + 32], tmp[48];
+	char tmp[48];
 	int rc;
 
 	if (ev == NULL || ev->type == NULL)
@@ -493,13 +569,17 @@ int eda_event_validate_data(const eda_event_t *ev, char *err, size_t errsz)
 	if (t == NULL)
 		return fail(EDA_EVENT_UNKNOWN_TYPE, err, errsz, "unknown event type \"%s\"",
 		            printable(ev->type, tmp));
-	snprintf(schema, sizeof(schema), URN_PREFIX "%s" URN_SUFFIX, t->name);
-	if (ev->dataschema == NULL || strcmp(ev->dataschema, schema) != 0)
-		return fail(EDA_EVENT_BAD_ATTRIBUTE, err, errsz, "dataschema: must be \"%s\"",
-		            schema);
+	rc = check_dataschema(ev, t, err, errsz);
+	if (rc != 0)
+		return rc;
 	if (ev->data == NULL)
 		return fail(EDA_EVENT_BAD_DATA, err, errsz, "data: required");
-	rc = check_object(ev->data, t->data, "data", err, errsz);
+	fields = t->data;
+	/* The details of a price_changed failure quote prices, not stock. */
+	if (fields == reservation_failed && json_is_string(json_object_get(ev->data, "reason")) &&
+	    strcmp(json_string_value(json_object_get(ev->data, "reason")), "price_changed") == 0)
+		fields = reservation_failed_price;
+	rc = check_object(ev->data, fields, "data", err, errsz);
 	if (rc != 0)
 		return rc;
 	subject = json_string_value(json_object_get(ev->data, t->subject));
@@ -621,12 +701,11 @@ static int check_envelope(json_t *root, const eda_event_t *ev, char *err, size_t
 		            "traceparent: not a W3C version-00 traceparent");
 	if (find_type(ev->type) == NULL)
 		return 0;
-	if (ev->subject == NULL || ev->time == NULL || ev->dataschema == NULL)
+	/* dataschema is checked with the data (eda_event_validate_data): an
+	 * event from outside may leave it out. */
+	if (ev->subject == NULL || ev->time == NULL)
 		return fail(EDA_EVENT_BAD_ATTRIBUTE, err, errsz, "%s: required for %s",
-		            ev->subject == NULL ? "subject"
-		            : ev->time == NULL  ? "time"
-		                                : "dataschema",
-		            ev->type);
+		            ev->subject == NULL ? "subject" : "time", ev->type);
 	if (!json_is_object(data))
 		return fail(EDA_EVENT_BAD_DATA, err, errsz, "data: %s for %s",
 		            data == NULL ? "required" : "must be an object", ev->type);

@@ -16,7 +16,8 @@
  * The same contract is written as JSON Schema in common/schemas/<Type>.json;
  * common/tests/test_event_schemas.c checks that both reject the same events.
  * Contract details that DESIGN.md leaves open, decided here:
- *   - order_id and payment_id are lower-case UUID strings; customer.id (the JWT
+ *   - order_id is a lower-case UUID string; payment_id is the payment
+ *     provider's own id, 1..128 printable ASCII characters; customer.id (the JWT
  *     `sub`) is any string of 1..256 characters; email is ASCII
  *     `local@domain.tld` without spaces, at most 254 characters.
  *   - sku: 1..64 characters of [A-Za-z0-9._-], starting with a letter or digit.
@@ -31,7 +32,15 @@
  *     PaymentFailed may have one (1..EDA_EVENT_MAX_REASON characters); it is an
  *     enum only in InventoryReservationFailed.
  *   - data objects are closed: an unknown member is an error.
- *   - subject is the order id (data.order_id), or the SKU for InventoryUpdated;
+ *   - InventoryReservationFailed's details are [{sku, requested, available}],
+ *     or, for reason price_changed, 1.. entries [{sku, quoted, price}].
+ *   - ProductChanged: name 1..EDA_EVENT_MAX_NAME characters, version
+ *     1..EDA_EVENT_MAX_VERSION (a newer version of a SKU wins).
+ *   - dataschema is "urn:eda:schema:<Type>:1"; on an event from outside the
+ *     project (PaymentProcessed, PaymentFailed) it may be missing, which means
+ *     version 1; another version is refused naming it.
+ *   - subject is the order id (data.order_id), or the SKU for InventoryUpdated
+ *     and ProductChanged;
  *     the C side checks they are equal, which JSON Schema cannot express.
  */
 #ifndef EDA_EVENT_H
@@ -51,6 +60,8 @@
 #define EDA_EVENT_MAX_QUANTITY 1000000
 #define EDA_EVENT_MAX_STOCK    1000000000
 #define EDA_EVENT_MAX_REASON   512
+#define EDA_EVENT_MAX_NAME     200                /* characters of a product name */
+#define EDA_EVENT_MAX_VERSION  9007199254740991LL /* 2^53 - 1: exact in every JSON reader */
 
 #define EDA_EVENT_ORDER_PLACED                 "OrderPlaced"
 #define EDA_EVENT_ORDER_CONFIRMED              "OrderConfirmed"
@@ -61,6 +72,7 @@
 #define EDA_EVENT_INVENTORY_RESERVATION_FAILED "InventoryReservationFailed"
 #define EDA_EVENT_INVENTORY_RELEASED           "InventoryReleased"
 #define EDA_EVENT_INVENTORY_UPDATED            "InventoryUpdated"
+#define EDA_EVENT_PRODUCT_CHANGED              "ProductChanged"
 #define EDA_EVENT_PAYMENT_PROCESSED            "PaymentProcessed"
 #define EDA_EVENT_PAYMENT_FAILED               "PaymentFailed"
 
