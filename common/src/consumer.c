@@ -87,6 +87,15 @@ struct eda_consumer {
 	atomic_int assignment;
 	atomic_int_least64_t lost_at_ms;
 	atomic_bool fenced;
+	/* The next offset to read after what is durable, per partition, for the
+	 * caught-up check on a server thread (stored on the consumer's). */
+	pthread_mutex_t settled_lock;
+	struct settled {
+		char *topic;
+		int32_t partition;
+		int64_t next;
+	} * settled;
+	size_t nsettled;
 	atomic_bool stop;
 	bool thread_started;
 	pthread_t thread;
@@ -226,6 +235,39 @@ static int backoff_ms(const eda_consumer_t *c, int attempts)
 	return (int)(ms < c->cfg.retry_max_ms ? ms : c->cfg.retry_max_ms);
 }
 
+static void note_settled(eda_consumer_t *c, const char *topic, int32_t partition, int64_t next)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->settled_lock);
+	for (i = 0; i < c->nsettled; i++) {
+		if (c->settled[i].partition == partition && strcmp(c->settled[i].topic, topic) == 0)
+			break;
+	}
+	if (i == c->nsettled) {
+		c->settled = eda_xrealloc(c->settled, (c->nsettled + 1) * sizeof(*c->settled));
+		c->settled[i] =
+		        (struct settled){.topic = eda_xstrdup(topic), .partition = partition};
+		c->nsettled++;
+	}
+	c->settled[i].next = next;
+	pthread_mutex_unlock(&c->settled_lock);
+}
+
+/* The next offset after what is durable in TOPIC [PARTITION], or -1. */
+static int64_t settled_next(eda_consumer_t *c, const char *topic, int32_t partition)
+{
+	int64_t next = -1;
+
+	pthread_mutex_lock(&c->settled_lock);
+	for (size_t i = 0; i < c->nsettled; i++) {
+		if (c->settled[i].partition == partition && strcmp(c->settled[i].topic, topic) == 0)
+			next = c->settled[i].next;
+	}
+	pthread_mutex_unlock(&c->settled_lock);
+	return next;
+}
+
 static void store_offset(eda_consumer_t *c, const rd_kafka_message_t *m)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -233,6 +275,8 @@ static void store_offset(eda_consumer_t *c, const rd_kafka_message_t *m)
 
 	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
 	        m->offset + 1;
+	if (c->cfg.from_beginning)
+		note_settled(c, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1);
 	e = rd_kafka_offsets_store(c->rk, l);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		e = l->elems[0].err;
@@ -521,6 +565,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	eda_consumer_t *c = opaque;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (c->cfg.from_beginning) {
+			for (int i = 0; i < parts->cnt; i++)
+				parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+		}
 		rd_kafka_assign(rk, parts);
 		atomic_store(&c->assignment, ASSIGN_HELD);
 		eda_logf(EDA_LOG_INFO, "group %s: %d partitions assigned", c->group, parts->cnt);
@@ -597,6 +645,37 @@ int eda_consumer_ready_check(void *ctx, char *err, size_t errsz)
 		snprintf(err, errsz, "group %s: waiting for partitions", c->group);
 		return 1;
 	}
+}
+
+int eda_consumer_caught_up_check(void *ctx, char *err, size_t errsz)
+{
+	eda_consumer_t *c = ctx;
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	int rc = eda_consumer_ready_check(c, err, errsz);
+
+	if (rc != 0)
+		return rc;
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errsz, "group %s: assignment unknown", c->group);
+		return 1;
+	}
+	for (int i = 0; i < parts->cnt && rc == 0; i++) {
+		rd_kafka_topic_partition_t *p = &parts->elems[i];
+		int64_t lo = -1, hi = -1, next = settled_next(c, p->topic, p->partition);
+
+		/* Watermarks come with fetch responses; -1 until the first one.
+		 * Durable, not merely fetched: a handled message whose batch is not
+		 * flushed yet does not count. */
+		if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) !=
+		            RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0 || (next < 0 ? lo < hi : next < hi)) {
+			snprintf(err, errsz, "group %s: catching up on %s [%d]", c->group, p->topic,
+			         (int)p->partition);
+			rc = 1;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	return rc;
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -677,6 +756,8 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	size_t queued_len = sizeof(queued), session_len = sizeof(session);
 	char instance[256];
 	size_t instance_len = sizeof(instance);
+
+	pthread_mutex_init(&c->settled_lock, NULL);
 
 	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
 	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
@@ -843,6 +924,10 @@ void eda_consumer_free(eda_consumer_t *c)
 	free(c->dlq_topic);
 	free(c->group);
 	free(c->instance_id);
+	for (size_t i = 0; i < c->nsettled; i++)
+		free(c->settled[i].topic);
+	free(c->settled);
+	pthread_mutex_destroy(&c->settled_lock);
 	for (char **t = c->topics; t != NULL && *t != NULL; t++)
 		free(*t);
 	free(c->topics);

@@ -608,6 +608,60 @@ START_TEST(commit_on_flush_commits_each_batch)
 }
 END_TEST
 
+/* A replica of a compacted topic reads every partition from the start at each
+ * assignment, whatever the group committed, and is ready only once caught up. */
+START_TEST(from_beginning_rereads_and_catches_up)
+{
+	static const char *const values[] = {"d0", "d1", "d2", "d3", "d4"};
+	struct fixture f = {0};
+	struct batch b;
+	char topic[96], group[96], err[512];
+	const char *topics[2] = {NULL, NULL};
+	time_t deadline;
+
+	ts_unique(topic, sizeof(topic), "test.replica");
+	ts_unique(group, sizeof(group), "g-replica");
+	ts_create_topic(topic, 3);
+	ts_produce(topic, 0, "SKU-1", values, 5);
+	topics[0] = topic;
+	for (int round = 0; round < 2; round++) {
+		eda_consumer_config_t cfg = {.group = group,
+		                             .topics = topics,
+		                             .handler = on_msg_done,
+		                             .ctx = &b,
+		                             .stats_interval_ms = -1,
+		                             .commit_on_flush = true,
+		                             .from_beginning = true};
+
+		batch_init(&b);
+		if (f.metrics == NULL)
+			f.metrics = eda_metrics_new();
+		if (f.producer == NULL)
+			f.producer = eda_producer_new(ts_kafka_conf(), NULL, NULL, f.metrics, err,
+			                              sizeof(err));
+		ck_assert_msg(f.producer != NULL, "%s", err);
+		cfg.dlq_producer = f.producer;
+		cfg.metrics = f.metrics;
+		f.consumer = eda_consumer_new(ts_kafka_conf(), &cfg, err, sizeof(err));
+		ck_assert_msg(f.consumer != NULL, "%s", err);
+		ck_assert_int_eq(eda_consumer_caught_up_check(f.consumer, err, sizeof(err)), 1);
+		ck_assert_int_eq(eda_consumer_start(f.consumer, err, sizeof(err)), 0);
+		deadline = time(NULL) + WAIT_S;
+		while (eda_consumer_caught_up_check(f.consumer, err, sizeof(err)) != 0 &&
+		       time(NULL) < deadline)
+			usleep(20 * 1000);
+		ck_assert_msg(eda_consumer_caught_up_check(f.consumer, err, sizeof(err)) == 0, "%s",
+		              err);
+		/* Caught up means every message was handed out, the second time too. */
+		ck_assert_int_eq(seen(&b), 5);
+		ck_assert_str_eq(b.value[0], "d0");
+		eda_consumer_free(f.consumer);
+		f.consumer = NULL;
+	}
+	stop_all(&f);
+}
+END_TEST
+
 START_TEST(pending_without_flush_is_retried)
 {
 	static const char *const values[] = {"p0"};
@@ -665,6 +719,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, static_member_takes_partitions_back_after_kill);
 	tcase_add_test(tc, empty_assignment_is_ready);
+	tcase_add_test(tc, from_beginning_rereads_and_catches_up);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -127,6 +127,10 @@ typedef struct eda_consumer_config {
 	 * kill, only the batch in flight is handled again. Costs one offset
 	 * commit request per batch. */
 	bool commit_on_flush;
+	/* Read every assigned partition from its first retained message, whatever
+	 * the group committed: for a replica of a compacted topic (a table rebuilt
+	 * at every start and every rebalance). */
+	bool from_beginning;
 } eda_consumer_config_t;
 
 typedef struct eda_consumer eda_consumer_t;
@@ -160,6 +164,13 @@ void eda_consumer_stop(eda_consumer_t *c);
  * session timeout, so that an ordinary rebalance of a few seconds does not
  * take every replica out of its Service at once; longer, it is not ready. */
 int eda_consumer_ready_check(void *ctx, char *err, size_t errsz);
+
+/* A /readyz check for a replica of a compacted topic (CTX an eda_consumer_t):
+ * ready as eda_consumer_ready_check, and besides every assigned partition read
+ * up to its high watermark as librdkafka last saw it (a partition with no
+ * message counts once its first fetch answered). 1 with "catching up" in ERR
+ * until then. */
+int eda_consumer_caught_up_check(void *ctx, char *err, size_t errsz);
 
 /* Commits stored offsets, leaves the group (within TIMEOUT_MS) and frees C.
  * Messages handed out but not DONE/DEAD (or PENDING and flushed) are not
