@@ -6,10 +6,10 @@
  *   eda-topics BOOTSTRAP_SERVERS --list
  *   eda-topics BOOTSTRAP_SERVERS --delete NAME...     (NAME "-": names on stdin)
  *
- * The file has one topic a line, "name partitions replication", '#' starts a
- * comment. A topic that already exists is fine; any other broker error, a bad
- * line or a broker that does not answer within 30 s fails with exit status 1
- * (2 for bad usage). Used by `make infra-up` (infrastructure/scripts/stack.sh),
+ * The file has one topic a line, "name partitions replication [key=value...]"
+ * (topic configs such as cleanup.policy=compact), '#' starts a comment. A topic that already exists
+ * is fine; any other broker error, a bad line or a broker that does not answer within 30 s fails
+ * with exit status 1 (2 for bad usage). Used by `make infra-up` (infrastructure/scripts/stack.sh),
  * written in C with librdkafka so that no JVM start-up is paid per topic.
  *
  * --list prints every topic but Kafka's internal ones, one a line. --delete
@@ -32,11 +32,38 @@
 /* Topics named in one DeleteTopics request. */
 #define DELETE_BATCH 200
 
+#define MAX_CONFIGS 4
+
 struct topic_line {
 	char name[250];
 	int partitions;
 	int replication;
+	char config[MAX_CONFIGS][2][128]; /* key, value */
+	int nconfig;
 };
+
+/* "key=value key=value" (at most MAX_CONFIGS) into T. 0, or -1 when malformed. */
+static int parse_configs(const char *s, struct topic_line *t)
+{
+	char word[260];
+	int used;
+
+	t->nconfig = 0;
+	while (sscanf(s, "%259s%n", word, &used) == 1) {
+		char *eq = strchr(word, '=');
+
+		if (t->nconfig == MAX_CONFIGS || eq == NULL || eq == word || eq[1] == '\0' ||
+		    (size_t)(eq - word) >= sizeof(t->config[0][0]) ||
+		    strlen(eq + 1) >= sizeof(t->config[0][1]))
+			return -1;
+		*eq = '\0';
+		snprintf(t->config[t->nconfig][0], sizeof(t->config[0][0]), "%.127s", word);
+		snprintf(t->config[t->nconfig][1], sizeof(t->config[0][1]), "%.127s", eq + 1);
+		t->nconfig++;
+		s += used;
+	}
+	return 0;
+}
 
 static int read_topics(const char *path, struct topic_line *out, size_t max, size_t *n)
 {
@@ -51,8 +78,7 @@ static int read_topics(const char *path, struct topic_line *out, size_t max, siz
 	*n = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *hash = strchr(line, '#');
-		char extra[2];
-		int got;
+		int got, used = 0;
 
 		lineno++;
 		if (hash != NULL)
@@ -63,12 +89,14 @@ static int read_topics(const char *path, struct topic_line *out, size_t max, siz
 			fprintf(stderr, "eda-topics: %s: more than %zu topics\n", path, max);
 			goto fail;
 		}
-		got = sscanf(line, "%249s %d %d %1s", out[*n].name, &out[*n].partitions,
-		             &out[*n].replication, extra);
-		if (got != 3 || out[*n].partitions < 1 || out[*n].replication < 1) {
+		got = sscanf(line, "%249s %d %d %n", out[*n].name, &out[*n].partitions,
+		             &out[*n].replication, &used);
+		if (got != 3 || out[*n].partitions < 1 || out[*n].replication < 1 ||
+		    parse_configs(line + used, &out[*n]) != 0) {
 			fprintf(stderr,
-			        "eda-topics: %s:%d: expected 'name partitions replication'\n", path,
-			        lineno);
+			        "eda-topics: %s:%d: expected 'name partitions replication "
+			        "[key=value...]'\n",
+			        path, lineno);
 			goto fail;
 		}
 		(*n)++;
@@ -140,6 +168,15 @@ static int create_topics(const char *bootstrap, const char *path)
 			goto done;
 		}
 		created = i + 1;
+		for (int k = 0; k < topics[i].nconfig; k++) {
+			if (rd_kafka_NewTopic_set_config(newt[i], topics[i].config[k][0],
+			                                 topics[i].config[k][1]) !=
+			    RD_KAFKA_RESP_ERR_NO_ERROR) {
+				fprintf(stderr, "eda-topics: %s: config %s refused\n",
+				        topics[i].name, topics[i].config[k][0]);
+				goto done;
+			}
+		}
 	}
 
 	queue = rd_kafka_queue_new(rk);
