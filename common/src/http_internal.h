@@ -81,7 +81,8 @@ struct eda_http_req {
 	char *body;
 	size_t body_len, body_cap;
 	bool body_too_large;
-	size_t discarded; /* bytes read and dropped after body_too_large */
+	size_t discarded;   /* bytes read and dropped after body_too_large */
+	size_t discard_max; /* past this many, the connection is cut instead */
 
 	char **headers; /* name, value, name, value, ...: added by eda_http_reply_header */
 	size_t nheaders, headers_cap;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -329,13 +330,27 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 		reply_early(r, has_body, 400, detail);
 		goto answered;
 	}
-	/* Refuse an announced oversized body now: MHD then neither sends
-	 * "100 Continue" nor reads the body. */
+	/* An announced oversized body. A client that asked for "100 Continue"
+	 * has sent nothing yet: refuse it now. One that sends the body at once
+	 * (most do) is still writing it: answering and closing now would make
+	 * its kernel see unread data arrive at a closed socket and reset the
+	 * connection, so the client reads "connection reset" instead of the
+	 * 413 (a lingering close, in nginx's words). Such a body is read and
+	 * dropped, and the 413 sent when it ends, if it is at most twice the
+	 * limit; a larger one is cut at once, so the work stays bounded. */
 	if (clen != UINT64_MAX && clen > s->max_body) {
-		snprintf(detail, sizeof(detail), "the request body exceeds the limit of %zu bytes",
-		         s->max_body);
-		reply_early(r, true, 413, detail);
-		goto answered;
+		const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		                                                 MHD_HTTP_HEADER_EXPECT);
+
+		if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+		    clen - s->max_body > s->max_body) {
+			snprintf(detail, sizeof(detail),
+			         "the request body exceeds the limit of %zu bytes", s->max_body);
+			reply_early(r, true, 413, detail);
+			goto answered;
+		}
+		r->body_too_large = true;
+		r->discard_max = (size_t)clen;
 	}
 	r->handler = (eda_http_handler_t)r->match.handler;
 	r->handler_ctx = r->match.ctx;
@@ -357,15 +372,16 @@ static enum MHD_Result on_body(eda_http_server_t *s, eda_http_req_t *r, const ch
 	 * past that the connection is cut, so the work stays bounded. */
 	if (r->body_too_large) {
 		r->discarded += n;
-		return r->discarded > s->max_body ? MHD_NO : MHD_YES;
+		return r->discarded > r->discard_max ? MHD_NO : MHD_YES;
 	}
 	if (n > s->max_body - r->body_len) {
 		r->body_too_large = true;
 		r->discarded = r->body_len + n - s->max_body;
+		r->discard_max = s->max_body;
 		free(r->body);
 		r->body = NULL;
 		r->body_len = r->body_cap = 0;
-		return r->discarded > s->max_body ? MHD_NO : MHD_YES;
+		return r->discarded > r->discard_max ? MHD_NO : MHD_YES;
 	}
 	need = r->body_len + n + 1;
 	if (need > r->body_cap) {
