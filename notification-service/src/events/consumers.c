@@ -85,6 +85,11 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	        .flush = flush,
 	        .batch_max = cfg->batch_max,
 	        .batch_max_ms = cfg->batch_max_ms,
+	        /* TODO(issue 18, lead): commit right after each durable flush, so a
+	         * restart is redelivered only the batch in hand (the sent-id
+	         * record already keeps those from being mailed again). Switch on
+	         * with the common consumer's option when it lands: */
+	        /* .commit_on_flush = true, */
 	};
 
 	c->notifier = notifier;
