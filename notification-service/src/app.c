@@ -106,6 +106,12 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 		eda_errf(err, errsz, "metrics: %s", why);
 		goto fail;
 	}
+	if (s->smtp_url != NULL && s->sent_ids_file != NULL &&
+	    notifier_record_sent(a->notifier, s->sent_ids_file, (size_t)s->sent_ids_keep, why,
+	                         sizeof(why)) != 0) {
+		eda_errf(err, errsz, "SENT_IDS_FILE: %s", why);
+		goto fail;
+	}
 	eda_http_add_ready_check(a->http, "mail", ready_transport, notifier_transport(a->notifier));
 
 	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
@@ -140,8 +146,8 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 	                              .metrics = a->metrics,
 	                              .retry_initial_ms = s->retry_initial_ms,
 	                              .retry_max_ms = s->retry_max_ms,
-	                              .batch_max = (int)s->spool_batch_max,
-	                              .batch_max_ms = (int)s->spool_batch_ms};
+	                              .batch_max = (int)s->batch_max,
+	                              .batch_max_ms = (int)s->batch_ms};
 	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
 	if (a->consumer == NULL) {
 		eda_errf(err, errsz, "kafka consumer: %s", why);

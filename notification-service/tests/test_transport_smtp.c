@@ -2,9 +2,11 @@
  * Tests of src/services/transport_smtp.c against a real SMTP server (aiosmtpd
  * via tests/support/smtp_sink.py): delivery with the right envelope, one
  * connection for several e-mails, and the classification that decides
- * between retry and DLQ (relay down, 4xx, 5xx, relay back).
+ * between retry and DLQ (relay down, 4xx, 5xx, relay back); and a relay that
+ * accepts connections and never answers (support/silent_server.h).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 
 #include "services/transport.h"
 #include "support/check_main.h"
+#include "support/silent_server.h"
 #include "support/sink.h"
 
 static const char *msg =
@@ -70,6 +73,8 @@ START_TEST(classifies_failures)
 	ck_assert_msg(strstr(err, "550") != NULL, "%s", err);
 	ck_assert_int_eq(send_to(t, "busy@example.com", err, sizeof(err)), TRANSPORT_TRANSIENT);
 	ck_assert_msg(strstr(err, "451") != NULL, "%s", err);
+	/* A 4xx is the relay answering: still ready. */
+	ck_assert_msg(t->check(t, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), TRANSPORT_OK);
 
 	/* Relay down: transient, and readiness says so. */
@@ -82,6 +87,31 @@ START_TEST(classifies_failures)
 	ck_assert_int_eq(ts_wait_eml(sink.dir, 2, 10), 2);
 	transport_free(t);
 	ts_sink_stop(&sink);
+}
+END_TEST
+
+/* The send gives up at the deadline (the test's own timeout would end a
+ * hang), as a transient failure; from then on readiness says not ready
+ * without probing, and the probe alone says so too (its own deadline). */
+START_TEST(silent_relay_is_transient_and_not_ready)
+{
+	ts_silent_t *relay = ts_silent_start();
+	char url[64], err[256];
+	smtp_config_t c = {.url = url, .timeout_ms = 500};
+	transport_t *t;
+
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%u", ts_silent_port(relay));
+	t = transport_smtp_new(&c, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	ck_assert_int_ne(t->check(t, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "last e-mail failed") == NULL, "%s", err);
+	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), TRANSPORT_TRANSIENT);
+	ck_assert_msg(strstr(err, "reply 0") != NULL, "%s", err);
+	ck_assert_int_ne(t->check(t, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "last e-mail failed") != NULL, "%s", err);
+	ck_assert_int_ge(ts_silent_accepted(relay), 2);
+	transport_free(t);
+	ts_silent_stop(relay);
 }
 END_TEST
 
@@ -104,6 +134,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, delivers_and_reuses_the_connection);
 	tcase_add_test(tc, classifies_failures);
+	tcase_add_test(tc, silent_relay_is_transient_and_not_ready);
 	tcase_add_test(tc, refuses_other_schemes);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);

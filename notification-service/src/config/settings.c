@@ -67,9 +67,24 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 	check_domain(env, "MESSAGE_ID_DOMAIN", s->message_id_domain);
 	s->spool_dir = eda_env_string(env, "MAIL_SPOOL_DIR", "mail-spool");
 	s->spool_fsync = eda_env_bool(env, "MAIL_SPOOL_FSYNC", true);
-	s->spool_batch_max = eda_env_long(env, "MAIL_SPOOL_BATCH_MAX", 256, 1, 100000);
-	s->spool_batch_ms = eda_env_long(env, "MAIL_SPOOL_BATCH_MS", 100, 1, 60000);
+	/* MAIL_SPOOL_BATCH_* are the names from before the batch applied to SMTP
+	 * too; they still work, and the new names win. */
+	s->batch_max = eda_env_long(env, "MAIL_SPOOL_BATCH_MAX", 256, 1, 100000);
+	s->batch_ms = eda_env_long(env, "MAIL_SPOOL_BATCH_MS", 100, 1, 60000);
+	s->batch_max = eda_env_long(env, "MAIL_BATCH_MAX", s->batch_max, 1, 100000);
+	s->batch_ms = eda_env_long(env, "MAIL_BATCH_MS", s->batch_ms, 1, 60000);
 	s->template_dir = eda_env_string(env, "TEMPLATE_DIR", "notification-service/templates");
 	s->dedupe_window = eda_env_long(env, "DEDUPE_WINDOW", 100000, 1, 100000000);
+	/* Used with SMTP only (the spool's file names make a resend rewrite the
+	 * same file). Off, a restart sends the unflushed e-mails again. */
+	s->sent_ids_file = eda_env_string(env, "SENT_IDS_FILE", "notification-state/sent-ids");
+	if (!eda_env_bool(env, "SENT_IDS_RECORD", true))
+		s->sent_ids_file = NULL;
+	s->sent_ids_keep = eda_env_long(env, "SENT_IDS_KEEP",
+	                                s->dedupe_window < 2 ? 2 : s->dedupe_window, 2, 100000000);
+	/* The window holds the ids loaded from the record; a smaller one would
+	 * forget some of them at once. (A window of 1 is below any record.) */
+	if (s->sent_ids_keep > s->dedupe_window && s->dedupe_window >= 2)
+		eda_env_fail(env, "SENT_IDS_KEEP", "must not exceed DEDUPE_WINDOW");
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 30, 1, 3600);
 }

@@ -32,7 +32,9 @@ typedef struct notif_settings {
 	const char *mail_from, *mail_from_name, *message_id_domain;
 	const char *spool_dir;
 	bool spool_fsync;
-	long spool_batch_max, spool_batch_ms; /* group commit with fsync on */
+	long batch_max, batch_ms;  /* group commit: spool files with fsync, sent ids with SMTP */
+	const char *sent_ids_file; /* NULL: SENT_IDS_RECORD=false, no sent-id record */
+	long sent_ids_keep;
 	const char *template_dir;
 	long dedupe_window;
 	long shutdown_timeout_s;

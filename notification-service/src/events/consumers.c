@@ -88,7 +88,8 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	        .batch_max_ms = cfg->batch_max_ms,
 	        /* An e-mail sent again is one the customer sees twice: commit
 	         * each durable batch at once, not on the 5 s auto commit, so a
-	         * kill repeats only the batch in flight. */
+	         * kill redelivers only the batch in flight (and the sent-id
+	         * record keeps even those from being mailed again). */
 	        .commit_on_flush = true,
 	};
 

@@ -18,7 +18,7 @@ typedef struct notif_consumer_config {
 	eda_producer_t *dlq_producer; /* borrowed */
 	eda_metrics_t *metrics;       /* borrowed */
 	int retry_initial_ms, retry_max_ms;
-	int batch_max, batch_max_ms; /* group commit of spool files; 0: defaults */
+	int batch_max, batch_max_ms; /* group commit (spool files, sent ids); 0: defaults */
 } notif_consumer_config_t;
 
 typedef struct notif_consumer notif_consumer_t;

@@ -6,6 +6,15 @@
  * With a batching transport (the spool with fsync) "accepted" means flushed:
  * until then the event ids wait in a list of their own, which also catches
  * an event id twice in one batch, and a failed flush forgets them.
+ *
+ * The SMTP relay accepts an e-mail at once, but its event's offset is
+ * committed later, so a crash in between would send it again after the
+ * restart. With a sent-id record (notifier_record_sent) the id is written to
+ * the record right after the relay's 250 and the event answered PENDING like
+ * a spool file; the flush syncs the record before the offsets are stored,
+ * and the ids in the record count as sent after a restart. What a kill can
+ * still resend is the e-mail in hand (accepted, not yet recorded); a crash of
+ * the machine, the batch whose record was not synced yet.
  */
 #include "services/notifier.h"
 
@@ -20,6 +29,7 @@
 #include "models/email.h"
 #include "schemas/order_mail.h"
 #include "services/dedupe.h"
+#include "services/sent_ids.h"
 
 /* Event time to accepted: from milliseconds (spool) to minutes (relay down). */
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -41,6 +51,7 @@ struct notifier {
 	transport_t *transport;
 	dedupe_t *seen;
 	dedupe_t *batch_ids; /* the ids of pending[] */
+	sent_ids_t *record;  /* may be NULL */
 	struct pending_mail *pending;
 	size_t npending, cappending;
 	eda_metric_t *sent, *failures, *duplicates, *latency;
@@ -83,10 +94,25 @@ void notifier_free(notifier_t *n)
 	transport_free(n->transport);
 	dedupe_free(n->seen);
 	dedupe_free(n->batch_ids);
+	sent_ids_close(n->record);
 	for (size_t i = 0; i < n->npending; i++)
 		free(n->pending[i].event_id);
 	free(n->pending);
 	free(n);
+}
+
+static void remember_sent(const char *id, void *ctx)
+{
+	dedupe_add(ctx, id);
+}
+
+int notifier_record_sent(notifier_t *n, const char *path, size_t keep, char *err, size_t errsz)
+{
+	n->record = sent_ids_open(path, keep, remember_sent, n->seen, err, errsz);
+	if (n->record == NULL)
+		return -1;
+	eda_logf(EDA_LOG_INFO, "sent-id record loaded: %zu event ids", dedupe_size(n->seen));
+	return 0;
 }
 
 transport_t *notifier_transport(notifier_t *n)
@@ -159,6 +185,17 @@ notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reas
 	rc = n->transport->send(n->transport, mailer_from(n->mailer), to, msgid, msg, len, why,
 	                        sizeof(why));
 	free(msg);
+	if (rc == TRANSPORT_OK && n->record != NULL) {
+		/* Accepted by the relay: recorded now, durable at the flush. An
+		 * id the record cannot take (disk full) counts as sent at once,
+		 * at-least-once as without a record. */
+		if (sent_ids_append(n->record, ev->id, why, sizeof(why)) == 0)
+			rc = TRANSPORT_PENDING;
+		else
+			eda_log(EDA_LOG_ERROR,
+			        "e-mail sent but not recorded; a crash may send it again",
+			        "event_id", ev->id, "error", why, NULL);
+	}
 	switch (rc) {
 	case TRANSPORT_OK:
 		dedupe_add(n->seen, ev->id);
@@ -206,7 +243,16 @@ int notifier_flush(notifier_t *n, char *reason, size_t reasonsz)
 
 	if (n->npending == 0)
 		return 0;
-	rc = n->transport->flush(n->transport, why, sizeof(why));
+	if (n->transport->flush != NULL)
+		rc = n->transport->flush(n->transport, why, sizeof(why));
+	/* After the transport's flush: an id is recorded only once its e-mail is
+	 * durable. The e-mails are delivered even if the sync fails, so a failure
+	 * here does not hand them back (which would send them all again). */
+	if (rc == TRANSPORT_OK && n->record != NULL &&
+	    sent_ids_sync(n->record, why, sizeof(why)) != 0)
+		eda_log(EDA_LOG_ERROR,
+		        "sent-id record not synced; a crash may send the batch again", "error", why,
+		        NULL);
 	if (rc == TRANSPORT_OK) {
 		for (size_t i = 0; i < n->npending; i++) {
 			dedupe_add(n->seen, n->pending[i].event_id);

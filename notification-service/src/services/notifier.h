@@ -2,7 +2,9 @@
  * The business logic of the service: one order event in, at most one e-mail
  * out. It decides the recipient, renders the e-mail, hands it to the
  * transport, remembers the event id in the dedupe window once the transport
- * accepted it, and counts what happened. It knows nothing about Kafka: the
+ * accepted it (and, with a sent-id record, in the record, so that a restart
+ * does not send it again), and counts what happened. It knows nothing about
+ * Kafka: the
  * consumer (events/consumers.c) turns its verdict into DONE, RETRY or DEAD.
  */
 #ifndef NOTIF_SERVICES_NOTIFIER_H
@@ -17,8 +19,8 @@
 
 typedef enum {
 	NOTIFY_SENT = 0,  /* the transport accepted the e-mail */
-	NOTIFY_PENDING,   /* written; accepted once notifier_flush() returns 0 */
-	NOTIFY_DUPLICATE, /* already sent in this process life (or pending): nothing done */
+	NOTIFY_PENDING,   /* written or sent; done once notifier_flush() returns 0 */
+	NOTIFY_DUPLICATE, /* already sent (window, record) or pending: nothing done */
 	NOTIFY_RETRY,     /* transient failure: hand the event back later */
 	NOTIFY_DEAD,      /* can never be sent: to the DLQ with the reason */
 } notify_result_t;
@@ -33,15 +35,26 @@ notifier_t *notifier_new(mailer_t *mailer, transport_t *transport, size_t dedupe
                          eda_metrics_t *reg, char *err, size_t errsz);
 void notifier_free(notifier_t *n);
 
+/* Keeps a durable record of sent event ids at PATH (see sent_ids.h; KEEP ids
+ * retained) and remembers the ids already in it as sent. From then on an
+ * e-mail the transport accepted at once (SMTP) is answered PENDING: its id is
+ * appended to the record, and notifier_flush() makes the batch's ids durable
+ * before the consumer stores their offsets. Call once, before any event.
+ * Returns 0, or -1 with ERR (the record cannot be opened or is locked). */
+int notifier_record_sent(notifier_t *n, const char *path, size_t keep, char *err, size_t errsz);
+
 /* Handles EV, a valid order event (checked by eda_event_validate_data). On
  * RETRY and DEAD, REASON says why (no e-mail addresses in it). */
 notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reason,
                                 size_t reasonsz);
 
 /* Makes the e-mails answered PENDING since the last call durable through the
- * transport's flush. Only then are their event ids remembered in the dedupe
- * window and counted as sent. Returns 0; or -1 with REASON, and then none of
- * them counts as sent: their events must be handled again. */
+ * transport's flush, then syncs the sent-id record. Only then are their event
+ * ids remembered in the dedupe window and counted as sent. Returns 0; or -1
+ * with REASON when the transport's flush failed, and then none of them counts
+ * as sent: their events must be handled again. A failed sync of the record
+ * still returns 0 (the relay has the e-mails; only a later crash may send
+ * them again) and is logged. */
 int notifier_flush(notifier_t *n, char *reason, size_t reasonsz);
 
 /* Counts an event that failed before reaching the notifier (bad envelope or

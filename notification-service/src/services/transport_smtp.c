@@ -11,8 +11,17 @@
  *     530/534/535/538 (authentication needed or refused), which are our
  *     configuration's fault and would bounce every e-mail: TRANSIENT, so the
  *     events wait until someone fixes the credentials.
+ *
+ * Deadlines: SMTP_TIMEOUT_MS bounds each e-mail, connect included
+ * (CURLOPT_CONNECTTIMEOUT_MS and CURLOPT_TIMEOUT_MS), so a relay that accepts
+ * connections and never answers costs a transient failure and a retry after
+ * the backoff, never a stuck consumer. Readiness answers within
+ * PROBE_TIMEOUT_MS and says "not ready" at once while the last e-mail failed
+ * without a reply from the relay (down, hung, TLS), until one goes through.
  */
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,8 +30,16 @@
 #include "eda/errbuf.h"
 #include "services/transport.h"
 
+/* The readiness probe's own deadline: /readyz must answer within 2 s. */
+#define PROBE_TIMEOUT_MS 1500L
+
 struct smtp {
 	transport_t base;
+	/* Why the last e-mail got no reply from the relay ("" when it got one);
+	 * written by send() on the consumer's thread, read by check() on an HTTP
+	 * thread. */
+	pthread_mutex_t lock;
+	char failing[256];
 	CURL *curl;
 	char *url, *username, *password, *ca_file;
 	bool starttls;
@@ -101,22 +118,36 @@ static int smtp_send(transport_t *t, const char *from, const char *to, const cha
 	if (r != TRANSPORT_OK)
 		eda_errf(err, errsz, "smtp: %s (reply %ld)",
 		         s->curl_err[0] ? s->curl_err : curl_easy_strerror(rc), code);
+	/* A 4xx or 5xx is the relay answering: it is usable, the message is not. */
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->failing, sizeof(s->failing), "%s",
+	         rc != CURLE_OK && (code < 400 || code >= 600) ? curl_easy_strerror(rc) : "");
+	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
 static int smtp_check(transport_t *t, char *err, size_t errsz)
 {
 	struct smtp *s = (struct smtp *)t;
-	CURL *c = curl_easy_init();
+	CURL *c;
 	CURLcode rc;
+	char failing[sizeof(s->failing)];
 
+	pthread_mutex_lock(&s->lock);
+	memcpy(failing, s->failing, sizeof(failing));
+	pthread_mutex_unlock(&s->lock);
+	if (failing[0] != '\0') {
+		eda_errf(err, errsz, "smtp relay: last e-mail failed: %s", failing);
+		return -1;
+	}
+	c = curl_easy_init();
 	if (c == NULL) {
 		eda_errf(err, errsz, "curl_easy_init failed");
 		return -1;
 	}
 	/* A separate handle: the probe runs on an HTTP thread while the consumer
 	 * may be sending. CONNECT_ONLY stops after the greeting and EHLO. */
-	common_options(s, c, s->timeout_ms < 2000 ? s->timeout_ms : 2000);
+	common_options(s, c, s->timeout_ms < PROBE_TIMEOUT_MS ? s->timeout_ms : PROBE_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 	rc = curl_easy_perform(c);
 	curl_easy_cleanup(c);
@@ -140,6 +171,7 @@ static void smtp_free(transport_t *t)
 		free(s->password);
 	}
 	free(s->ca_file);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -153,6 +185,7 @@ transport_t *transport_smtp_new(const smtp_config_t *cfg, char *err, size_t errs
 		return NULL;
 	}
 	s = eda_xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
 	s->base = (transport_t){
 	        .name = "smtp", .send = smtp_send, .check = smtp_check, .free = smtp_free};
 	s->url = eda_xstrdup(cfg->url);

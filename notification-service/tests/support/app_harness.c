@@ -16,6 +16,8 @@
 
 void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char *spool_dir)
 {
+	char state[256], record[300];
+
 	ts_unique(a->topic, sizeof(a->topic), "test.notif.orders");
 	ts_unique(a->group, sizeof(a->group), "test-notif");
 	snprintf(a->dlq, sizeof(a->dlq), "dlq.%s", a->group);
@@ -26,6 +28,11 @@ void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char 
 	setenv("RETRY_INITIAL_MS", "100", 1);
 	setenv("RETRY_MAX_MS", "1000", 1);
 	setenv("SMTP_TIMEOUT_MS", "5000", 1);
+	/* A record of the test's own, kept over ts_app_restart() like a
+	 * process's over a restart; the default would be shared by every test. */
+	ts_tmpdir(state, sizeof(state), "notif-state");
+	snprintf(record, sizeof(record), "%s/sent-ids", state);
+	setenv("SENT_IDS_FILE", record, 1);
 	if (smtp_url != NULL)
 		setenv("SMTP_URL", smtp_url, 1);
 	else

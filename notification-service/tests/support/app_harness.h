@@ -19,7 +19,8 @@ typedef struct ts_app {
 } ts_app_t;
 
 /* Creates the topic (PARTITIONS) and dlq.<group>, sets TOPIC_ORDERS,
- * CONSUMER_GROUP, PORT (a free one), short retry backoffs and SMTP_URL (NULL: unset, so
+ * CONSUMER_GROUP, PORT (a free one), short retry backoffs, SENT_IDS_FILE (in a
+ * new directory) and SMTP_URL (NULL: unset, so
  * the spool MAIL_SPOOL_DIR=SPOOL_DIR is used), then starts the app. Other
  * variables set by the caller before (TEMPLATE_DIR, ...) are honoured. */
 void ts_app_start(ts_app_t *a, int partitions, const char *smtp_url, const char *spool_dir);
