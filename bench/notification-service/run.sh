@@ -120,9 +120,10 @@ mkdir -p "$WORK/sink"
 	--dir "$WORK/sink" >/dev/null &
 SINK_PID=$!
 sleep 1.5
-drain smtp "$N_SMTP" "$WORK/sink" SMTP_URL="smtp://127.0.0.1:$SINK_PORT"
+mkdir -p "$WORK/state"
+drain smtp "$N_SMTP" "$WORK/sink" SMTP_URL="smtp://127.0.0.1:$SINK_PORT" SENT_IDS_FILE="$WORK/state/sent-ids"
 echo "smtp: sessions used by the service: $(cat "$WORK/sink/.sessions" 2>/dev/null || echo 0)"
-live smtp-live "$N_LIVE_SMTP" "$SMTP_RATE" "$WORK/sink" SMTP_URL="smtp://127.0.0.1:$SINK_PORT"
+live smtp-live "$N_LIVE_SMTP" "$SMTP_RATE" "$WORK/sink" SMTP_URL="smtp://127.0.0.1:$SINK_PORT" SENT_IDS_FILE="$WORK/state/sent-ids-live"
 if grep -q '"level":"error"' "$WORK/service.log"; then
 	echo "service errors:"
 	grep '"level":"error"' "$WORK/service.log" | head -5
