@@ -80,6 +80,13 @@ rd_kafka_conf_t *eda_kafka_conf_from_env(char *const *envp, char *err, size_t er
 	size_t bootstrap_len = sizeof(bootstrap);
 
 	eda_kafka_conf_set_logger(conf);
+	/* librdkafka backs off reconnecting to a broker that is away up to 10 s
+	 * (reconnect.backoff.max.ms): after a broker restart of 15 s, a client
+	 * could wait 10 s more before it noticed. 1 s costs a connection attempt
+	 * a second while the broker is away. Set before the environment, which
+	 * overrides it. */
+	if (eda_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", err, errsz) != 0)
+		goto fail;
 	if (envp == NULL)
 		envp = environ;
 	for (char *const *e = envp; *e != NULL; e++) {

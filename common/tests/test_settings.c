@@ -289,6 +289,12 @@ static const struct kafka_case kafka_cases[] = {
          "1234",
          NULL},
         {{"PATH=/bin", "KAFKA_BOOTSTRAP_SERVERS=h:1"}, "bootstrap.servers", "h:1", NULL},
+        /* reconnect within a second of a broker's restart, unless told otherwise */
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1"}, "reconnect.backoff.max.ms", "1000", NULL},
+        {{"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_RECONNECT_BACKOFF_MAX_MS=5000"},
+         "reconnect.backoff.max.ms",
+         "5000",
+         NULL},
         {{"KAFKA_SECURITY_PROTOCOL=ssl"}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
         {{"KAFKA_BOOTSTRAP_SERVERS="}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
         {{"KAFKA_BOOTSTRAP_SERVERS= \v "}, NULL, NULL, "KAFKA_BOOTSTRAP_SERVERS: required"},
