@@ -147,7 +147,8 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 	                              .retry_initial_ms = s->retry_initial_ms,
 	                              .retry_max_ms = s->retry_max_ms,
 	                              .batch_max = (int)s->batch_max,
-	                              .batch_max_ms = (int)s->batch_ms};
+	                              .batch_max_ms = (int)s->batch_ms,
+	                              .commit_on_flush = s->commit_each_batch};
 	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
 	if (a->consumer == NULL) {
 		eda_errf(err, errsz, "kafka consumer: %s", why);

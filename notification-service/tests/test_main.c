@@ -325,6 +325,10 @@ static void crash_env_init(crash_env_t *c, const char *smtp_url, int partitions)
 	crash_env_add(c, c->e_smtp);
 	crash_env_add(c, c->e_record);
 	crash_env_add(c, "BIND_ADDR=127.0.0.1");
+	/* A kill between an e-mail and its offset's commit, made certain: no
+	 * commit after each batch (COMMIT_EACH_BATCH, on by default, shrinks that
+	 * window to a round trip) and none by the timer either. */
+	crash_env_add(c, "COMMIT_EACH_BATCH=false");
 	crash_env_add(c, "KAFKA_AUTO_COMMIT_INTERVAL_MS=600000");
 	crash_env_add(c, "KAFKA_SESSION_TIMEOUT_MS=6000");
 }

@@ -73,6 +73,7 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 	s->batch_ms = eda_env_long(env, "MAIL_SPOOL_BATCH_MS", 100, 1, 60000);
 	s->batch_max = eda_env_long(env, "MAIL_BATCH_MAX", s->batch_max, 1, 100000);
 	s->batch_ms = eda_env_long(env, "MAIL_BATCH_MS", s->batch_ms, 1, 60000);
+	s->commit_each_batch = eda_env_bool(env, "COMMIT_EACH_BATCH", true);
 	s->template_dir = eda_env_string(env, "TEMPLATE_DIR", "notification-service/templates");
 	s->dedupe_window = eda_env_long(env, "DEDUPE_WINDOW", 100000, 1, 100000000);
 	/* Used with SMTP only (the spool's file names make a resend rewrite the

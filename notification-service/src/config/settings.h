@@ -32,6 +32,7 @@ typedef struct notif_settings {
 	const char *mail_from, *mail_from_name, *message_id_domain;
 	const char *spool_dir;
 	bool spool_fsync;
+	bool commit_each_batch;    /* commit offsets right after each durable batch */
 	long batch_max, batch_ms;  /* group commit: spool files with fsync, sent ids with SMTP */
 	const char *sent_ids_file; /* NULL: SENT_IDS_RECORD=false, no sent-id record */
 	long sent_ids_keep;

@@ -90,7 +90,7 @@ notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer
 	         * each durable batch at once, not on the 5 s auto commit, so a
 	         * kill redelivers only the batch in flight (and the sent-id
 	         * record keeps even those from being mailed again). */
-	        .commit_on_flush = true,
+	        .commit_on_flush = cfg->commit_on_flush,
 	};
 
 	c->notifier = notifier;

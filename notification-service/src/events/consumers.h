@@ -6,6 +6,7 @@
 #ifndef NOTIF_EVENTS_CONSUMERS_H
 #define NOTIF_EVENTS_CONSUMERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "eda/consumer.h"
@@ -19,6 +20,7 @@ typedef struct notif_consumer_config {
 	eda_metrics_t *metrics;       /* borrowed */
 	int retry_initial_ms, retry_max_ms;
 	int batch_max, batch_max_ms; /* group commit (spool files, sent ids); 0: defaults */
+	bool commit_on_flush;        /* commit offsets after each durable batch */
 } notif_consumer_config_t;
 
 typedef struct notif_consumer notif_consumer_t;
