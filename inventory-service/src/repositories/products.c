@@ -29,11 +29,11 @@ static void product_from_bson(const bson_t *doc, inv_product_t *p)
 	p->updated_ms = inv_bson_int(doc, "updated_ms");
 }
 
-static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
-                  char *err, size_t errsz)
+static int update_in(inv_db_t *db, const char *collection, bson_t *filter, bson_t *upd, bool upsert,
+                     const char *what, char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	mongoc_collection_t *coll = inv_db_collection(db, c, collection);
 	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(upsert));
 	bson_error_t be;
 	int rc = INV_REPO_OK;
@@ -52,6 +52,12 @@ static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const 
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
 	return rc;
+}
+
+static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
+                  char *err, size_t errsz)
+{
+	return update_in(db, INV_COLL_PRODUCTS, filter, upd, upsert, what, err, errsz);
 }
 
 int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t errsz)
@@ -157,9 +163,9 @@ int inv_catalogue_token_bump(inv_db_t *db, char *err, size_t errsz)
 	 * reader that cached under it would miss the second change. */
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, token);
-	return update(db, BCON_NEW("_id", BCON_UTF8(TOKEN_ID)),
-	              BCON_NEW("$set", "{", "token", BCON_UTF8(token), "}"), true,
-	              "catalogue token", err, errsz);
+	return update_in(db, INV_COLL_CATALOGUE, BCON_NEW("_id", BCON_UTF8(TOKEN_ID)),
+	                 BCON_NEW("$set", "{", "token", BCON_UTF8(token), "}"), true,
+	                 "catalogue token", err, errsz);
 }
 
 static bson_t *cache_filter(const char *sku, int64_t version)
