@@ -23,6 +23,8 @@
 #include "events/consumers.h"
 #include "events/producers.h"
 #include "routers/products.h"
+#include "services/catalogue.h"
+#include "services/prices.h"
 #include "services/products.h"
 #include "services/retention.h"
 #include "utils/crash.h"
@@ -162,8 +164,8 @@ int main(int argc, char **argv)
 	metrics = eda_metrics_new();
 	if (open_database(&cfg, &db) < 0)
 		goto out;
-	pub = inv_publisher_new(producer_conf(), db, cfg.topic_inventory, metrics, err,
-	                        sizeof(err));
+	pub = inv_publisher_new(producer_conf(), db, cfg.topic_inventory, cfg.topic_products,
+	                        metrics, err, sizeof(err));
 	if (pub == NULL) {
 		eda_log(EDA_LOG_ERROR, "cannot create the producer", "why", err, NULL);
 		goto out;
@@ -175,13 +177,22 @@ int main(int argc, char **argv)
 	                  .pub = pub,
 	                  .heads = inv_heads_new(8192),
 	                  .cache = inv_cache_writer_start(db, err, sizeof(err)),
-	                  .flush_lock = &flush_lock};
+	                  .flush_lock = &flush_lock,
+	                  .store_currency = cfg.store_currency,
+	                  .prices = inv_prices_new(8192)};
 	if (app.cache == NULL) {
 		eda_log(EDA_LOG_ERROR, "cache writer", "why", err, NULL);
 		goto out;
 	}
 	if (inv_publisher_replay(pub, err, sizeof(err)) < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot replay the outbox", "why", err, NULL);
+		goto out;
+	}
+	/* Before any change or reservation: the catalogue's announcements a
+	 * crash cut short, and a fresh change token (services/catalogue.h). */
+	if (inv_catalogue_recover(&app, err, sizeof(err)) < 0) {
+		eda_log(EDA_LOG_ERROR, "cannot recover the catalogue's announcements", "why", err,
+		        NULL);
 		goto out;
 	}
 	if (seed != NULL) {
@@ -301,6 +312,7 @@ out:
 	inv_publisher_free(pub, 10000);
 	inv_kafka_ready_free(kready);
 	inv_heads_free(app.heads);
+	inv_prices_free(app.prices);
 	inv_db_close(db);
 	eda_metrics_free(metrics);
 	return status;

@@ -37,6 +37,7 @@ static void up(fixture_t *f)
 	memset(&f->app, 0, sizeof(f->app));
 	f->app.db = ts_inv_db_new("invb", f->db);
 	f->app.heads = inv_heads_new(64);
+	f->app.store_currency = "EUR";
 }
 
 static void down(fixture_t *f)

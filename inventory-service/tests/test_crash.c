@@ -109,12 +109,12 @@ static inv_db_t *open_db(const run_t *r)
 static void prepare(run_t *r, const scenario_t *sc)
 {
 	inv_db_t *db = open_db(r);
-	inv_app_t app = {.db = db};
+	inv_app_t app = {.db = db, .store_currency = "EUR"};
 	char err[256], *placed;
 
 	for (int i = 0; i < NSKU; i++) {
 		inv_product_t p = {
-		        .name = strdup("crash test"), .price_cents = 100, .stock = sc->stock[i]};
+		        .name = strdup("crash test"), .price_cents = 1000, .stock = sc->stock[i]};
 		bool created;
 
 		snprintf(p.sku, sizeof(p.sku), "%s", skus[i]);
@@ -146,7 +146,7 @@ static void prepare(run_t *r, const scenario_t *sc)
 static void check_outcome(run_t *r, const scenario_t *sc, long n)
 {
 	inv_db_t *db = open_db(r);
-	inv_app_t app = {.db = db};
+	inv_app_t app = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	ck_assert_msg(ts_events_wait(&r->ev, sc->result, r->order, 1, WAIT_MS) >= 1,
@@ -297,12 +297,12 @@ static void mix_send(mix_run_t *m, int from, int to)
 static void mix_prepare(mix_run_t *m)
 {
 	inv_db_t *db = open_db(&m->r);
-	inv_app_t app = {.db = db};
+	inv_app_t app = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	for (int i = 0; i < NSKU; i++) {
 		inv_product_t p = {
-		        .name = strdup("crash test"), .price_cents = 100, .stock = MIX_STOCK};
+		        .name = strdup("crash test"), .price_cents = 1000, .stock = MIX_STOCK};
 		bool created;
 
 		snprintf(p.sku, sizeof(p.sku), "%s", skus[i]);
@@ -364,7 +364,7 @@ static int mix_crashed(mix_run_t *m, size_t want)
 static void mix_check(mix_run_t *m, long n)
 {
 	inv_db_t *db = open_db(&m->r);
-	inv_app_t app = {.db = db};
+	inv_app_t app = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	for (int i = 0; i < MIX_ALL; i++) {

@@ -44,6 +44,7 @@ static void up(hung_t *h)
 	memset(&h->app, 0, sizeof(h->app));
 	h->app.db = inv_db_open(url, NULL, 4, TIMEOUT_MS, err, sizeof(err));
 	ck_assert_msg(h->app.db != NULL, "%s", err);
+	h->app.store_currency = "EUR";
 	h->http = eda_http_server_new(&(eda_http_config_t){.bind_addr = "127.0.0.1",
 	                                                   .port = 0,
 	                                                   .threads = 2,

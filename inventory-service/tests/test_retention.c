@@ -33,6 +33,7 @@ static void up(fixture_t *f)
 {
 	memset(&f->app, 0, sizeof(f->app));
 	f->app.db = ts_inv_db_new("invr", f->db);
+	f->app.store_currency = "EUR";
 }
 
 static void down(fixture_t *f)
@@ -101,7 +102,7 @@ static int64_t stock(fixture_t *f)
 START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 {
 	fixture_t f;
-	inv_product_t p = {.name = strdup("retention"), .price_cents = 100, .stock = 10};
+	inv_product_t p = {.name = strdup("retention"), .price_cents = 1000, .stock = 10};
 	eda_event_t *published = placed("order-published"), *waiting = placed("order-waiting");
 	const char *key = "order-published/placed";
 	int64_t ledger;

@@ -3,9 +3,12 @@
  * output (text and HTML escaping), and a table of syntax errors.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/event.h"
+#include "schemas/order_mail.h"
 #include "services/template.h"
 #include "support/check_main.h"
 
@@ -89,6 +92,78 @@ START_TEST(deep_nesting_is_refused)
 }
 END_TEST
 
+/* The shipped rejection e-mail, rendered from an OrderRejected of each
+ * reason: price_changed is told in plain words, other reasons by name. */
+static const struct {
+	const char *reason, *tpl;
+	tpl_escape_t esc;
+	const char *has, *lacks;
+} rejections[] = {
+        {"price_changed", "order_rejected.txt", TPL_TEXT,
+         "price of an item in your order changed before we could confirm it", "Reason:"},
+        {"price_changed", "order_rejected.txt", TPL_TEXT,
+         "Please review the new price and\nplace your order again.", "price_changed"},
+        {"price_changed", "order_rejected.html", TPL_HTML,
+         "Please review the new price and place your order again.", "Reason:"},
+        {"insufficient_stock", "order_rejected.txt", TPL_TEXT, "Reason: insufficient_stock",
+         "review the new price"},
+        {"insufficient_stock", "order_rejected.html", TPL_HTML, "Reason: insufficient_stock",
+         "review the new price"},
+};
+
+/* The whole file PATH as a new string, or NULL. */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *s = calloc(1, 65536);
+	size_t n;
+
+	if (f == NULL || s == NULL) {
+		if (f != NULL)
+			fclose(f);
+		free(s);
+		return NULL;
+	}
+	n = fread(s, 1, 65535, f);
+	s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+START_TEST(rejection_reasons)
+{
+	char path[256], err[256];
+	json_t *data = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "order_id",
+	                         "0b8e1f4c-5d2a-4c1e-9f3a-7b6d5e4c3a21", "customer", "id", "u-1",
+	                         "email", "u1@example.com", "total", "25.00", "currency", "EUR",
+	                         "reason", rejections[_i].reason);
+	eda_event_t *ev = eda_event_new("/order-service", EDA_EVENT_ORDER_REJECTED,
+	                                "0b8e1f4c-5d2a-4c1e-9f3a-7b6d5e4c3a21", data, NULL, "t");
+	json_t *v;
+	char *tpl;
+	strbuf_t b = STRBUF_INIT;
+	const char *text;
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(eda_event_validate_data(ev, err, sizeof(err)), 0);
+	v = order_mail_values(ev);
+	ck_assert_ptr_nonnull(v);
+	snprintf(path, sizeof(path), "notification-service/templates/%s", rejections[_i].tpl);
+	tpl = read_text(path);
+	ck_assert_msg(tpl != NULL, "cannot read %s", path);
+	ck_assert_int_eq(tpl_render(tpl, v, rejections[_i].esc, &b, err, sizeof(err)), 0);
+	text = strbuf_cstr(&b);
+	ck_assert_msg(strstr(text, rejections[_i].has) != NULL, "%s: no \"%s\" in:\n%s",
+	              rejections[_i].reason, rejections[_i].has, text);
+	ck_assert_msg(strstr(text, rejections[_i].lacks) == NULL, "%s: \"%s\" in:\n%s",
+	              rejections[_i].reason, rejections[_i].lacks, text);
+	strbuf_free(&b);
+	free(tpl);
+	json_decref(v);
+	eda_event_free(ev);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("template");
@@ -97,6 +172,7 @@ int main(void)
 	tcase_add_loop_test(tc, render_table, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, syntax_errors, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, deep_nesting_is_refused);
+	tcase_add_loop_test(tc, rejection_reasons, 0, sizeof(rejections) / sizeof(rejections[0]));
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -108,10 +108,11 @@ typedef void (*inv_db_update_builder_t)(size_t i, bson_t **filter, bson_t **upda
 int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,
                        void *ctx, const char *what, char *err, size_t errsz);
 
-#define INV_COLL_PRODUCTS "products"
-#define INV_COLL_LEDGER   "ledger"
-#define INV_COLL_OUTBOX   "outbox"
-#define INV_COLL_CLAIMS   "claims"
-#define INV_COLL_PENDING  "pending"
+#define INV_COLL_PRODUCTS  "products"
+#define INV_COLL_LEDGER    "ledger"
+#define INV_COLL_OUTBOX    "outbox"
+#define INV_COLL_CLAIMS    "claims"
+#define INV_COLL_PENDING   "pending"
+#define INV_COLL_CATALOGUE "catalogue" /* one document: the catalogue's change token */
 
 #endif

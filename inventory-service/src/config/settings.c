@@ -6,6 +6,7 @@
 #include "config/settings.h"
 
 #include "config/database.h"
+#include "models/product.h"
 
 #include <string.h>
 
@@ -46,6 +47,8 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	        eda_env_long(env, "MONGODB_TIMEOUT_MS", INV_DB_DEFAULT_TIMEOUT_MS, 100, 600000);
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->topic_inventory = eda_env_string(env, "TOPIC_INVENTORY", "inventory");
+	s->topic_products = eda_env_string(env, "TOPIC_PRODUCTS", "products");
+	s->store_currency = eda_env_string(env, "STORE_CURRENCY", "EUR");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", "inventory-service");
 	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumer_threads = eda_env_long(env, "CONSUMER_THREADS", 1, 1, INV_MAX_CONSUMERS);
@@ -56,6 +59,9 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	s->shutdown_timeout_s = eda_env_long(env, "SHUTDOWN_TIMEOUT_S", 20, 1, 3600);
 	check_topic(env, "TOPIC_ORDERS", s->topic_orders);
 	check_topic(env, "TOPIC_INVENTORY", s->topic_inventory);
+	check_topic(env, "TOPIC_PRODUCTS", s->topic_products);
+	if (!inv_currency_valid(s->store_currency))
+		eda_env_fail(env, "STORE_CURRENCY", "must be three upper-case letters (ISO 4217)");
 	check_topic(env, "CONSUMER_GROUP", s->consumer_group);
 	if (s->mongodb_database[0] != '\0' &&
 	    strcspn(s->mongodb_database, "/\\. \"$") != strlen(s->mongodb_database))

@@ -25,6 +25,8 @@ typedef struct inv_settings {
 	long mongodb_timeout_ms; /* deadline of every MongoDB call (config/database.h) */
 	const char *topic_orders;
 	const char *topic_inventory;
+	const char *topic_products; /* ProductChanged, key = SKU (compacted) */
+	const char *store_currency; /* a product's currency when none is given */
 	const char *consumer_group;
 	char instance_id[256]; /* group.instance.id of member 0; "" for dynamic members */
 	long consumer_threads; /* group members in this process, each on its own thread */

@@ -49,6 +49,7 @@ typedef struct msg {
 	row_t *row;
 	char *event;
 	char *key;
+	const char *topic; /* the publisher's topic for this type */
 	char type[48];
 	int err;
 	int attempts;
@@ -58,6 +59,7 @@ struct inv_publisher {
 	eda_producer_t *producer;
 	inv_db_t *db;
 	char *topic;
+	char *products_topic; /* ProductChanged goes here, everything else to TOPIC */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	msg_t *head, *tail;
@@ -121,7 +123,7 @@ static void send_msg(inv_publisher_t *pub, msg_t *m)
 	int rc;
 
 	m->attempts++;
-	rc = eda_producer_send(pub->producer, pub->topic, m->key, strlen(m->key), m->event,
+	rc = eda_producer_send(pub->producer, m->topic, m->key, strlen(m->key), m->event,
 	                       strlen(m->event), eda_event_headers, eda_event_nheaders, m, err,
 	                       sizeof(err));
 	if (rc != EDA_PRODUCER_OK) {
@@ -170,6 +172,8 @@ void inv_publisher_send(inv_publisher_t *pub, const char *collection, const char
 		m->event = eda_xstrdup(events[i]);
 		m->key = eda_xstrdup(subject != NULL ? subject : "");
 		snprintf(m->type, sizeof(m->type), "%s", type != NULL ? type : "unknown");
+		m->topic = strcmp(m->type, EDA_EVENT_PRODUCT_CHANGED) == 0 ? pub->products_topic
+		                                                           : pub->topic;
 		json_decref(j);
 		send_msg(pub, m);
 	}
@@ -272,7 +276,8 @@ static void *relay_main(void *arg)
 			inv_idset_done(pub->seen, rows[i]->seen_key);
 		pthread_mutex_unlock(&pub->mu);
 		for (size_t i = 0; i < n; i++) {
-			eda_counter_add(pub->published, EDA_LABELS(pub->topic, batch[i]->type), 1);
+			eda_counter_add(pub->published, EDA_LABELS(batch[i]->topic, batch[i]->type),
+			                1);
 			msg_free(batch[i]);
 		}
 		atomic_fetch_sub(&pub->pending, (long)n);
@@ -297,7 +302,8 @@ static void *relay_main(void *arg)
 }
 
 inv_publisher_t *inv_publisher_new(rd_kafka_conf_t *conf, inv_db_t *db, const char *topic,
-                                   eda_metrics_t *metrics, char *err, size_t errsz)
+                                   const char *products_topic, eda_metrics_t *metrics, char *err,
+                                   size_t errsz)
 {
 	inv_publisher_t *pub = eda_xcalloc(1, sizeof(*pub));
 
@@ -310,6 +316,7 @@ inv_publisher_t *inv_publisher_new(rd_kafka_conf_t *conf, inv_db_t *db, const ch
 	pthread_condattr_destroy(&ca);
 	pub->db = db;
 	pub->topic = eda_xstrdup(topic);
+	pub->products_topic = eda_xstrdup(products_topic);
 	pub->seen = inv_idset_new(16384);
 	pub->published = eda_event_published_metric(metrics, err, errsz);
 	pub->pending_gauge = eda_metrics_gauge(metrics, "outbox_pending",
@@ -421,5 +428,6 @@ void inv_publisher_free(inv_publisher_t *pub, int timeout_ms)
 	pthread_cond_destroy(&pub->cv);
 	inv_idset_free(pub->seen);
 	free(pub->topic);
+	free(pub->products_topic);
 	free(pub);
 }

@@ -20,9 +20,11 @@
 
 typedef struct inv_publisher inv_publisher_t;
 
-/* Takes ownership of CONF. TOPIC is copied. NULL with ERR on failure. */
+/* Takes ownership of CONF. Events go to TOPIC, except ProductChanged, which
+ * goes to PRODUCTS_TOPIC; both are copied. NULL with ERR on failure. */
 inv_publisher_t *inv_publisher_new(rd_kafka_conf_t *conf, inv_db_t *db, const char *topic,
-                                   eda_metrics_t *metrics, char *err, size_t errsz);
+                                   const char *products_topic, eda_metrics_t *metrics, char *err,
+                                   size_t errsz);
 
 /* The producer, also used to forward dead messages to the DLQ. */
 eda_producer_t *inv_publisher_producer(inv_publisher_t *pub);

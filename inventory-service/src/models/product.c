@@ -26,6 +26,22 @@ bool inv_sku_valid(const char *s)
 	return true;
 }
 
+bool inv_currency_valid(const char *s)
+{
+	if (s == NULL || strlen(s) != INV_CURRENCY_LEN)
+		return false;
+	for (size_t i = 0; i < INV_CURRENCY_LEN; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return false;
+	return true;
+}
+
+bool inv_product_catalogue_differs(const inv_product_t *a, const inv_product_t *b)
+{
+	return a->price_cents != b->price_cents || strcmp(a->currency, b->currency) != 0 ||
+	       strcmp(a->name != NULL ? a->name : "", b->name != NULL ? b->name : "") != 0;
+}
+
 bool inv_name_valid(const char *s)
 {
 	size_t chars = 0;

@@ -89,6 +89,12 @@ json_t *inv_failed_data(const inv_order_lines_t *lines)
 	                 "details", details);
 }
 
+json_t *inv_price_changed_data(const char *order_id, json_t *details)
+{
+	return json_pack("{s:s, s:s, s:O}", "order_id", order_id, "reason", "price_changed",
+	                 "details", details);
+}
+
 json_t *inv_released_data(const char *order_id, const inv_line_t *released, size_t n)
 {
 	json_t *items = json_array();

@@ -47,6 +47,10 @@ json_t *inv_reserved_data(const inv_order_lines_t *lines);
  * UNKNOWN, else insufficient_stock; details list the SHORT and UNKNOWN lines. */
 json_t *inv_failed_data(const inv_order_lines_t *lines);
 
+/* The data of InventoryReservationFailed with reason price_changed: DETAILS
+ * [{sku, quoted, price}] (borrowed; a new reference is taken). */
+json_t *inv_price_changed_data(const char *order_id, json_t *details);
+
 /* The data of InventoryReleased: ORDER_ID and the N (sku, quantity) pairs. */
 json_t *inv_released_data(const char *order_id, const inv_line_t *released, size_t n);
 

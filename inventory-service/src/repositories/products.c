@@ -2,6 +2,7 @@
 #include "repositories/products.h"
 
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
@@ -20,16 +21,19 @@ static void product_from_bson(const bson_t *doc, inv_product_t *p)
 	else
 		p->name = eda_xstrdup("");
 	p->price_cents = inv_bson_int(doc, "price_cents");
+	inv_bson_str(p->currency, sizeof(p->currency), doc, "currency");
+	p->revision = inv_bson_int(doc, "revision");
+	p->published_revision = inv_bson_int(doc, "published_revision");
 	p->stock = inv_bson_int(doc, "stock");
 	p->version = inv_bson_int(doc, "version");
 	p->updated_ms = inv_bson_int(doc, "updated_ms");
 }
 
-static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
-                  char *err, size_t errsz)
+static int update_in(inv_db_t *db, const char *collection, bson_t *filter, bson_t *upd, bool upsert,
+                     const char *what, char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
-	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	mongoc_collection_t *coll = inv_db_collection(db, c, collection);
 	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(upsert));
 	bson_error_t be;
 	int rc = INV_REPO_OK;
@@ -50,13 +54,118 @@ static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const 
 	return rc;
 }
 
+static int update(inv_db_t *db, bson_t *filter, bson_t *upd, bool upsert, const char *what,
+                  char *err, size_t errsz)
+{
+	return update_in(db, INV_COLL_PRODUCTS, filter, upd, upsert, what, err, errsz);
+}
+
 int inv_products_upsert(inv_db_t *db, const inv_product_t *p, char *err, size_t errsz)
 {
 	return update(db, BCON_NEW("_id", BCON_UTF8(p->sku)),
 	              BCON_NEW("$set", "{", "name", BCON_UTF8(p->name), "price_cents",
-	                       BCON_INT64(p->price_cents), "updated_ms", BCON_INT64(p->updated_ms),
-	                       "}"),
+	                       BCON_INT64(p->price_cents), "currency", BCON_UTF8(p->currency),
+	                       "revision", BCON_INT64(p->revision), "updated_ms",
+	                       BCON_INT64(p->updated_ms), "}"),
 	              true, "products upsert", err, errsz);
+}
+
+int inv_products_mark_published(inv_db_t *db, const char *sku, int64_t revision, char *err,
+                                size_t errsz)
+{
+	/* $max: a late mark of an older revision never hides a newer one. */
+	return update(db, BCON_NEW("_id", BCON_UTF8(sku)),
+	              BCON_NEW("$max", "{", "published_revision", BCON_INT64(revision), "}"), false,
+	              "products mark published", err, errsz);
+}
+
+struct priced {
+	const char *const *skus;
+	size_t n;
+	inv_price_t *out;
+};
+
+static void priced_row(const bson_t *doc, void *ctx)
+{
+	const struct priced *k = ctx;
+	bson_iter_t it;
+	const char *id;
+
+	if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
+		return;
+	id = bson_iter_utf8(&it, NULL);
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->skus[i], id) == 0) {
+			k->out[i].found = true;
+			k->out[i].price_cents = inv_bson_int(doc, "price_cents");
+			inv_bson_str(k->out[i].currency, sizeof(k->out[i].currency), doc,
+			             "currency");
+		}
+	}
+}
+
+int inv_products_prices(inv_db_t *db, const char *const *skus, size_t n, inv_price_t *out,
+                        char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_PRODUCTS);
+	bson_t *opts = BCON_NEW("projection", "{", "price_cents", BCON_INT32(1), "currency",
+	                        BCON_INT32(1), "}");
+	struct priced k = {.skus = skus, .n = n, .out = out};
+	int rc;
+
+	memset(out, 0, n * sizeof(*out));
+	rc = inv_find_in(db, coll, "_id", skus, n, opts, priced_row, &k, "products prices", err,
+	                 errsz) == 0
+	             ? INV_REPO_OK
+	             : INV_REPO_ERR;
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
+#define TOKEN_ID "token"
+
+int inv_catalogue_token(inv_db_t *db, char token[static INV_TOKEN_LEN], char *err, size_t errsz)
+{
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_CATALOGUE);
+	bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+	bson_t *filter = BCON_NEW("_id", BCON_UTF8(TOKEN_ID));
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	const bson_t *doc;
+	bson_error_t be;
+	int rc = INV_REPO_OK;
+
+	token[0] = '\0';
+	if (mongoc_cursor_next(cur, &doc))
+		inv_bson_str(token, INV_TOKEN_LEN, doc, "token");
+	if (mongoc_cursor_error(cur, &be)) {
+		eda_errf(err, errsz, "catalogue token: %s", be.message);
+		rc = INV_REPO_ERR;
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(filter);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	inv_db_release(db, c);
+	return rc;
+}
+
+int inv_catalogue_token_bump(inv_db_t *db, char *err, size_t errsz)
+{
+	uuid_t u;
+	char token[INV_TOKEN_LEN];
+
+	/* A value never written before, not a counter: FerretDB runs $inc as a
+	 * read and a separate write, so two bumps could leave one value, and a
+	 * reader that cached under it would miss the second change. */
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, token);
+	return update_in(db, INV_COLL_CATALOGUE, BCON_NEW("_id", BCON_UTF8(TOKEN_ID)),
+	                 BCON_NEW("$set", "{", "token", BCON_UTF8(token), "}"), true,
+	                 "catalogue token", err, errsz);
 }
 
 static bson_t *cache_filter(const char *sku, int64_t version)

@@ -56,7 +56,7 @@ static json_t *unknown_members(const json_t *body, const char *const *allowed, j
 
 int inv_product_from_json(const json_t *body, inv_product_t *p, json_t **errors)
 {
-	static const char *const allowed[] = {"name", "price", "stock", NULL};
+	static const char *const allowed[] = {"name", "price", "currency", "stock", NULL};
 	json_t *errs = NULL, *v;
 	int money;
 
@@ -80,6 +80,14 @@ int inv_product_from_json(const json_t *body, inv_product_t *p, json_t **errors)
 		errs = field_error(errs, "price", "is required");
 	else if ((money = eda_money_parse_json(v, &p->price_cents)) != 0)
 		errs = field_error(errs, "price", eda_money_strerror(money));
+	/* Optional: without it the product is in the store's currency, which
+	 * the service fills in (it knows STORE_CURRENCY, this file does not). */
+	v = json_object_get(body, "currency");
+	if (v != NULL && (!json_is_string(v) || !inv_currency_valid(json_string_value(v))))
+		errs = field_error(errs, "currency",
+		                   "must be three upper-case letters (ISO 4217, e.g. \"EUR\")");
+	else if (v != NULL)
+		memcpy(p->currency, json_string_value(v), INV_CURRENCY_LEN + 1);
 	v = json_object_get(body, "stock");
 	if (v == NULL)
 		errs = field_error(errs, "stock", "is required");
@@ -120,7 +128,8 @@ json_t *inv_product_to_json(const inv_product_t *p)
 	char when[INV_TIME_STRLEN];
 
 	inv_time_format(p->updated_ms, when);
-	return json_pack("{s:s, s:s, s:o, s:I, s:s}", "sku", p->sku, "name",
+	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:s}", "sku", p->sku, "name",
 	                 p->name != NULL ? p->name : "", "price", eda_money_to_json(p->price_cents),
-	                 "stock", (json_int_t)p->stock, "updated_at", when);
+	                 "currency", p->currency, "stock", (json_int_t)p->stock, "updated_at",
+	                 when);
 }

@@ -1,7 +1,7 @@
 /*
  * JSON <-> product: the bodies of PUT /products/{sku} and POST
  * /products/{sku}/restock with field errors, a product's representation
- * {sku, name, price, stock, updated_at}, and the seed catalogue's entries.
+ * {sku, name, price, currency, stock, updated_at}, and the seed catalogue's entries.
  */
 #ifndef INV_PRODUCT_SCHEMA_H
 #define INV_PRODUCT_SCHEMA_H
@@ -11,7 +11,8 @@
 
 #include "models/product.h"
 
-/* Reads {name, price, stock} (no other members) into *P (name malloc'd; clear
+/* Reads {name, price, currency (optional: P->currency stays ""), stock} (no
+ * other members) into *P (name malloc'd; clear
  * with inv_product_clear). Returns 0, or -1 with *ERRORS a new array of
  * {field, message} (for eda_http_reply_problem). */
 int inv_product_from_json(const json_t *body, inv_product_t *p, json_t **errors);

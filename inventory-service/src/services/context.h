@@ -30,6 +30,11 @@ typedef struct inv_app {
 	/* Held around a batch flush (events/consumers.c); may be NULL when the
 	 * process has one consumer. */
 	pthread_mutex_t *flush_lock;
+	/* STORE_CURRENCY: a product's currency when its document has none. */
+	const char *store_currency;
+	/* Prices a reservation checks, cached under the catalogue's change
+	 * token (services/prices.h); may be NULL: then read every time. */
+	struct inv_prices *prices;
 } inv_app_t;
 
 #endif

@@ -8,6 +8,8 @@
 #include "eda/errbuf.h"
 #include "repositories/products.h"
 #include "schemas/product.h"
+#include "services/catalogue.h"
+#include "utils/crash.h"
 
 /* The ledger holds the stock; the product document its name and price. */
 static int with_ledger_stock(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz)
@@ -17,6 +19,9 @@ static int with_ledger_stock(const inv_app_t *app, inv_product_t *p, char *err, 
 
 	if (rc < 0)
 		return -1;
+	/* A document from before currencies existed is in the store's. */
+	if (p->currency[0] == '\0')
+		snprintf(p->currency, sizeof(p->currency), "%s", app->store_currency);
 	if (rc == 1) {
 		p->stock = head.balance;
 		p->version = head.version;
@@ -77,12 +82,24 @@ inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const cha
 	                         .op = op,
 	                         .correlation_id = request_id};
 	inv_product_t old;
+	bool changed, unannounced;
 	int found;
 	inv_stock_rc_t rc;
 
+	if (p->currency[0] == '\0')
+		snprintf(p->currency, sizeof(p->currency), "%s", app->store_currency);
 	found = inv_products_get(app->db, p->sku, &old, err, errsz);
 	if (found < 0)
 		return INV_STOCK_ERR;
+	if (found && old.currency[0] == '\0')
+		snprintf(old.currency, sizeof(old.currency), "%s", app->store_currency);
+	/* A new revision for a change of what ProductChanged carries (and for a
+	 * document from before revisions); a stock-only PUT keeps it. */
+	changed = !found || old.revision == 0 || inv_product_catalogue_differs(&old, p);
+	/* A change whose announcement a failure or crash cut short is
+	 * announced by the next PUT (or by the sweep at the next start). */
+	unannounced = found && old.published_revision < old.revision;
+	p->revision = (found ? old.revision : 0) + (changed ? 1 : 0);
 	inv_product_clear(&old);
 	*created = found == 0;
 	/* Ledger first: a crash before the document leaves stock that only a
@@ -93,6 +110,16 @@ inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const cha
 		return rc;
 	p->updated_ms = inv_now_ms();
 	if (inv_products_upsert(app->db, p, err, errsz) != 0)
+		return INV_STOCK_ERR;
+	if (changed) {
+		inv_crash_point("product-write");
+		/* After the document: a reservation that sees the new token
+		 * reads the new price (services/prices.h). */
+		if (inv_catalogue_token_bump(app->db, err, errsz) != INV_REPO_OK)
+			return INV_STOCK_ERR;
+		inv_crash_point("catalogue-token");
+	}
+	if ((changed || unannounced) && inv_catalogue_announce(app, p, err, errsz) < 0)
 		return INV_STOCK_ERR;
 	p->stock = e.balance;
 	p->version = e.version;

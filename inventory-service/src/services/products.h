@@ -21,8 +21,11 @@ int inv_product_get(const inv_app_t *app, const char *sku, inv_product_t *p, cha
 int inv_product_list(const inv_app_t *app, const char *after, size_t limit, inv_product_t *out,
                      char *err, size_t errsz);
 
-/* Creates or replaces P (sku, name, price, stock). *CREATED tells which.
- * REQUEST_ID correlates the InventoryUpdated. Returns an inv_stock_rc_t. */
+/* Creates or replaces P (sku, name, price, currency, stock; an empty
+ * currency is the store's). *CREATED tells which. A change of name, price or
+ * currency (or a creation) gets the next revision and its ProductChanged
+ * (services/catalogue.h); a stock-only change publishes none. REQUEST_ID
+ * correlates the InventoryUpdated. Returns an inv_stock_rc_t. */
 inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const char *request_id,
                                bool *created, char *err, size_t errsz);
 
@@ -32,8 +35,9 @@ inv_stock_rc_t inv_product_restock(const inv_app_t *app, const char *sku, int64_
                                    const char *op_key, const char *request_id, int64_t *stock,
                                    char *err, size_t errsz);
 
-/* Loads a catalogue file: {"products": [{sku, name, price, stock}, ...]} or
- * the bare array. Returns the number of products, or -1 with ERR. */
+/* Loads a catalogue file: {"products": [{sku, name, price, currency?,
+ * stock}, ...]} or the bare array. Returns the number of products, or -1
+ * with ERR. */
 int inv_catalogue_load(const inv_app_t *app, const char *path, char *err, size_t errsz);
 
 #endif

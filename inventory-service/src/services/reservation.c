@@ -107,6 +107,7 @@
 #include "repositories/claims.h"
 #include "repositories/outbox.h"
 #include "repositories/published.h"
+#include "services/prices.h"
 #include "services/stock.h"
 #include "utils/crash.h"
 
@@ -454,9 +455,11 @@ static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_
 
 /* Reserves the order of EV. FRESH: this delivery claimed the order, so no
  * row of it existed when it did and there is nothing to look up; a row
- * written since by a concurrent delivery shows up as a duplicate D. */
-static int reserve_order(const inv_app_t *app, const eda_event_t *ev, bool fresh, char *err,
-                         size_t errsz)
+ * written since by a concurrent delivery shows up as a duplicate D. STALE:
+ * NULL, or the lines whose price is not the catalogue's (services/prices.h):
+ * an undecided order then fails with price_changed and takes nothing. */
+static int reserve_order(const inv_app_t *app, const eda_event_t *ev, bool fresh, json_t *stale,
+                         char *err, size_t errsz)
 {
 	inv_order_lines_t lines;
 	char placed[INV_OUTBOX_ID_MAX], cancelled[INV_OUTBOX_ID_MAX];
@@ -482,6 +485,17 @@ static int reserve_order(const inv_app_t *app, const eda_event_t *ev, bool fresh
 	}
 	if (has_placed)
 		return redo_decided(app, ev, lines.order_id, &lines, placed, err, errsz);
+	if (stale != NULL) {
+		/* Entries an earlier delivery took are given back by the
+		 * failure's compensation (redo_decided below); D carries their
+		 * updates, as for any failure. */
+		failed = 1;
+		if (!fresh && via_outbox_updates(app, ev, &lines, &u, err, errsz) < 0)
+			goto fail;
+		event = result_event(ev, EDA_EVENT_INVENTORY_RESERVATION_FAILED, lines.order_id,
+		                     inv_price_changed_data(lines.order_id, stale));
+		goto decided;
+	}
 
 	/* The common case in one insert; whatever the batch leaves (a shortage,
 	 * a stale head, a redelivery) is judged line by line. */
@@ -512,6 +526,7 @@ static int reserve_order(const inv_app_t *app, const eda_event_t *ev, bool fresh
 		event = result_event(ev, EDA_EVENT_INVENTORY_RESERVED, lines.order_id,
 		                     inv_reserved_data(&lines));
 	}
+decided:
 	nupd = updates_list(&u, list);
 	rc = inv_outbox_insert(app->db, placed, lines.order_id, failed ? "failed" : "reserved",
 	                       event, list, nupd, err, errsz);
@@ -553,14 +568,13 @@ fail:
 int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
 {
 	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
-	int fresh;
 
 	if (order_id == NULL || strlen(order_id) > INV_ORDER_ID_MAX) {
 		snprintf(err, errsz, "OrderPlaced without order_id");
 		return -1;
 	}
-	fresh = claim(app, order_id, err, errsz);
-	return fresh < 0 ? -1 : reserve_order(app, ev, fresh == 1, err, errsz);
+	/* The batch's way, for its price check. */
+	return inv_reserve_orders(app, &ev, 1, err, errsz);
 }
 
 /* The lines of ORDER_ID, with their quantities, as its decision row ROW
@@ -860,6 +874,7 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	staged_t *s = eda_xcalloc(n + 1, sizeof(*s));
 	inv_ledger_entry_t *chain = NULL;
 	inv_heads_t *view = NULL;
+	json_t **stale = eda_xcalloc(n + 1, sizeof(*stale));
 	size_t nlines = 0, nchain = 0, landed = 0;
 	int rc = -1;
 
@@ -876,6 +891,11 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	}
 	if (claim_all(app, s, n, err, errsz) < 0)
 		goto out;
+	/* After the claims: an order failed on its price is claimed like any. */
+	if (inv_prices_check(app, evs, n, stale, err, errsz) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		s[i].slow = s[i].slow || stale[i] != NULL;
 	view = inv_heads_new(nlines + 1);
 	if (view_heads(app, s, n, nlines, view, err, errsz) < 0)
 		goto out;
@@ -911,14 +931,16 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	/* After the decisions are out: the cache is not on their way. */
 	inv_stock_cache(app, chain, NULL, landed);
 	for (size_t i = 0; i < n; i++)
-		if (s[i].slow && reserve_order(app, s[i].ev, s[i].fresh, err, errsz) < 0)
+		if (s[i].slow && reserve_order(app, s[i].ev, s[i].fresh, stale[i], err, errsz) < 0)
 			goto out;
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++) {
 		updates_clear(&s[i].u);
 		free(s[i].event);
+		json_decref(stale[i]);
 	}
+	free(stale);
 	inv_heads_free(view);
 	free(chain);
 	free(s);

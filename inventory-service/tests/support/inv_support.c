@@ -127,6 +127,7 @@ void ts_inv_init(ts_inv_t *t, const char *name, int partitions)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(t->orders, sizeof(t->orders), "%s.orders", base);
 	snprintf(t->inventory, sizeof(t->inventory), "%s.inventory", base);
+	snprintf(t->products, sizeof(t->products), "%s.products", base);
 	snprintf(t->group, sizeof(t->group), "%s", base);
 	snprintf(t->dlq, sizeof(t->dlq), "dlq.%s", base);
 	/* MongoDB database names are short and without dots. */
@@ -134,8 +135,8 @@ void ts_inv_init(ts_inv_t *t, const char *name, int partitions)
 	         ts.tv_nsec / 1000);
 	remember_db(t->db);
 	t->partitions = partitions;
-	create_topics((const char *const[]){t->orders, t->inventory, t->dlq},
-	              (const int[]){partitions, partitions, 1}, 3);
+	create_topics((const char *const[]){t->orders, t->inventory, t->products, t->dlq},
+	              (const int[]){partitions, partitions, partitions, 1}, 4);
 }
 
 static const char *bin_dir(void)
@@ -195,6 +196,7 @@ pid_t ts_inv_start(const ts_inv_t *t, unsigned short port, const char *group, co
 		setenv("BIND_ADDR", "127.0.0.1", 1);
 		setenv("TOPIC_ORDERS", t->orders, 1);
 		setenv("TOPIC_INVENTORY", t->inventory, 1);
+		setenv("TOPIC_PRODUCTS", t->products, 1);
 		setenv("CONSUMER_GROUP", group != NULL ? group : t->group, 1);
 		setenv("MONGODB_DATABASE", t->db, 1);
 		setenv("HTTP_THREADS", "2", 1);

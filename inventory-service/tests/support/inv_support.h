@@ -18,12 +18,12 @@
 #include "support/ports.h" /* ts_free_port */
 
 typedef struct ts_inv {
-	char orders[128], inventory[128], group[128], dlq[140], db[64];
+	char orders[128], inventory[128], products[128], group[128], dlq[140], db[64];
 	int partitions;
 } ts_inv_t;
 
-/* Unique names from NAME; creates the orders, inventory and DLQ topics with
- * PARTITIONS partitions. */
+/* Unique names from NAME; creates the orders, inventory, products and DLQ
+ * topics with PARTITIONS partitions. */
 void ts_inv_init(ts_inv_t *t, const char *name, int partitions);
 
 /* Starts the daemon on PORT with T's names (GROUP overrides T's group when

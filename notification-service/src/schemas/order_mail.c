@@ -97,6 +97,12 @@ json_t *order_mail_values(const eda_event_t *ev)
 	json_object_set(v, "currency", json_object_get(d, "currency"));
 	if (json_object_get(d, "reason") != NULL)
 		json_object_set(v, "reason", json_object_get(d, "reason"));
+	/* Inventory refused the order because a price moved after the order
+	 * was priced: the e-mail explains that instead of showing the code. */
+	json_object_set_new(v, "price_changed",
+	                    json_boolean(json_is_string(json_object_get(d, "reason")) &&
+	                                 strcmp(json_string_value(json_object_get(d, "reason")),
+	                                        "price_changed") == 0));
 	if (json_is_array(items)) {
 		json_int_t count;
 		json_t *lines = priced_items(items, &count);

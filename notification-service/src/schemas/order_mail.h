@@ -34,7 +34,8 @@ const char *order_mail_recipient(const eda_event_t *ev);
 /*
  * The template values of EV, a new object the caller owns:
  *   event_id, event_type, order_id, order_number (first 8 characters),
- *   customer_id, total, currency, reason (may be absent),
+ *   customer_id, total, currency, reason (may be absent), price_changed
+ *   (true when reason is "price_changed": the rejection e-mail explains it),
  *   items [{sku, quantity, unit_price, line_total}] and item_count (OrderPlaced).
  * Returns NULL when a money amount cannot be read (not for valid events).
  */
