@@ -93,12 +93,13 @@ cat >"$stack/env" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
 export DATABASE_URL=$pg_url
 export MONGODB_URL=${MONGODB_URL%/*}/$tag MONGODB_DATABASE=$tag
-export TOPIC_ORDERS=$tag.orders TOPIC_INVENTORY=$tag.inventory TOPIC_PAYMENTS=$tag.payments
+export TOPIC_ORDERS=$tag.orders TOPIC_INVENTORY=$tag.inventory TOPIC_PAYMENTS=$tag.payments TOPIC_PRODUCTS=$tag.products
 export EDA_GROUP_PREFIX=${tag}_ LOG_LEVEL=warn RATE_LIMIT_PER_SECOND=0
 EOF
 {
 	for t in orders inventory payments; do echo "$tag.$t 6 1"; done
-	for d in order-service inventory-service notification-service; do echo "dlq.${tag}_$d 6 1"; done
+	echo "$tag.products 6 1 cleanup.policy=compact"
+	for d in order-service inventory-service notification-service order-service-catalogue; do echo "dlq.${tag}_$d 6 1"; done
 } >"$stack/topics.conf"
 "$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" "$stack/topics.conf" >/dev/null
 

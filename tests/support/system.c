@@ -110,6 +110,7 @@ static void spawn(sys_t *s, int d)
 		setenv("TOPIC_ORDERS", s->topic_orders, 1);
 		setenv("TOPIC_INVENTORY", s->topic_inventory, 1);
 		setenv("TOPIC_PAYMENTS", s->topic_payments, 1);
+		setenv("TOPIC_PRODUCTS", s->topic_products, 1);
 		setenv("CONSUMER_GROUP", s->group[d], 1);
 		setenv("DATABASE_URL", s->pg_url, 1);
 		with_database(env_or("MONGODB_URL", "mongodb://127.0.0.1:57017/inventory"),
@@ -179,9 +180,11 @@ void sys_start(sys_t *s)
 	snprintf(s->topic_orders, sizeof(s->topic_orders), "%s.orders", s->tag);
 	snprintf(s->topic_inventory, sizeof(s->topic_inventory), "%s.inventory", s->tag);
 	snprintf(s->topic_payments, sizeof(s->topic_payments), "%s.payments", s->tag);
+	snprintf(s->topic_products, sizeof(s->topic_products), "%s.products", s->tag);
 	ts_create_topic(s->topic_orders, 6);
 	ts_create_topic(s->topic_inventory, 6);
 	ts_create_topic(s->topic_payments, 6);
+	ts_create_topic(s->topic_products, 6);
 	/* A copy: GCC's -Wrestrict cannot tell s->tag from s->group[d]. */
 	char tag[sizeof(s->tag)];
 
@@ -193,6 +196,10 @@ void sys_start(sys_t *s)
 		snprintf(dlq, sizeof(dlq), "dlq.%s", s->group[d]);
 		if (d != SYS_GATEWAY)
 			ts_create_topic(dlq, 1);
+		if (d == SYS_ORDER) { /* the catalogue replica's group */
+			snprintf(dlq, sizeof(dlq), "dlq.%s-catalogue", s->group[d]);
+			ts_create_topic(dlq, 1);
+		}
 		s->port[d] = ts_free_port();
 	}
 	snprintf(s->pg_db, sizeof(s->pg_db), "%s", s->tag);

@@ -16,7 +16,7 @@ enum { SYS_ORDER, SYS_INVENTORY, SYS_NOTIFICATION, SYS_GATEWAY, SYS_NDAEMONS };
 
 typedef struct sys {
 	char tag[64]; /* unique per start: names topics, groups, databases */
-	char topic_orders[96], topic_inventory[96], topic_payments[96];
+	char topic_orders[96], topic_inventory[96], topic_payments[96], topic_products[96];
 	char group[SYS_NDAEMONS][96];
 	char pg_db[64], pg_url[256], mongo_db[64];
 	char spool[128], logdir[128];
