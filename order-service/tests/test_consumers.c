@@ -34,6 +34,7 @@ static void setup(void)
 {
 	eda_log_init("test", EDA_LOG_ERROR);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "49.99", "EUR");
 	port = os_app_port(&app);
 	ts_unique(customer, sizeof(customer), "cust");
 }
