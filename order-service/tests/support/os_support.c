@@ -214,8 +214,8 @@ void ost_catalogue_put(const char *sku, const char *price, const char *currency)
 	ost_sql(sql);
 }
 
-void ost_produce_product(const char *sku, const char *price, const char *currency,
-                         long long version)
+void ost_produce_product(int32_t partition, const char *sku, const char *price,
+                         const char *currency, long long version)
 {
 	char data[512];
 
@@ -223,7 +223,7 @@ void ost_produce_product(const char *sku, const char *price, const char *currenc
 	         "{\"sku\":\"%s\",\"name\":\"Product %s\",\"price\":\"%s\","
 	         "\"currency\":\"%s\",\"version\":%lld}",
 	         sku, sku, price, currency, version);
-	ost_produce_event(topics[4], EDA_EVENT_PRODUCT_CHANGED, sku, data, NULL);
+	ost_produce_event_to(topics[4], partition, EDA_EVENT_PRODUCT_CHANGED, sku, data, NULL);
 }
 
 /* ---- HTTP --------------------------------------------------------------- */

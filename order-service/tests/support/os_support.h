@@ -45,9 +45,10 @@ const char *ost_topic(const char *which);
 void ost_catalogue_put(const char *sku, const char *price, const char *currency);
 
 /* Produces ProductChanged for SKU (PRICE, CURRENCY, VERSION) to the test's
- * products topic, key = SKU, as inventory-service would. */
-void ost_produce_product(const char *sku, const char *price, const char *currency,
-                         long long version);
+ * products topic, key = SKU, as inventory-service would; to PARTITION (-1: by
+ * key). */
+void ost_produce_product(int32_t partition, const char *sku, const char *price,
+                         const char *currency, long long version);
 
 /* Applies the test environment (PORT=0, quiet logs) and starts APP. */
 void ost_app_start(os_app_t *app);
