@@ -37,7 +37,7 @@ typedef struct os_app {
 	os_orders_router_t router;
 	eda_http_server_t *http;
 	eda_consumer_t *consumer;
-	os_consumers_ctx_t saga;    /* the consumer's handler context */
+	os_consumers_ctx_t saga;   /* the consumer's handler context */
 	eda_consumer_t *catalogue; /* ProductChanged -> catalogue replica */
 	pthread_t maintenance;
 	bool maintenance_started, stopping;
