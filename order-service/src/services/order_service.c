@@ -19,8 +19,8 @@
 #include "repositories/idempotency.h"
 #include "repositories/orders.h"
 #include "repositories/outbox.h"
-#include "repositories/payments.h"
 #include "schemas/order.h"
+#include "services/payments.h"
 #include "services/pricing.h"
 #include "utils/pg.h"
 
@@ -466,102 +466,9 @@ static const char *event_for(os_status_t to)
 
 /* What a saga step did besides its outcome, for the after-commit work. */
 typedef struct step {
-	bool changed;  /* the order moved: hooks, log */
-	bool refund;   /* a payment for a CANCELLED or REJECTED order */
-	bool mismatch; /* a payment whose amount or currency is not the order's */
+	bool changed; /* the order moved: hooks, log */
+	os_payment_found_t pay;
 } step_t;
-
-/* Counts what the committed steps found (never before the commit: a rolled
- * back batch is applied again and would count twice). */
-static void count_payments(os_service_t *s, int refunds, int mismatches)
-{
-	if (refunds > 0 && s->refunds != NULL)
-		eda_counter_add(s->refunds, NULL, refunds);
-	if (mismatches > 0 && s->mismatches != NULL)
-		eda_counter_add(s->mismatches, NULL, mismatches);
-}
-
-/* What payment EV (AMOUNT, CURRENCY) means for order O (FOUND: whether it
- * exists): OUTCOME, and whether it may move the order. */
-static bool judge_payment(const eda_event_t *ev, int found, const os_order_t *o, int64_t amount,
-                          const char *currency, char *outcome, size_t outsz, step_t *st)
-{
-	if (strcmp(ev->type, EDA_EVENT_PAYMENT_FAILED) == 0) {
-		snprintf(outcome, outsz, "recorded: payment failed");
-		return false;
-	}
-	if (!found) {
-		snprintf(outcome, outsz, "ignored: unknown order");
-		return false;
-	}
-	if (o->status == OS_CANCELLED || o->status == OS_REJECTED) {
-		snprintf(outcome, outsz, "needs refund: order is %s", os_status_name(o->status));
-		st->refund = true;
-		return false;
-	}
-	if (strcmp(currency, o->currency) != 0) {
-		snprintf(outcome, outsz, "mismatch: currency %s is not the order's %s", currency,
-		         o->currency);
-		st->mismatch = true;
-		return false;
-	}
-	if (amount != o->total) {
-		char paid[EDA_MONEY_STRLEN], total[EDA_MONEY_STRLEN];
-
-		eda_money_format(amount, paid);
-		eda_money_format(o->total, total);
-		snprintf(outcome, outsz, "mismatch: amount %s is not the order total %s", paid,
-		         total);
-		st->mismatch = true;
-		return false;
-	}
-	if (o->status != OS_CONFIRMED) {
-		snprintf(outcome, outsz, "ignored: order is %s", os_status_name(o->status));
-		return false;
-	}
-	return true;
-}
-
-/* The payment step of EV (already recorded as consumed) on C: the order read
- * under its row lock, the payment recorded with what it did, CONFIRMED -> PAID
- * when it applies. Returns 1 when the order is to move (AFTER not yet read), 0
- * when not (OUTCOME says why), -1 with ERR. */
-static int pay_in(PGconn *c, const eda_event_t *ev, const char *order_id, int64_t amount,
-                  const char *currency, char *outcome, size_t outsz, step_t *st, char *err,
-                  size_t errsz)
-{
-	const char *payment_id = json_string_value(json_object_get(ev->data, "payment_id"));
-	const char *kind = strcmp(ev->type, EDA_EVENT_PAYMENT_FAILED) == 0 ? "failed" : "processed";
-	os_order_t o;
-	bool applies;
-	int rc;
-
-	memset(&o, 0, sizeof(o));
-	if ((rc = os_repo_order_get(c, order_id, 1, &o, err, errsz)) < 0)
-		goto done;
-	applies = judge_payment(ev, rc, &o, amount, currency, outcome, outsz, st);
-	rc = os_repo_payment_insert(c, order_id, payment_id, kind, amount, currency, outcome, err,
-	                            errsz);
-	if (rc == 0) {
-		/* The provider sent this payment before under another event id. */
-		snprintf(outcome, outsz, "duplicate: payment %s already recorded", kind);
-		st->refund = st->mismatch = false;
-		goto done;
-	}
-	if (rc < 0)
-		goto done;
-	if (st->refund)
-		eda_log(EDA_LOG_WARN, "payment needs a refund", "order_id", order_id, "payment_id",
-		        payment_id, "outcome", outcome, NULL);
-	else if (st->mismatch || strcmp(kind, "failed") == 0)
-		eda_log(EDA_LOG_WARN,
-		        st->mismatch ? "payment does not match the order" : "payment failed",
-		        "order_id", order_id, "payment_id", payment_id, "outcome", outcome, NULL);
-	rc = applies ? 1 : 0;
-done:
-	os_order_clear(&o);
-	return rc;
-}
 
 /* The saga step of EV on C, inside the caller's transaction: FROM -> TO once,
  * with its event in the outbox. Returns OS_OK with OUTCOME and *ST (whether
@@ -595,7 +502,8 @@ static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const cha
 	 * only to check a payment, or after the update matched nothing, to say
 	 * why. */
 	if (amount != NULL) {
-		rc = pay_in(c, ev, order_id, *amount, currency, outcome, outsz, st, err, errsz);
+		rc = os_payment_step(c, ev, order_id, *amount, currency, outcome, outsz, &st->pay,
+		                     err, errsz);
 		if (rc > 0) /* CONFIRMED, and the row is locked by us now */
 			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
 			                              errsz);
@@ -678,7 +586,7 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 	}
 	os_db_checkin(s->pool, c);
 	if (rc == OS_OK)
-		count_payments(s, st.refund, st.mismatch);
+		os_payments_count(s, st.pay.refund, st.pay.mismatch);
 	if (rc == OS_OK && st.changed) {
 		after_commit(s, order_id);
 		log_changed(ev->id, order_id, to);
@@ -741,7 +649,7 @@ static void batch_end(os_apply_batch_t *b, bool commit)
 	os_db_checkin(b->svc->pool, b->conn);
 	b->conn = NULL;
 	if (!b->broken)
-		count_payments(b->svc, b->refunds, b->mismatches);
+		os_payments_count(b->svc, b->refunds, b->mismatches);
 	if (!b->broken && b->nchanges > 0) {
 		/* One wake-up of the relay for the batch; one status hook per order. */
 		after_commit(b->svc, NULL);
@@ -778,8 +686,8 @@ int os_apply_batch_add(os_apply_batch_t *b, const eda_event_t *ev, os_status_t f
 	if (apply_in(b->svc, b->conn, ev, order_id, from, to, reason, amount, currency, outcome,
 	             outsz, &st, err, sizeof(err)) != OS_OK)
 		goto fail;
-	b->refunds += st.refund;
-	b->mismatches += st.mismatch;
+	b->refunds += st.pay.refund;
+	b->mismatches += st.pay.mismatch;
 	if (st.changed) {
 		struct batch_change *ch;
 
