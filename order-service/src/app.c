@@ -117,7 +117,30 @@ static int make_consumer(os_app_t *a, char *err, size_t errsz)
 	a->saga = (os_consumers_ctx_t){.svc = &a->svc, .batch = os_apply_batch_new(&a->svc)};
 	a->consumer = os_consumers_new(conf, &a->saga, a->cfg.consumer_group, a->cfg.instance_id,
 	                               topics, a->producer, a->metrics, err, errsz);
-	return a->consumer != NULL ? 0 : -1;
+	if (a->consumer == NULL)
+		return -1;
+	/* The catalogue replica has a consumer (and group) of its own: it reads
+	 * its topic from the start at every assignment, the saga never does. */
+	if ((conf = eda_kafka_conf_from_env(NULL, err, errsz)) == NULL)
+		return -1;
+	a->catalogue = os_catalogue_consumer_new(conf, &a->svc, a->cfg.catalogue_group,
+	                                         a->cfg.instance_id, a->cfg.topic_products,
+	                                         a->producer, a->metrics, err, errsz);
+	return a->catalogue != NULL ? 0 : -1;
+}
+
+/* The payment counters of the service (README, "Payments"). */
+static int payment_metrics(os_app_t *a, char *err, size_t errsz)
+{
+	a->svc.refunds = eda_metrics_counter(
+	        a->metrics, "payments_needing_refund_total",
+	        "Payments received for an order that was cancelled or rejected.", NULL, err, errsz);
+	if (a->svc.refunds == NULL)
+		return -1;
+	a->svc.mismatches = eda_metrics_counter(
+	        a->metrics, "payments_mismatched_total",
+	        "Payments whose amount or currency is not the order's total.", NULL, err, errsz);
+	return a->svc.mismatches != NULL ? 0 : -1;
 }
 
 int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
@@ -153,6 +176,8 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	                        .relay_ctx = a->relay,
 	                        .status_changed = os_waiters_wake_hook,
 	                        .status_ctx = a->waiters};
+	if (payment_metrics(a, err, errsz) != 0)
+		goto fail;
 	a->router = (os_orders_router_t){
 	        .svc = &a->svc, .waiters = a->waiters, .max_wait_s = cfg->max_wait_s};
 	hc.metrics = a->metrics;
@@ -164,7 +189,11 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	    eda_http_add_ready_check(a->http, "postgresql", db_ready, a) != 0 ||
 	    (a->consumer != NULL &&
 	     eda_http_add_ready_check(a->http, "kafka-consumer", eda_consumer_ready_check,
-	                              a->consumer) != 0)) {
+	                              a->consumer) != 0) ||
+	    /* Pricing needs the whole catalogue: not ready before it is read. */
+	    (a->catalogue != NULL &&
+	     eda_http_add_ready_check(a->http, "catalogue", eda_consumer_caught_up_check,
+	                              a->catalogue) != 0)) {
 		snprintf(err, errsz, "cannot register routes");
 		goto fail;
 	}
@@ -173,6 +202,8 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	if (cfg->relay_enabled && os_relay_start(a->relay, a->producer, err, errsz) != 0)
 		goto fail;
 	if (a->consumer != NULL && eda_consumer_start(a->consumer, err, errsz) != 0)
+		goto fail;
+	if (a->catalogue != NULL && eda_consumer_start(a->catalogue, err, errsz) != 0)
 		goto fail;
 	if (pthread_create(&a->maintenance, NULL, maintenance, a) != 0) {
 		snprintf(err, errsz, "cannot start the maintenance thread");
@@ -202,6 +233,11 @@ void os_app_stop(os_app_t *a)
 		eda_consumer_stop(a->consumer);
 		eda_consumer_free(a->consumer);
 		a->consumer = NULL;
+	}
+	if (a->catalogue != NULL) {
+		eda_consumer_stop(a->catalogue);
+		eda_consumer_free(a->catalogue);
+		a->catalogue = NULL;
 	}
 	if (a->saga.batch != NULL) {
 		os_apply_batch_free(a->saga.batch);

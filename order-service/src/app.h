@@ -17,6 +17,7 @@
 #include "eda/http.h"
 #include "eda/metrics.h"
 #include "eda/producer.h"
+#include "events/catalogue.h"
 #include "events/consumers.h"
 #include "events/notifier.h"
 #include "events/producers.h"
@@ -36,7 +37,8 @@ typedef struct os_app {
 	os_orders_router_t router;
 	eda_http_server_t *http;
 	eda_consumer_t *consumer;
-	os_consumers_ctx_t saga; /* the consumer's handler context */
+	os_consumers_ctx_t saga;   /* the consumer's handler context */
+	eda_consumer_t *catalogue; /* ProductChanged -> catalogue replica */
 	pthread_t maintenance;
 	bool maintenance_started, stopping;
 	pthread_mutex_t lock;

@@ -24,7 +24,6 @@
 #define BODY                                                                                       \
 	"{\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2,\"unit_price\":\"49.99\"}],\"currency\":"   \
 	"\"EUR\"}"
-#define PAYMENT_ID "7d444840-9dc0-41d2-8e8a-0016d3cca427"
 
 static os_app_t app;
 static unsigned short port;
@@ -34,6 +33,7 @@ static void setup(void)
 {
 	eda_log_init("test", EDA_LOG_ERROR);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "49.99", "EUR");
 	port = os_app_port(&app);
 	ts_unique(customer, sizeof(customer), "cust");
 }
@@ -125,10 +125,12 @@ static void paid_in(const char *id, const char *amount, const char *currency, co
 {
 	char data[256];
 
+	/* A provider-style id ("pi_..."), one per payment, as a payment service
+	 * would send it: the same event delivered twice carries the same one. */
 	snprintf(data, sizeof(data),
-	         "{\"order_id\":\"%s\",\"payment_id\":\"" PAYMENT_ID "\",\"amount\":\"%s\","
+	         "{\"order_id\":\"%s\",\"payment_id\":\"pi_%s\",\"amount\":\"%s\","
 	         "\"currency\":\"%s\"}",
-	         id, amount, currency);
+	         id, event_id, amount, currency);
 	ost_produce_event(ost_topic("payments"), "PaymentProcessed", id, data, event_id);
 }
 
@@ -269,13 +271,13 @@ START_TEST(test_events_that_no_longer_apply)
 	paid(other, "1.00", ev3);
 	wait_consumed(ev3);
 	outcome_of(ev3, outcome, sizeof(outcome));
-	ck_assert_str_eq(outcome, "ignored: amount does not match the order total");
+	ck_assert_str_eq(outcome, "mismatch: amount 1.00 is not the order total 99.98");
 	/* The right amount in another currency is not the order's total either. */
 	ts_unique(ev3, sizeof(ev3), "usd");
 	paid_in(other, "99.98", "USD", ev3);
 	wait_consumed(ev3);
 	outcome_of(ev3, outcome, sizeof(outcome));
-	ck_assert_str_eq(outcome, "ignored: currency USD is not the order's EUR");
+	ck_assert_str_eq(outcome, "mismatch: currency USD is not the order's EUR");
 	ck_assert_int_eq(outbox_count(other, "OrderPaid"), 0);
 }
 END_TEST
@@ -529,6 +531,168 @@ START_TEST(test_failing_event_does_not_hold_back_its_batch)
 }
 END_TEST
 
+/* ---- payments from outside (issue 19) ------------------------------------- */
+
+/* Produces payment event TYPE for ORDER as a payment service outside the
+ * project would: its own source, a provider id, and the CloudEvents
+ * attribute dataschema only when WITH_SCHEMA. EVENT_ID gets the event's id. */
+static void outside_payment(const char *type, const char *order, const char *payment_id,
+                            const char *amount, bool with_schema, char event_id[64])
+{
+	char text[1024];
+	const char *values[1] = {text};
+
+	ts_unique(event_id, 64, "ext");
+	snprintf(text, sizeof(text),
+	         "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/payment-provider\","
+	         "\"type\":\"%s\",\"subject\":\"%s\",\"time\":\"2026-12-07T10:00:00Z\","
+	         "\"datacontenttype\":\"application/json\",%s\"data\":{\"order_id\":\"%s\","
+	         "\"payment_id\":\"%s\",\"amount\":\"%s\",\"currency\":\"EUR\"}}",
+	         event_id, type, order,
+	         with_schema ? (strcmp(type, "PaymentFailed") == 0
+	                                ? "\"dataschema\":\"urn:eda:schema:PaymentFailed:1\","
+	                                : "\"dataschema\":\"urn:eda:schema:PaymentProcessed:1\",")
+	                     : "",
+	         order, payment_id, amount);
+	ts_produce(ost_topic("payments"), -1, order, values, 1);
+	wait_consumed(event_id);
+}
+
+static void confirmed_order(char id[37])
+{
+	char ev[64];
+
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev, sizeof(ev), "res");
+	reserved(id, ev);
+	wait_status(id, "CONFIRMED");
+}
+
+static void assert_outcome(const char *event_id, const char *want)
+{
+	char outcome[256];
+
+	outcome_of(event_id, outcome, sizeof(outcome));
+	ck_assert_str_eq(outcome, want);
+}
+
+/* The payments row of PAYMENT_ID: its kind and outcome, "" when none. */
+static void payment_row(const char *payment_id, char *out, size_t outsz)
+{
+	char sql[512];
+	PGconn *c = ost_db();
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT string_agg(kind || ' ' || amount_cents || ' ' || outcome, '; ') FROM "
+	         "payments WHERE payment_id = '%s'",
+	         payment_id);
+	r = PQexec(c, sql);
+	snprintf(out, outsz, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+}
+
+static bool metrics_have(const char *line)
+{
+	ost_resp_t r;
+	bool found;
+
+	ost_http(&r, port, "GET", "/metrics", NULL, NULL, 0);
+	found = r.body != NULL && strstr(r.body, line) != NULL;
+	ost_resp_free(&r);
+	return found;
+}
+
+static const struct payment_case {
+	const char *name;
+	const char *type;
+	const char *amount;
+	bool cancel_first; /* the customer cancels the order before the payment */
+	bool with_schema;
+	const char *status;  /* the order's status afterwards */
+	const char *outcome; /* recorded for the event and in payments */
+} payment_cases[] = {
+        {"processed, no dataschema", "PaymentProcessed", "99.98", false, false, "PAID", "applied"},
+        {"processed, dataschema", "PaymentProcessed", "99.98", false, true, "PAID", "applied"},
+        {"failed, no dataschema", "PaymentFailed", "99.98", false, false, "CONFIRMED",
+         "recorded: payment failed"},
+        {"failed, dataschema", "PaymentFailed", "99.98", false, true, "CONFIRMED",
+         "recorded: payment failed"},
+        {"cancelled order", "PaymentProcessed", "99.98", true, false, "CANCELLED",
+         "needs refund: order is CANCELLED"},
+        {"short amount", "PaymentProcessed", "10.00", false, true, "CONFIRMED",
+         "mismatch: amount 10.00 is not the order total 99.98"},
+};
+
+START_TEST(test_outside_payments)
+{
+	const struct payment_case *pc = &payment_cases[_i];
+	char id[37], ev[64], pid[80], row[512], want[300], hc[120];
+	const char *h[] = {hc, NULL};
+
+	confirmed_order(id);
+	if (pc->cancel_first) {
+		char path[80];
+		ost_resp_t r;
+
+		snprintf(hc, sizeof(hc), "X-Customer-Id: %s", customer);
+		snprintf(path, sizeof(path), "/orders/%s/cancel", id);
+		ost_http(&r, port, "POST", path, h, NULL, 0);
+		ck_assert_int_eq(r.status, 200);
+		ost_resp_free(&r);
+	}
+	ts_unique(pid, sizeof(pid), "pi_3NxYzABC");
+	outside_payment(pc->type, id, pid, pc->amount, pc->with_schema, ev);
+	assert_outcome(ev, pc->outcome);
+	wait_status(id, pc->status);
+	payment_row(pid, row, sizeof(row));
+	snprintf(want, sizeof(want), "%s %lld %s",
+	         strcmp(pc->type, "PaymentFailed") == 0 ? "failed" : "processed",
+	         strcmp(pc->amount, "10.00") == 0 ? 1000LL : 9998LL, pc->outcome);
+	ck_assert_str_eq(row, want);
+	if (pc->cancel_first)
+		ck_assert(metrics_have("payments_needing_refund_total 1"));
+	if (strncmp(pc->outcome, "mismatch", 8) == 0)
+		ck_assert(metrics_have("payments_mismatched_total 1"));
+
+	/* The provider sends the same payment again under another event id: it
+	 * is recorded once and changes nothing more. */
+	outside_payment(pc->type, id, pid, pc->amount, pc->with_schema, ev);
+	snprintf(want, sizeof(want), "duplicate: payment %s already recorded",
+	         strcmp(pc->type, "PaymentFailed") == 0 ? "failed" : "processed");
+	assert_outcome(ev, want);
+	wait_status(id, pc->status);
+	if (pc->cancel_first)
+		ck_assert(metrics_have("payments_needing_refund_total 1"));
+}
+END_TEST
+
+/* Inventory found the price changed since the order was priced. */
+START_TEST(test_price_changed_rejects)
+{
+	char id[37], ev[64], data[512], sql[256];
+
+	ost_place(port, customer, BODY, id);
+	ts_unique(ev, sizeof(ev), "pc");
+	snprintf(data, sizeof(data),
+	         "{\"order_id\":\"%s\",\"reason\":\"price_changed\",\"details\":[{\"sku\":"
+	         "\"SKU-1\",\"quoted\":\"49.99\",\"price\":\"54.99\"}]}",
+	         id);
+	ost_produce_event(ost_topic("inventory"), "InventoryReservationFailed", id, data, ev);
+	wait_status(id, "REJECTED");
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM orders WHERE id = '%s' AND reason = 'price_changed'", id);
+	ck_assert_int_eq(ost_sql_num(sql), 1);
+	/* OrderRejected carries it, so that the e-mail can say why. */
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM outbox WHERE aggregate_id = '%s' AND event_type = "
+	         "'OrderRejected' AND payload::json->'data'->>'reason' = 'price_changed'",
+	         id);
+	ck_assert_int_eq(ost_sql_num(sql), 1);
+}
+END_TEST
+
 static void suite_setup(void)
 {
 	ost_create_database("os_consumers");
@@ -558,6 +722,9 @@ int main(void)
 	tcase_add_test(tc, test_broken_batch_applies_nothing);
 	tcase_add_test(tc, test_redelivered_batch_completes_in_one_pass);
 	tcase_add_test(tc, test_failing_event_does_not_hold_back_its_batch);
+	tcase_add_loop_test(tc, test_outside_payments, 0,
+	                    sizeof(payment_cases) / sizeof(payment_cases[0]));
+	tcase_add_test(tc, test_price_changed_rejects);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -148,6 +148,7 @@ static void start_behind_proxy(void)
 	setenv("DB_POOL_WAIT_MS", "400", 1);
 	setenv("CONSUMERS_ENABLED", "false", 1);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "5.00", "EUR");
 	port = os_app_port(&app);
 }
 

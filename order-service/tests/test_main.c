@@ -42,6 +42,8 @@ static const struct bad_env {
         {"DB_POOL_SIZE", "0", "DB_POOL_SIZE"},
         {"MAX_WAIT_SECONDS", "31", "MAX_WAIT_SECONDS"},
         {"TOPIC_ORDERS", "bad topic!", "TOPIC_ORDERS"},
+        {"TOPIC_PRODUCTS", "bad topic!", "TOPIC_PRODUCTS"},
+        {"CATALOGUE_GROUP", "bad group!", "CATALOGUE_GROUP"},
         {"RELAY_ENABLED", "perhaps", "RELAY_ENABLED"},
         {"KAFKA_BOOTSTRAP_SERVERS", "", "KAFKA_BOOTSTRAP_SERVERS"},
         {"DATABASE_TIMEOUT_MS", "99", "DATABASE_TIMEOUT_MS"},

@@ -30,6 +30,8 @@ static void setup(void)
 	eda_log_init("test", EDA_LOG_ERROR);
 	setenv("CONSUMERS_ENABLED", "false", 1);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "49.99", "EUR");
+	ost_catalogue_put("B-2", "5.00", "EUR");
 	port = os_app_port(&app);
 	ts_unique(customer, sizeof(customer), "c");
 }

@@ -34,6 +34,10 @@ static void setup(void)
 	eda_log_init("test", EDA_LOG_ERROR);
 	setenv("CONSUMERS_ENABLED", "false", 1);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "49.99", "EUR");
+	ost_catalogue_put("B-2", "5.00", "EUR");
+	ost_catalogue_put("A", "1.00", "EUR");
+	ost_catalogue_put("book.978-3_x", "1.00", "EUR");
 	port = os_app_port(&app);
 	ts_unique(unique, sizeof(unique), "c");
 	snprintf(customer, sizeof(customer), "%s", unique);

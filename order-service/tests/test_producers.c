@@ -101,6 +101,7 @@ START_TEST(test_publishes_in_order)
 	size_t n;
 
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	for (int i = 0; i < N; i++)
 		ost_place(os_app_port(&app), "c-1", BODY, ids[i]);
 	for (int i = 0; i < N; i += 2)
@@ -131,6 +132,7 @@ START_TEST(test_kafka_down_then_back)
 	/* Nothing listens on port 1: the producer can never connect. */
 	setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1", 1);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	for (int i = 0; i < N; i++)
 		ost_place(os_app_port(&app), "c-down", BODY, ids[i]);
 	for (int i = 0; i < N; i += 2)
@@ -145,6 +147,7 @@ START_TEST(test_kafka_down_then_back)
 
 	setenv("KAFKA_BOOTSTRAP_SERVERS", saved, 1);
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", N + N / 2);
 	os_app_stop(&app);
 	m = ost_read_topic(ost_topic("orders"), N + N / 2, &n);
@@ -163,6 +166,7 @@ START_TEST(test_two_relays_race)
 
 	ost_app_start(&a);
 	ost_app_start(&b);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	for (int i = 0; i < N; i++)
 		ost_place(os_app_port(i % 2 ? &a : &b), "c-race", BODY, id);
 	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", N);
@@ -198,6 +202,7 @@ START_TEST(test_purge_retention)
 	char id[37];
 
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	ost_place(os_app_port(&app), "c-purge", BODY, id);
 	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 1);
 	ost_place(os_app_port(&app), "c-purge", BODY, id);
@@ -234,6 +239,7 @@ START_TEST(test_a_late_commit_is_published)
 	time_t t0;
 
 	ost_app_start(&app);
+	ost_catalogue_put("SKU-1", "9.99", "EUR");
 	ost_place(os_app_port(&app), "c-late", BODY, id);
 	ost_wait_sql("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 1);
 	late = ost_db();

@@ -1,7 +1,8 @@
 /*
  * Tests for the plans of the repositories (src/repositories/): on tables that only grow
- * (orders, order_items, outbox, consumed_events, idempotency_keys, 20,000 rows
- * each, one in 20 old enough to purge), no statement of a hot or recovery path reads a whole table.
+ * (orders, order_items, outbox, consumed_events, idempotency_keys, payments,
+ * and a catalogue of 20,000 products; 20,000 rows each, one in 20 old enough
+ * to purge), no statement of a hot or recovery path reads a whole table.
  * Every statement runs through the repositories' own functions, often enough that the prepared ones
  * switch to their generic plan (the one a long-lived connection keeps), with auto_explain sending
  * each plan back as a notice; a "Seq Scan on" one of those tables fails the test, naming the call.
@@ -14,10 +15,12 @@
 #include "config/database.h"
 #include "config/migrations.h"
 #include "eda/log.h"
+#include "repositories/catalogue.h"
 #include "repositories/consumed_events.h"
 #include "repositories/idempotency.h"
 #include "repositories/orders.h"
 #include "repositories/outbox.h"
+#include "repositories/payments.h"
 #include "schemas/order.h"
 #include "services/order_service.h"
 #include "support/check_main.h"
@@ -27,8 +30,8 @@
 /* More than PostgreSQL's 5 custom plans before it tries the generic one. */
 #define RUNS 7
 
-static const char *const growing[] = {"orders", "order_items", "outbox", "consumed_events",
-                                      "idempotency_keys"};
+static const char *const growing[] = {"orders",   "order_items",      "outbox",   "consumed_events",
+                                      "payments", "idempotency_keys", "catalogue"};
 
 static char plans[1 << 16];
 
@@ -138,6 +141,20 @@ START_TEST(test_no_lookup_reads_a_growing_table)
 	assert_no_full_scan("order get, correlation, idempotency key");
 
 	for (int i = 0; i < RUNS; i++) {
+		os_product_t found[1];
+
+		new_order(&o, "plan-c");
+		ck_assert_int_eq(os_repo_catalogue_find(c, &o, found, err, sizeof(err)), 1);
+		os_order_clear(&o);
+		snprintf(key, sizeof(key), "PLAN-%d", i);
+		ck_assert_int_eq(
+		        os_repo_catalogue_upsert(c, key, "n", 100, "EUR", 1, err, sizeof(err)), 1);
+		ck_assert_int_eq(
+		        os_repo_catalogue_upsert(c, key, "n", 100, "EUR", 1, err, sizeof(err)), 0);
+	}
+	assert_no_full_scan("pricing (catalogue_find), ProductChanged (catalogue_upsert)");
+
+	for (int i = 0; i < RUNS; i++) {
 		ck_assert_int_eq(os_repo_order_set_status(c, ids[i], OS_PENDING, OS_CONFIRMED, NULL,
 		                                          &o, err, sizeof(err)),
 		                 1);
@@ -155,6 +172,17 @@ START_TEST(test_no_lookup_reads_a_growing_table)
 		                 1);
 	}
 	assert_no_full_scan("saga step (set_status, consumed_events)");
+
+	for (int i = 0; i < RUNS; i++) {
+		snprintf(key, sizeof(key), "pi_plan_%d", i);
+		ck_assert_int_eq(os_repo_payment_insert(c, ids[i], key, "processed", 500, "EUR",
+		                                        "applied", err, sizeof(err)),
+		                 1);
+		ck_assert_int_eq(os_repo_payment_insert(c, ids[i], key, "processed", 500, "EUR",
+		                                        "applied", err, sizeof(err)),
+		                 0);
+	}
+	assert_no_full_scan("payment (payment_insert)");
 
 	{
 		os_status_t pending = OS_PENDING;
@@ -232,6 +260,14 @@ static void suite_setup(void)
 	ost_sql("INSERT INTO idempotency_keys (customer_id, key, request_hash, status_code, "
 	        "response_body, created_at) SELECT 'bulk-' || g, 'k', '\\x00', 201, '{}', " AGED
 	        " FROM generate_series(1, 20000) g");
+	/* A large catalogue: the pricing read must stay an index probe per SKU. */
+	ost_sql("INSERT INTO catalogue (sku, name, price_cents, currency, version) SELECT "
+	        "'C-' || g, 'n', 500, 'EUR', 1 FROM generate_series(1, 20000) g");
+	ost_sql("INSERT INTO catalogue (sku, name, price_cents, currency, version) VALUES "
+	        "('SKU-1', 'n', 500, 'EUR', 1)");
+	ost_sql("INSERT INTO payments (order_id, payment_id, kind, amount_cents, currency, "
+	        "outcome) SELECT gen_random_uuid(), 'pi_' || g, 'processed', 500, 'EUR', "
+	        "'applied' FROM generate_series(1, 20000) g");
 	ost_sql("ANALYZE");
 }
 

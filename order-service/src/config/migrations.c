@@ -1,9 +1,10 @@
 /*
- * Applies order-service/migrations/NNN_*.sql (see migrations.h).
+ * Applies order-service/migrations/NNN_*.sql and R_*.sql (see migrations.h).
  */
 #include "config/migrations.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 /* An arbitrary constant naming "order-service migrations" among advisory locks. */
 #define MIGRATION_LOCK "7401923001"
 
+/* The version of a repeatable migration: after every numbered one. */
+#define REPEATABLE INT_MAX
+
 struct migration {
 	int version;
 	char *name;
@@ -26,16 +30,22 @@ static int by_version(const void *a, const void *b)
 {
 	const struct migration *x = a, *y = b;
 
-	return (x->version > y->version) - (x->version < y->version);
+	if (x->version != y->version)
+		return (x->version > y->version) - (x->version < y->version);
+	return strcmp(x->name, y->name); /* repeatables in name order */
 }
 
-/* "001_orders.sql" -> 1; -1 for anything that is not NNN_<name>.sql. */
+/* "001_orders.sql" -> 1, "R_catalogue.sql" -> REPEATABLE; -1 for anything
+ * else. */
 static int version_of(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n < 9 || strcmp(name + n - 4, ".sql") != 0 || name[3] != '_' ||
-	    strspn(name, "0123456789") != 3)
+	if (n < 7 || strcmp(name + n - 4, ".sql") != 0)
+		return -1;
+	if (strncmp(name, "R_", 2) == 0)
+		return REPEATABLE;
+	if (n < 9 || name[3] != '_' || strspn(name, "0123456789") != 3)
 		return -1;
 	return atoi(name);
 }
@@ -84,7 +94,8 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, char
 		if (e->d_name[0] == '.' || strstr(e->d_name, ".sql") == NULL)
 			continue;
 		if ((v = version_of(e->d_name)) < 0) {
-			eda_errf(err, errsz, "migration %s: name must be NNN_<name>.sql",
+			eda_errf(err, errsz,
+			         "migration %s: name must be NNN_<name>.sql or R_<name>.sql",
 			         e->d_name);
 			goto fail;
 		}
@@ -97,7 +108,7 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, char
 	if (n > 1) /* m is NULL when there are none */
 		qsort(m, n, sizeof(*m), by_version);
 	for (size_t i = 1; i < n; i++) {
-		if (m[i].version == m[i - 1].version) {
+		if (m[i].version == m[i - 1].version && m[i].version != REPEATABLE) {
 			eda_errf(err, errsz, "migrations %s and %s share a number", m[i - 1].name,
 			         m[i].name);
 			*out = m;
@@ -136,14 +147,18 @@ static int apply(PGconn *c, const char *dir, const struct migration *m, char *er
 		eda_errf(err, errsz, "migration %s: %s", m->name, inner);
 		goto out;
 	}
-	r = os_pg_exec(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2,
-	               params, err, errsz, NULL);
-	if (r == NULL)
-		goto out;
-	PQclear(r);
+	if (m->version != REPEATABLE) {
+		r = os_pg_exec(c,
+		               "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+		               2, params, err, errsz, NULL);
+		if (r == NULL)
+			goto out;
+		PQclear(r);
+	}
 	if (os_pg_cmd(c, "COMMIT", err, errsz) != 0)
 		goto out;
-	eda_log(EDA_LOG_INFO, "migration applied", "migration", m->name, NULL);
+	if (m->version != REPEATABLE)
+		eda_log(EDA_LOG_INFO, "migration applied", "migration", m->name, NULL);
 	rc = 0;
 out:
 	os_pg_rollback(c);
@@ -192,6 +207,14 @@ int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz)
 		PGresult *r;
 		bool done;
 
+		if (m[i].version == REPEATABLE) {
+			/* Not counted: it runs at every start. */
+			if (apply(c, dir, &m[i], err, errsz) != 0) {
+				applied = -1;
+				goto unlock;
+			}
+			continue;
+		}
 		snprintf(version, sizeof(version), "%d", m[i].version);
 		r = os_pg_exec(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p,
 		               err, errsz, NULL);

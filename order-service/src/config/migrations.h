@@ -4,6 +4,12 @@
  * schema_migrations. The whole run holds a session advisory lock, so two
  * replicas starting at the same moment apply each file exactly once: the
  * second waits, then finds nothing left to do.
+ *
+ * R_name.sql files are repeatable: run after the numbered ones, in name order,
+ * at every start, each in its own transaction, not recorded. They must be
+ * idempotent (CREATE ... IF NOT EXISTS). They hold derived state that the
+ * daemon can rebuild, such as the catalogue replica: a table of it that was
+ * dropped comes back at the next start.
  */
 #ifndef OS_MIGRATIONS_H
 #define OS_MIGRATIONS_H
@@ -11,7 +17,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-/* Applies what is missing. Returns the number of files applied (>= 0), or -1
+/* Applies what is missing and the repeatables. Returns the number of
+ * numbered files applied (>= 0), or -1
  * with ERR filled (a bad file name, an unreadable file, a failing statement:
  * nothing of that file is applied). */
 int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz);

@@ -4,6 +4,7 @@
  */
 #include "config/settings.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *topic(eda_env_t *env, const char *name, const char *def)
@@ -21,6 +22,7 @@ static const char *topic(eda_env_t *env, const char *name, const char *def)
 void os_settings_load(os_settings_t *s, eda_env_t *env)
 {
 	static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
+	char def[256];
 
 	memset(s, 0, sizeof(*s));
 	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
@@ -41,7 +43,13 @@ void os_settings_load(os_settings_t *s, eda_env_t *env)
 	s->topic_orders = topic(env, "TOPIC_ORDERS", "orders");
 	s->topic_inventory = topic(env, "TOPIC_INVENTORY", "inventory");
 	s->topic_payments = topic(env, "TOPIC_PAYMENTS", "payments");
+	s->topic_products = topic(env, "TOPIC_PRODUCTS", "products");
 	s->consumer_group = topic(env, "CONSUMER_GROUP", "order-service");
+	/* A group of its own, since it reads its topic from the start at every
+	 * assignment; it names its DLQ dlq.<group> (Kafka's topic rules). */
+	snprintf(def, sizeof(def), "%s-catalogue", s->consumer_group);
+	snprintf(s->catalogue_group, sizeof(s->catalogue_group), "%s",
+	         topic(env, "CATALOGUE_GROUP", def));
 	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumers_enabled = eda_env_bool(env, "CONSUMERS_ENABLED", true);
 	s->relay_enabled = eda_env_bool(env, "RELAY_ENABLED", true);

@@ -24,15 +24,17 @@ typedef struct os_settings {
 	int migration_timeout_ms; /* each migration statement, the migration lock */
 	const char *migrations_dir;
 	const char *topic_orders, *topic_inventory, *topic_payments;
+	const char *topic_products; /* ProductChanged: the catalogue replica's source */
 	const char *consumer_group;
-	char instance_id[256];  /* group.instance.id; "" for a dynamic member */
-	bool consumers_enabled; /* CONSUMERS_ENABLED: run the saga consumers */
-	bool relay_enabled;     /* RELAY_ENABLED: take part in the relay election */
-	int relay_batch;        /* rows per relay round */
-	int relay_sweep_ms;     /* safety-net sweep when no wake-up comes */
-	int relay_standby_ms;   /* how often a standby retries the leader lock */
-	bool notify;            /* NOTIFY_ENABLED: pg_notify other replicas */
-	long retention_s;       /* how long published / consumed / idempotency rows stay */
+	char catalogue_group[256]; /* the catalogue consumer's group */
+	char instance_id[256];     /* group.instance.id; "" for a dynamic member */
+	bool consumers_enabled;    /* CONSUMERS_ENABLED: run the saga consumers */
+	bool relay_enabled;        /* RELAY_ENABLED: take part in the relay election */
+	int relay_batch;           /* rows per relay round */
+	int relay_sweep_ms;        /* safety-net sweep when no wake-up comes */
+	int relay_standby_ms;      /* how often a standby retries the leader lock */
+	bool notify;               /* NOTIFY_ENABLED: pg_notify other replicas */
+	long retention_s;          /* how long published / consumed / idempotency rows stay */
 	long purge_interval_s;
 	int max_wait_s; /* cap of GET /orders/{id}?wait= */
 	int shutdown_timeout_s;

@@ -56,7 +56,9 @@ static eda_handler_result_t on_payment(const eda_event_t *ev, eda_consumed_t *m,
 	const char *currency = json_string_value(json_object_get(ev->data, "currency"));
 	int64_t amount;
 
-	/* The contract check already passed; a failure here would be a bug there. */
+	/* PaymentFailed takes the same path: it is recorded, moves nothing (the
+	 * service looks at EV's type). The contract check already passed; a
+	 * failure here would be a bug there. */
 	if (eda_money_parse_canonical(json_string_value(json_object_get(ev->data, "amount")),
 	                              &amount) != 0) {
 		snprintf(m->reason, sizeof(m->reason), "data.amount: not canonical money");
@@ -69,6 +71,7 @@ static const eda_event_route_t routes[] = {
         {EDA_EVENT_INVENTORY_RESERVED, on_reserved},
         {EDA_EVENT_INVENTORY_RESERVATION_FAILED, on_reservation_failed},
         {EDA_EVENT_PAYMENT_PROCESSED, on_payment},
+        {EDA_EVENT_PAYMENT_FAILED, on_payment},
 };
 
 eda_handler_result_t os_consumers_handle(eda_consumed_t *m, void *ctx)

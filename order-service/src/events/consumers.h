@@ -5,6 +5,9 @@
  *   InventoryReservationFailed PENDING   -> REJECTED   (OrderRejected, reason)
  *   PaymentProcessed           CONFIRMED -> PAID       (OrderPaid; amount and
  *                                                       currency must match)
+ *   PaymentFailed              nothing moves           (recorded, logged)
+ * Every payment is recorded in `payments` with what it did (see
+ * os_service_apply: refunds, mismatches).
  * Each event is applied once (os_service_apply records it by source and id in
  * the same transaction as the change and its outbox row); one that no longer
  * applies is recorded and ignored; a database failure is retried with the

@@ -33,7 +33,8 @@ typedef enum {
 typedef struct os_item {
 	char sku[OS_SKU_MAX + 1];
 	int quantity;
-	int64_t unit_price; /* cents */
+	int64_t unit_price; /* cents: the catalogue's once the order is priced */
+	bool quoted;        /* the request gave a unit_price (the one above, until priced) */
 } os_item_t;
 
 typedef struct os_order {
@@ -41,8 +42,8 @@ typedef struct os_order {
 	char customer_id[OS_CUSTOMER_ID_MAX * 4 + 1]; /* 256 characters of UTF-8 */
 	char customer_email[OS_EMAIL_MAX + 1];
 	os_status_t status;
-	char currency[4];
-	int64_t total; /* cents */
+	char currency[4]; /* "" in a request that leaves it to the products */
+	int64_t total;    /* cents */
 	char reason[OS_REASON_MAX * 4 + 1];
 	char created_at[OS_TIME_LEN], updated_at[OS_TIME_LEN];
 	/* When each status was reached ("" when not reached); PENDING's is created_at. */

@@ -76,8 +76,7 @@ static int read_row(PGresult *r, int row, os_order_t *o, int with_items, char *e
 	return 0;
 }
 
-/* PostgreSQL array literal of already validated, quote-free strings. */
-static char *array_literal(const os_order_t *o, int which)
+char *os_repo_order_array(const os_order_t *o, int which)
 {
 	size_t cap = 16 + o->nitems * (OS_SKU_MAX + 24), len = 0;
 	char *s = eda_xmalloc(cap);
@@ -129,7 +128,8 @@ int os_repo_order_insert(PGconn *c, const os_order_t *o, const os_place_write_t 
                          size_t errsz, char sqlstate[6])
 {
 	char total[EDA_MONEY_STRLEN];
-	char *skus = array_literal(o, 0), *qty = array_literal(o, 1), *prices = array_literal(o, 2);
+	char *skus = os_repo_order_array(o, 0), *qty = os_repo_order_array(o, 1),
+	     *prices = os_repo_order_array(o, 2);
 	const char *p[15] = {o->id,
 	                     o->customer_id,
 	                     o->customer_email,

@@ -30,6 +30,10 @@ typedef struct os_place_write {
 int os_repo_order_insert(PGconn *c, const os_order_t *o, const os_place_write_t *w, char *err,
                          size_t errsz, char sqlstate[6]);
 
+/* A PostgreSQL array literal of O's lines (caller frees it): WHICH 0 their
+ * SKUs (validated, so quote-free), 1 their quantities, 2 their unit prices. */
+char *os_repo_order_array(const os_order_t *o, int which);
+
 /* Reads order ID (with its lines) into O; FOR_UPDATE locks the row until the
  * caller's transaction ends. */
 int os_repo_order_get(PGconn *c, const char *id, int for_update, os_order_t *o, char *err,

@@ -12,16 +12,31 @@
 #include "schemas/order.h"
 
 #define DEFAULT_LIMIT 20
-#define MAX_LIMIT     100
+
+#define PROBLEM_PRICE_CHANGED "urn:eda:problem:price-changed"
+#define MAX_LIMIT             100
 
 static int reply_error(eda_http_req_t *r, int rc, os_result_t *res)
 {
 	switch (rc) {
 	case OS_EINVALID:
-		eda_http_reply_problem(r, 422, "Invalid request", "the request has invalid fields",
+		eda_http_reply_problem(r, 422, "Invalid request",
+		                       res->detail[0] ? res->detail
+		                                      : "the request has invalid fields",
 		                       res->errors);
 		res->errors = NULL;
 		break;
+	case OS_EPRICE: {
+		/* RFC 9457 extension member "prices": each line whose quoted price
+		 * is not the catalogue's, with the current one to show the client. */
+		json_t *p =
+		        eda_problem_new(409, PROBLEM_PRICE_CHANGED, "Price changed", res->detail);
+
+		json_object_set_new(p, "prices", res->prices);
+		res->prices = NULL;
+		eda_http_reply_problem_json(r, p);
+		break;
+	}
 	case OS_ENOTFOUND:
 		eda_http_reply_problem(r, 404, NULL, "order not found", NULL);
 		break;
@@ -39,6 +54,7 @@ static int reply_error(eda_http_req_t *r, int rc, os_result_t *res)
 		eda_http_reply_problem(r, 500, NULL, NULL, NULL);
 	}
 	json_decref(res->errors);
+	json_decref(res->prices);
 	return -1;
 }
 

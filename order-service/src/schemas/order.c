@@ -104,10 +104,12 @@ static void parse_item(const json_t *it, size_t i, os_item_t *out, json_t **erro
 
 	snprintf(name, sizeof(name), "items[%zu].unit_price", i);
 	v = json_object_get(it, "unit_price");
-	if (v == NULL) {
-		*errors = field(*errors, name, "is required");
-	} else {
+	/* Optional: the catalogue prices the line. Given, it is the price the
+	 * client saw, which the catalogue's must match (os_price_order). */
+	if (v != NULL) {
 		int rc = eda_money_parse_json(v, &out->unit_price);
+
+		out->quoted = rc == 0;
 
 		if (rc != 0) {
 			char msg[128];
@@ -142,9 +144,10 @@ int os_order_request_parse(const json_t *body, os_order_t *o, json_t **errors)
 			*errors = field(*errors, name, "unknown field");
 		}
 	}
+	/* Optional: an order takes its products' currency (os_price_order). */
 	cur = json_object_get(body, "currency");
 	if (cur == NULL)
-		*errors = field(*errors, "currency", "is required");
+		o->currency[0] = '\0';
 	else if (!json_is_string(cur) || !os_currency_known(json_string_value(cur)))
 		*errors =
 		        field(*errors, "currency", "must be a supported ISO 4217 code such as EUR");
@@ -191,10 +194,14 @@ char *os_order_request_canonical(const os_order_t *o)
 
 		json_array_append_new(line, json_string(o->items[i].sku));
 		json_array_append_new(line, json_integer(o->items[i].quantity));
-		json_array_append_new(line, eda_money_to_json(o->items[i].unit_price));
+		json_array_append_new(line, o->items[i].quoted
+		                                    ? eda_money_to_json(o->items[i].unit_price)
+		                                    : json_null());
 		json_array_append_new(items, line);
 	}
-	root = json_pack("{s:s, s:o}", "currency", o->currency, "items", items);
+	root = json_pack("{s:o, s:o}", "currency",
+	                 o->currency[0] != '\0' ? json_string(o->currency) : json_null(), "items",
+	                 items);
 	s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
 	if (s == NULL)

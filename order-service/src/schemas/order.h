@@ -12,14 +12,16 @@
 
 #include "models/order.h"
 
-/* Reads BODY ({items: [{sku, quantity, unit_price}], currency}) into O's
- * items, currency and total. Returns 0, or -1 with *ERRORS set to a new array
- * of field errors (caller owns it). O's items are allocated either way; the
- * caller frees them with os_order_clear(). */
+/* Reads BODY ({items: [{sku, quantity, unit_price?}], currency?}) into O's
+ * items (quoted says whether a unit_price was given), currency ("" when
+ * omitted) and total of the quoted prices (os_price_order sets the real one). Returns 0, or -1 with
+ * *ERRORS set to a new array of field errors (caller owns it). O's items are allocated either way;
+ * the caller frees them with os_order_clear(). */
 int os_order_request_parse(const json_t *body, os_order_t *o, json_t **errors);
 
 /* The request's meaning as compact text with a fixed member order and money
- * normalised ("5" and 5.00 give the same text). Caller frees it. */
+ * normalised ("5" and 5.00 give the same text); an omitted unit_price or
+ * currency is null. Call it before pricing. Caller frees it. */
 char *os_order_request_canonical(const os_order_t *o);
 
 /* The order as a response body (new reference). */

@@ -14,11 +14,14 @@
 #include "eda/errbuf.h"
 #include "eda/log.h"
 #include "eda/money.h"
+#include "repositories/catalogue.h"
 #include "repositories/consumed_events.h"
 #include "repositories/idempotency.h"
 #include "repositories/orders.h"
 #include "repositories/outbox.h"
 #include "schemas/order.h"
+#include "services/payments.h"
+#include "services/pricing.h"
 #include "utils/pg.h"
 
 const char *os_strerror(int code)
@@ -36,6 +39,8 @@ const char *os_strerror(int code)
 		return "idempotency key reused with another request";
 	case OS_EUNAVAILABLE:
 		return "database unavailable";
+	case OS_EPRICE:
+		return "a quoted price is not the catalogue's";
 	default:
 		return "internal error";
 	}
@@ -108,6 +113,62 @@ static char *event_payload(const os_order_t *o, const char *type, const char *re
 	return payload;
 }
 
+/* Prices O from the catalogue replica on C (one indexed read, before the
+ * insert and outside its statement: a price that changes in between is caught
+ * by inventory at reservation, reason price_changed). Returns OS_OK,
+ * OS_EINVALID / OS_EPRICE with RES's errors / prices, or OS_EUNAVAILABLE. */
+static int price(PGconn *c, os_order_t *o, os_result_t *res)
+{
+	os_product_t *products = eda_xcalloc(o->nitems, sizeof(*products));
+	char err[512];
+	int n, rc;
+
+	n = os_repo_catalogue_find(c, o, products, err, sizeof(err));
+	if (n < 0) {
+		eda_log(EDA_LOG_ERROR, "cannot read the catalogue", "error", err, NULL);
+		snprintf(res->detail, sizeof(res->detail),
+		         "the order database is unavailable; retry later");
+		free(products);
+		return OS_EUNAVAILABLE;
+	}
+	rc = os_price_order(o, products, (size_t)n, &res->errors, &res->prices);
+	free(products);
+	if (rc == OS_EPRICE)
+		snprintf(res->detail, sizeof(res->detail),
+		         "the price of %zu line(s) changed; see prices, then order again",
+		         json_array_size(res->prices));
+	else if (rc == OS_EINVALID && n < (int)o->nitems)
+		snprintf(res->detail, sizeof(res->detail),
+		         "unknown product: a product created a moment ago may not have reached "
+		         "the order service yet; retry in a few seconds");
+	return rc;
+}
+
+/* The first answer to IDEM_KEY of WHO into RES when the key was used with
+ * the same request (CANONICAL): OS_OK; anything else leaves RES alone. */
+static int replay(PGconn *c, const os_caller_t *who, const char *idem_key, const char *canonical,
+                  os_result_t *res)
+{
+	char err[512], *body = NULL;
+	bool same = false;
+	int status = 0;
+	json_t *j;
+
+	if (os_repo_idempotency_get(c, who->customer_id, idem_key, canonical, &same, &status, &body,
+	                            err, sizeof(err)) <= 0 ||
+	    !same || (j = json_loads(body, 0, NULL)) == NULL) {
+		free(body);
+		return OS_ENOTFOUND;
+	}
+	free(body);
+	json_decref(res->errors);
+	json_decref(res->prices);
+	res->errors = res->prices = NULL;
+	res->status = status;
+	res->body = j;
+	return OS_OK;
+}
+
 int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *request,
                      const char *idem_key, const char *request_id, os_result_t *res)
 {
@@ -126,6 +187,25 @@ int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *requ
 		rc = OS_EINVALID;
 		goto out;
 	}
+	/* The request as the client sent it (quoted prices or none), so that a
+	 * retry with the same key is the same request whatever the catalogue
+	 * says meanwhile. */
+	if (idem_key != NULL)
+		canonical = os_order_request_canonical(&o);
+	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL) {
+		rc = OS_EUNAVAILABLE;
+		goto out;
+	}
+	rc = price(c, &o, res);
+	if (rc == OS_EINVALID || rc == OS_EPRICE) {
+		/* A retry of an order that was placed before the price changed
+		 * gets its first answer, not a refusal. */
+		if (idem_key != NULL && replay(c, who, idem_key, canonical, res) == OS_OK)
+			rc = OS_OK;
+		goto out;
+	}
+	if (rc != OS_OK)
+		goto out;
 	os_order_new_id(o.id);
 	snprintf(o.customer_id, sizeof(o.customer_id), "%s", who->customer_id);
 	snprintf(o.customer_email, sizeof(o.customer_email), "%s", who->email);
@@ -144,13 +224,8 @@ int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *requ
 	res->body = os_order_to_json(&o);
 	response = json_dumps(res->body, JSON_COMPACT);
 	if (idem_key != NULL) {
-		canonical = os_order_request_canonical(&o);
 		w.idem_canonical = canonical;
 		w.idem_response = response;
-	}
-	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL) {
-		rc = OS_EUNAVAILABLE;
-		goto out;
 	}
 	/* Two attempts: a key purged between our insert and our lookup makes the
 	 * insert worth trying again; nothing else loops. */
@@ -389,13 +464,19 @@ static const char *event_for(os_status_t to)
 	}
 }
 
+/* What a saga step did besides its outcome, for the after-commit work. */
+typedef struct step {
+	bool changed; /* the order moved: hooks, log */
+	os_payment_found_t pay;
+} step_t;
+
 /* The saga step of EV on C, inside the caller's transaction: FROM -> TO once,
- * with its event in the outbox. Returns OS_OK with OUTCOME and *CHANGED (the
- * order moved: it needs the after-commit hooks), or OS_EUNAVAILABLE with ERR
- * (the transaction is lost). */
+ * with its event in the outbox. Returns OS_OK with OUTCOME and *ST (whether
+ * the order moved: it needs the after-commit hooks; payments to count), or
+ * OS_EUNAVAILABLE with ERR (the transaction is lost). */
 static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const char *order_id,
                     os_status_t from, os_status_t to, const char *reason, const int64_t *amount,
-                    const char *currency, char *outcome, size_t outsz, bool *changed, char *err,
+                    const char *currency, char *outcome, size_t outsz, step_t *st, char *err,
                     size_t errsz)
 {
 	char event_id[128];
@@ -405,7 +486,7 @@ static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const cha
 
 	memset(&o, 0, sizeof(o));
 	memset(&after, 0, sizeof(after));
-	*changed = false;
+	memset(st, 0, sizeof(*st));
 	snprintf(outcome, outsz, "applied");
 	rc = os_repo_consumed_insert(c, ev->source, ev->id, ev->type, order_id, "applied", err,
 	                             errsz);
@@ -420,20 +501,21 @@ static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const cha
 	 * what bound the saga (README, "Performance"). The order is read first
 	 * only to check a payment, or after the update matched nothing, to say
 	 * why. */
-	rc = amount == NULL
-	             ? os_repo_order_set_status(c, order_id, from, to, reason, &after, err, errsz)
-	             : 0;
-	if (rc == 0) {
+	if (amount != NULL) {
+		rc = os_payment_step(c, ev, order_id, *amount, currency, outcome, outsz, &st->pay,
+		                     err, errsz);
+		if (rc > 0) /* CONFIRMED, and the row is locked by us now */
+			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
+			                              errsz);
+	} else {
+		rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err, errsz);
+	}
+	if (rc == 0 && amount == NULL) {
 		rc = os_repo_order_get(c, order_id, 1, &o, err, errsz);
 		if (rc == 0)
 			snprintf(outcome, outsz, "ignored: unknown order");
 		else if (rc > 0 && o.status != from)
 			snprintf(outcome, outsz, "ignored: order is %s", os_status_name(o.status));
-		else if (rc > 0 && amount != NULL && strcmp(currency, o.currency) != 0)
-			snprintf(outcome, outsz, "ignored: currency %s is not the order's %s",
-			         currency, o.currency);
-		else if (rc > 0 && amount != NULL && *amount != o.total)
-			snprintf(outcome, outsz, "ignored: amount does not match the order total");
 		else if (rc > 0) /* in FROM, and the row is locked by us now */
 			rc = os_repo_order_set_status(c, order_id, from, to, reason, &after, err,
 			                              errsz);
@@ -460,7 +542,7 @@ static int apply_in(os_service_t *s, PGconn *c, const eda_event_t *ev, const cha
 	}
 	rc = os_repo_outbox_insert(c, order_id, s->topic_orders, event_for(to), event_id, payload,
 	                           err, errsz);
-	*changed = rc > 0;
+	st->changed = rc > 0;
 done:
 	free(payload);
 	os_order_clear(&o);
@@ -486,7 +568,7 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 {
 	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
 	char err[512], detail[256];
-	bool changed = false;
+	step_t st = {0};
 	PGconn *c;
 	int rc;
 
@@ -495,7 +577,7 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 	rc = os_pg_cmd(c, "BEGIN", err, sizeof(err)) != 0 ? OS_EUNAVAILABLE : OS_OK;
 	if (rc == OS_OK)
 		rc = apply_in(s, c, ev, order_id, from, to, reason, amount, currency, outcome,
-		              outsz, &changed, err, sizeof(err));
+		              outsz, &st, err, sizeof(err));
 	if (rc == OS_OK && os_pg_cmd(c, "COMMIT", err, sizeof(err)) != 0)
 		rc = OS_EUNAVAILABLE;
 	if (rc != OS_OK) {
@@ -503,7 +585,9 @@ int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, o
 		os_pg_rollback(c);
 	}
 	os_db_checkin(s->pool, c);
-	if (rc == OS_OK && changed) {
+	if (rc == OS_OK)
+		os_payments_count(s, st.pay.refund, st.pay.mismatch);
+	if (rc == OS_OK && st.changed) {
 		after_commit(s, order_id);
 		log_changed(ev->id, order_id, to);
 	}
@@ -524,6 +608,7 @@ struct os_apply_batch {
 	char why[512];
 	struct batch_change *changes;
 	size_t nchanges, cap;
+	int refunds, mismatches; /* payments found so far, counted at commit */
 };
 
 os_apply_batch_t *os_apply_batch_new(os_service_t *s)
@@ -539,6 +624,7 @@ static void batch_forget(os_apply_batch_t *b)
 	for (size_t i = 0; i < b->nchanges; i++)
 		free(b->changes[i].event_id);
 	b->nchanges = 0;
+	b->refunds = b->mismatches = 0;
 }
 
 /* Ends B's transaction: committed when COMMIT is true and nothing broke it,
@@ -562,6 +648,8 @@ static void batch_end(os_apply_batch_t *b, bool commit)
 		os_pg_rollback(b->conn);
 	os_db_checkin(b->svc->pool, b->conn);
 	b->conn = NULL;
+	if (!b->broken)
+		os_payments_count(b->svc, b->refunds, b->mismatches);
 	if (!b->broken && b->nchanges > 0) {
 		/* One wake-up of the relay for the batch; one status hook per order. */
 		after_commit(b->svc, NULL);
@@ -581,7 +669,7 @@ int os_apply_batch_add(os_apply_batch_t *b, const eda_event_t *ev, os_status_t f
 {
 	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
 	char err[512], detail[256];
-	bool changed = false;
+	step_t st = {0};
 
 	snprintf(outcome, outsz, "batch failed");
 	if (b->broken)
@@ -596,9 +684,11 @@ int os_apply_batch_add(os_apply_batch_t *b, const eda_event_t *ev, os_status_t f
 			goto fail;
 	}
 	if (apply_in(b->svc, b->conn, ev, order_id, from, to, reason, amount, currency, outcome,
-	             outsz, &changed, err, sizeof(err)) != OS_OK)
+	             outsz, &st, err, sizeof(err)) != OS_OK)
 		goto fail;
-	if (changed) {
+	b->refunds += st.pay.refund;
+	b->mismatches += st.pay.mismatch;
+	if (st.changed) {
 		struct batch_change *ch;
 
 		if (b->nchanges == b->cap) {

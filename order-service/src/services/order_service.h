@@ -15,6 +15,7 @@
 
 #include "config/database.h"
 #include "eda/event.h"
+#include "eda/metrics.h"
 #include "events/notifier.h"
 #include "models/order.h"
 
@@ -28,6 +29,7 @@ typedef enum {
 	OS_EIDEMPOTENCY = -4, /* Idempotency-Key reused with another request */
 	OS_EUNAVAILABLE = -5, /* the database is unreachable or saturated */
 	OS_EINTERNAL = -6,
+	OS_EPRICE = -7, /* a quoted price is not the catalogue's: the prices */
 } os_err_t;
 
 const char *os_strerror(int code);
@@ -44,6 +46,10 @@ typedef struct os_service {
 	void *relay_ctx;
 	void (*status_changed)(const char *order_id, void *ctx);
 	void *status_ctx;
+	/* Counters (may be NULL): payments for an order that is CANCELLED or
+	 * REJECTED (payments_needing_refund_total), payments whose amount or
+	 * currency is not the order's (payments_mismatched_total). */
+	eda_metric_t *refunds, *mismatches;
 } os_service_t;
 
 /* Who is asking (from the gateway's X-Customer-Id, X-Customer-Email, X-Roles). */
@@ -54,16 +60,21 @@ typedef struct os_caller {
 } os_caller_t;
 
 /* The outcome of a call that answers HTTP: STATUS and BODY (a new reference:
- * the order, a page, or NULL) and, for OS_EINVALID, ERRORS (new reference). */
+ * the order, a page, or NULL), for OS_EINVALID ERRORS and for OS_EPRICE
+ * PRICES [{sku, quoted, price}] (new references). */
 typedef struct os_result {
 	int status;
 	json_t *body;
 	json_t *errors;
+	json_t *prices;
 	char detail[256];
 } os_result_t;
 
-/* POST /orders. IDEM_KEY may be NULL. On success RES holds 201 and the order
- * (or the replayed first answer of the same key). */
+/* POST /orders. IDEM_KEY may be NULL. The lines are priced from the
+ * catalogue replica (os_price_order): OS_EINVALID for an unknown SKU or a
+ * currency that is not the products', OS_EPRICE when a quoted price differs;
+ * either way nothing is written. On success RES holds 201 and the order (or
+ * the replayed first answer of the same key). */
 int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *request,
                      const char *idem_key, const char *request_id, os_result_t *res);
 
@@ -80,10 +91,13 @@ int os_service_cancel(os_service_t *s, const os_caller_t *who, const char *id,
                       const char *request_id, os_result_t *res);
 
 /* Applies a consumed saga event EV to its order: FROM -> TO with REASON, once.
- * AMOUNT/CURRENCY (may be NULL) must match the order's total for the
- * transition to apply. OUTCOME gets what happened ("applied", "duplicate",
- * "ignored: ..."). Returns 0 (done, whatever the outcome) or OS_EUNAVAILABLE
- * (retry later). */
+ * AMOUNT/CURRENCY (may be NULL) make it a payment (PaymentProcessed or, which
+ * moves nothing, PaymentFailed, as EV's type says): recorded in `payments`
+ * with what it did, and the transition applies only if they match the
+ * order's total. A payment for a CANCELLED or REJECTED order is logged as
+ * needing a refund and counted, a mismatched one logged and counted. OUTCOME gets what happened
+ * ("applied", "duplicate", "ignored: ..."). Returns 0 (done, whatever the outcome) or
+ * OS_EUNAVAILABLE (retry later). */
 int os_service_apply(os_service_t *s, const eda_event_t *ev, os_status_t from, os_status_t to,
                      const char *reason, const int64_t *amount, const char *currency, char *outcome,
                      size_t outsz);

@@ -22,7 +22,7 @@
 #include "support/kafka_support.h"
 
 static char db_name[128], db_url[512], admin_url[512];
-static char topics[4][200];
+static char topics[5][200];
 
 static const char *stack_url(void)
 {
@@ -147,7 +147,7 @@ void ost_wait_sql(const char *sql, long long want)
 void ost_create_topics(const char *prefix)
 {
 	static const char *const names[] = {"orders", "inventory", "payments", "dlq"};
-	char base[128];
+	char base[128], dlq[240];
 
 	ts_unique(base, sizeof(base), prefix);
 	for (int i = 0; i < 3; i++) {
@@ -156,9 +156,14 @@ void ost_create_topics(const char *prefix)
 	}
 	snprintf(topics[3], sizeof(topics[3]), "dlq.group-%s", base);
 	ts_create_topic(topics[3], 1);
+	snprintf(topics[4], sizeof(topics[4]), "products-%s", base);
+	ts_create_topic(topics[4], 3);
+	snprintf(dlq, sizeof(dlq), "%s-catalogue", topics[3]);
+	ts_create_topic(dlq, 1);
 	setenv("TOPIC_ORDERS", topics[0], 1);
 	setenv("TOPIC_INVENTORY", topics[1], 1);
 	setenv("TOPIC_PAYMENTS", topics[2], 1);
+	setenv("TOPIC_PRODUCTS", topics[4], 1);
 	setenv("CONSUMER_GROUP", topics[3] + 4, 1);
 }
 
@@ -170,6 +175,8 @@ const char *ost_topic(const char *which)
 		return topics[1];
 	if (strcmp(which, "payments") == 0)
 		return topics[2];
+	if (strcmp(which, "products") == 0)
+		return topics[4];
 	return topics[3];
 }
 
@@ -191,6 +198,32 @@ void ost_app_start(os_app_t *app)
 	os_settings_load(&cfg, &env);
 	ck_assert_msg(!env.failed, "%s", env.err);
 	ck_assert_msg(os_app_start(app, &cfg, err, sizeof(err)) == 0, "app: %s", err);
+}
+
+void ost_catalogue_put(const char *sku, const char *price, const char *currency)
+{
+	char sql[512];
+
+	/* A newer version each time, as inventory-service would publish it. */
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO catalogue (sku, name, price_cents, currency, version) VALUES "
+	         "('%s', 'test product', (%s::numeric * 100)::bigint, '%s', 1) ON CONFLICT (sku) "
+	         "DO UPDATE SET price_cents = excluded.price_cents, currency = excluded.currency, "
+	         "version = catalogue.version + 1",
+	         sku, price, currency);
+	ost_sql(sql);
+}
+
+void ost_produce_product(int32_t partition, const char *sku, const char *price,
+                         const char *currency, long long version)
+{
+	char data[512];
+
+	snprintf(data, sizeof(data),
+	         "{\"sku\":\"%s\",\"name\":\"Product %s\",\"price\":\"%s\","
+	         "\"currency\":\"%s\",\"version\":%lld}",
+	         sku, sku, price, currency, version);
+	ost_produce_event_to(topics[4], partition, EDA_EVENT_PRODUCT_CHANGED, sku, data, NULL);
 }
 
 /* ---- HTTP --------------------------------------------------------------- */

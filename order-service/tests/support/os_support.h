@@ -33,10 +33,22 @@ long long ost_sql_num(const char *sql);
 /* Runs SQL (no result expected); fails the test on error. */
 void ost_sql(const char *sql);
 
-/* Creates unique topics orders/inventory/payments and dlq.<group>, exports
- * TOPIC_* and CONSUMER_GROUP. */
+/* Creates unique topics orders/inventory/payments/products, dlq.<group> and
+ * dlq.<group>-catalogue, exports TOPIC_* and CONSUMER_GROUP. */
 void ost_create_topics(const char *prefix);
-const char *ost_topic(const char *which); /* "orders", "inventory", "payments", "dlq" */
+/* "orders", "inventory", "payments", "products", "dlq" */
+const char *ost_topic(const char *which);
+
+/* Puts SKU at PRICE ("49.99") in CURRENCY straight into the catalogue replica
+ * of the test database (after the app created the table), for tests that are
+ * not about the replica. */
+void ost_catalogue_put(const char *sku, const char *price, const char *currency);
+
+/* Produces ProductChanged for SKU (PRICE, CURRENCY, VERSION) to the test's
+ * products topic, key = SKU, as inventory-service would; to PARTITION (-1: by
+ * key). */
+void ost_produce_product(int32_t partition, const char *sku, const char *price,
+                         const char *currency, long long version);
 
 /* Applies the test environment (PORT=0, quiet logs) and starts APP. */
 void ost_app_start(os_app_t *app);
