@@ -39,7 +39,7 @@ DB=os_bench_$$
 BASE=${ADMIN_URL%/*}
 BENCH_URL=$BASE/$DB
 SUFFIX=bench-$$-$(date +%s)
-printf 'orders-%s 6 1\ninventory-%s 6 1\npayments-%s 6 1\n' "$SUFFIX" "$SUFFIX" "$SUFFIX" >"$OUT/topics.conf"
+printf 'orders-%s 6 1\ninventory-%s 6 1\npayments-%s 6 1\nproducts-%s 6 1\n' "$SUFFIX" "$SUFFIX" "$SUFFIX" "$SUFFIX" >"$OUT/topics.conf"
 "$BUILD/bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" "$OUT/topics.conf" >/dev/null
 
 pid=
@@ -57,6 +57,7 @@ start() { # $1 = NOTIFY_ENABLED
 		HTTP_THREADS="$HTTP_THREADS" DB_POOL_SIZE="$DB_POOL_SIZE" NOTIFY_ENABLED="$1" \
 		CONSUMERS_ENABLED=false TOPIC_ORDERS="orders-$SUFFIX" \
 		TOPIC_INVENTORY="inventory-$SUFFIX" TOPIC_PAYMENTS="payments-$SUFFIX" \
+		TOPIC_PRODUCTS="products-$SUFFIX" \
 		CONSUMER_GROUP="order-service-$SUFFIX" \
 		"$BUILD/bin/order-service" 2>>"$OUT/daemon.log" &
 	pid=$!
@@ -74,6 +75,10 @@ pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
 # The daemon applies the migrations; pgbench then runs on the same schema.
 start true
 stop
+# The orders' products, at their prices, in the catalogue replica (the daemon
+# runs without consumers here, so nothing else would fill it).
+psql -q "$BENCH_URL" -c "INSERT INTO catalogue (sku, name, price_cents, currency, version)
+	VALUES ('SKU-1', 'Bench item 1', 4999, 'EUR', 1), ('B-2', 'Bench item 2', 500, 'EUR', 1)" >/dev/null
 
 echo "== pgbench ceiling (synchronous_commit=$(psql -Atq "$BENCH_URL" -c 'SHOW synchronous_commit'))"
 ceiling=0

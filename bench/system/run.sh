@@ -118,6 +118,13 @@ infrastructure/scripts/services.sh up >/dev/null
 	source "$stack/env"
 	"$bin/inventory-service" seed "$OUT/catalogue.json"
 ) >>"$stack/logs/inventory-service.log" 2>&1 || fail "seeding failed; see $stack/logs/inventory-service.log"
+# The seed's products reach the order service's catalogue replica through
+# Kafka (ProductChanged); orders placed before would be refused as unknown.
+deadline=$((SECONDS + 60))
+until [ "$(psql -qtAX "$pg_url" -c 'SELECT count(*) FROM catalogue' 2>/dev/null)" = "$SKUS" ]; do
+	[ $SECONDS -lt $deadline ] || fail "the catalogue replica did not get the $SKUS products within 60 s"
+	sleep 0.2
+done
 
 secret=$(cat "$stack/jwt-secret")
 token() { JWT_SECRET=$secret "$bin/api-gateway" token --sub "$1" --email "$1@example.com" \

@@ -5,6 +5,8 @@
  *   1. places an order that is confirmed,
  *   2. places one that is rejected for lack of stock,
  *   3. places one, waits for its confirmation and cancels it,
+ *   4. changes a product's price and at once places an order quoting the old
+ *      one, which the inventory rejects at reservation (price_changed),
  * and for each prints the status sequence, the events seen on the topics (type,
  * id and the id of the event it reacts to) and the e-mails written to the
  * spool. It exits 1 if a saga does not end as expected, 2 for bad usage.
@@ -232,9 +234,19 @@ static int show_mails(const struct demo *d, const char *order_id, int mails)
 	return scan_mails(d, order_id, 0);
 }
 
+/* One order: at PRICE (the client's quote), after changing the product's
+ * price to REPRICE first when not NULL. */
+struct order_spec {
+	const char *sku, *price, *reprice;
+	int quantity, cancel;
+};
+
+#define SAGA_REQUOTE 2 /* the order service already knew the new price: 409 */
+
 /* Places an order, follows its status, optionally cancels it once CONFIRMED;
- * returns 0 if it ends in WANT with MAILS e-mails written about it. */
-static int saga(const struct demo *d, const char *title, const char *sku, int quantity, int cancel,
+ * returns 0 if it ends in WANT with MAILS e-mails written about it, 1 if not,
+ * SAGA_REQUOTE when the order was refused with 409 price-changed. */
+static int saga(const struct demo *d, const char *title, const struct order_spec *o_spec,
                 const char *want, int mails)
 {
 	char body[256], path[256], last[32] = "";
@@ -243,11 +255,27 @@ static int saga(const struct demo *d, const char *title, const char *sku, int qu
 	int code, ok;
 
 	printf("\n== %s\n", title);
+	if (o_spec->reprice != NULL) {
+		snprintf(body, sizeof(body),
+		         "{\"name\":\"Demo clock\",\"price\":\"%s\",\"stock\":1000}",
+		         o_spec->reprice);
+		snprintf(path, sizeof(path), "/products/%s", o_spec->sku);
+		code = http(d, "PUT", path, d->admin, body, NULL);
+		printf("    PUT %s price %s -> %d, then at once an order quoting %s\n", path,
+		       o_spec->reprice, code, o_spec->price);
+	}
 	snprintf(body, sizeof(body),
-	         "{\"items\":[{\"sku\":\"%s\",\"quantity\":%d,\"unit_price\":\"19.99\"}],"
+	         "{\"items\":[{\"sku\":\"%s\",\"quantity\":%d,\"unit_price\":\"%s\"}],"
 	         "\"currency\":\"EUR\"}",
-	         sku, quantity);
+	         o_spec->sku, o_spec->quantity, o_spec->price);
 	code = http(d, "POST", "/orders", d->token, body, &o);
+	if (code == 409 && o_spec->reprice != NULL) {
+		printf("    POST /orders -> 409 price-changed: the order service's catalogue "
+		       "already "
+		       "had the new price\n");
+		json_decref(o);
+		return SAGA_REQUOTE;
+	}
 	if (code != 201 || json_string_value(json_object_get(o, "id")) == NULL) {
 		printf("    POST /orders answered %d\n", code);
 		json_decref(o);
@@ -267,7 +295,7 @@ static int saga(const struct demo *d, const char *title, const char *sku, int qu
 		if (strcmp(last, "PENDING") != 0)
 			printf(" -> %s", last);
 	}
-	if (cancel && strcmp(last, "CONFIRMED") == 0) {
+	if (o_spec->cancel && strcmp(last, "CONFIRMED") == 0) {
 		json_decref(o);
 		snprintf(path, sizeof(path), "/orders/%s/cancel", id);
 		code = http(d, "POST", path, d->token, NULL, &o);
@@ -276,6 +304,8 @@ static int saga(const struct demo *d, const char *title, const char *sku, int qu
 		printf(" -> %s (POST /orders/{id}/cancel: %d)", last, code);
 	}
 	printf("\n");
+	if (strcmp(last, "REJECTED") == 0 && json_is_string(json_object_get(o, "reason")))
+		printf("    reason: %s\n", json_string_value(json_object_get(o, "reason")));
 	json_decref(o);
 	usleep(500 * 1000); /* let the saga's last events land before reading the topics */
 	show_events(d, id);
@@ -284,6 +314,32 @@ static int saga(const struct demo *d, const char *title, const char *sku, int qu
 	       want);
 	free(order_id);
 	return ok ? 0 : 1;
+}
+
+/* The catalogue owns prices: the price changes just before an order that
+ * quotes the old one. The order service's replica of the catalogue follows
+ * the change a moment later through Kafka; if the order reaches it first, it
+ * is accepted at the old price and the inventory, which checks the price at
+ * reservation, rejects it (price_changed). If the replica was quicker, the
+ * order is refused at once with 409, and the demo tries again the other way
+ * round. Either way no order is confirmed at a price the catalogue no longer
+ * has. */
+static int price_saga(const struct demo *d)
+{
+	static const char *const prices[] = {"19.99", "24.99"};
+
+	for (int attempt = 1; attempt <= 6; attempt++) {
+		struct order_spec o = {.sku = "DEMO-PRICED",
+		                       .price = prices[(attempt + 1) % 2],
+		                       .reprice = prices[attempt % 2],
+		                       .quantity = 1};
+		int rc = saga(d, "An order at a price that just changed", &o, "REJECTED", 2);
+
+		if (rc != SAGA_REQUOTE)
+			return rc;
+	}
+	printf("    FAILED: the order service was ahead of the order every time\n");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -313,6 +369,10 @@ int main(int argc, char **argv)
 	    http(&d, "PUT", "/products/DEMO-SCARCE", d.admin,
 	         "{\"name\":\"Demo lamp\",\"price\":\"19.99\",\"stock\":1}",
 	         NULL) / 100 !=
+	            2 ||
+	    http(&d, "PUT", "/products/DEMO-PRICED", d.admin,
+	         "{\"name\":\"Demo clock\",\"price\":\"19.99\",\"stock\":1000}",
+	         NULL) / 100 !=
 	            2) {
 		fprintf(stderr,
 		        "eda-demo: could not set up demo products through %s "
@@ -321,11 +381,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mark_start(&d);
-	failed |= saga(&d, "An order that is confirmed", "DEMO-PLENTY", 2, 0, "CONFIRMED", 2);
-	failed |=
-	        saga(&d, "An order rejected for lack of stock", "DEMO-SCARCE", 5, 0, "REJECTED", 2);
-	failed |=
-	        saga(&d, "A confirmed order, then cancelled", "DEMO-PLENTY", 1, 1, "CANCELLED", 3);
+	failed |= saga(&d, "An order that is confirmed",
+	               &(struct order_spec){.sku = "DEMO-PLENTY", .price = "19.99", .quantity = 2},
+	               "CONFIRMED", 2);
+	failed |= saga(&d, "An order rejected for lack of stock",
+	               &(struct order_spec){.sku = "DEMO-SCARCE", .price = "19.99", .quantity = 5},
+	               "REJECTED", 2);
+	failed |= saga(&d, "A confirmed order, then cancelled",
+	               &(struct order_spec){
+	                       .sku = "DEMO-PLENTY", .price = "19.99", .quantity = 1, .cancel = 1},
+	               "CANCELLED", 3);
+	failed |= price_saga(&d);
 	printf("\n%s\n", failed ? "demo: a saga did not end as expected"
 	                        : "demo: all sagas ended "
 	                          "as expected");

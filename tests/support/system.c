@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +330,31 @@ int sys_http(const sys_t *s, const char *method, const char *path, const char *t
 	return (int)code;
 }
 
+/* Waits until the order service's catalogue replica has SKU at PRICE: the
+ * product travels as ProductChanged through Kafka, and an order for it placed
+ * before it arrives is refused (422 unknown product, or 409 at an old price). */
+static void wait_catalogue(const sys_t *s, const char *sku, const char *price)
+{
+	PGconn *c = PQconnectdb(s->pg_url);
+	const char *params[] = {sku, price};
+	bool there = false;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	for (time_t deadline = time(NULL) + 30; !there && time(NULL) < deadline;) {
+		PGresult *r = PQexecParams(c,
+		                           "SELECT 1 FROM catalogue WHERE sku = $1 AND "
+		                           "price_cents = round($2::numeric * 100)",
+		                           2, NULL, params, NULL, NULL, 0);
+
+		there = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		PQclear(r);
+		if (!there)
+			usleep(50 * 1000);
+	}
+	PQfinish(c);
+	ck_assert_msg(there, "%s at %s never reached the order service's catalogue", sku, price);
+}
+
 void sys_put_product(const sys_t *s, const char *sku, const char *price, long stock)
 {
 	char path[128], body[256];
@@ -341,6 +367,7 @@ void sys_put_product(const sys_t *s, const char *sku, const char *price, long st
 	code = sys_http(s, "PUT", path, s->admin_token, body, NULL, &out);
 	ck_assert_msg(code == 200 || code == 201, "PUT %s: %d", path, code);
 	json_decref(out);
+	wait_catalogue(s, sku, price);
 }
 
 json_t *sys_wait_order(const sys_t *s, const char *token, const char *id, int timeout_s)

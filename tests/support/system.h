@@ -45,7 +45,8 @@ void sys_restart(sys_t *s, int daemon);
 int sys_http(const sys_t *s, const char *method, const char *path, const char *token,
              const char *body, const char *extra_header, json_t **out);
 
-/* PUT /products/{sku} as admin. */
+/* PUT /products/{sku} as admin; returns once the order service's catalogue
+ * replica has the product at that price (orders for it are priced then). */
 void sys_put_product(const sys_t *s, const char *sku, const char *price, long stock);
 
 /* Waits (up to TIMEOUT_S) until GET /orders/{id} shows a status other than
