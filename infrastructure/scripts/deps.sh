@@ -24,7 +24,7 @@ debian_packages=(
 	openjdk-17-jdk-headless maven
 	kcat jq curl wrk
 	clang clang-format clang-tidy libclang-rt-14-dev
-	python3-aiosmtpd python3-jsonschema python3-yaml docker-compose
+	python3-aiosmtpd python3-jsonschema python3-yaml python3-venv docker-compose
 )
 
 install_debian_packages() {
@@ -106,8 +106,23 @@ ferretdb_build() {
 	mv "$dest/ferretdb.tmp" "$dest/ferretdb"
 }
 
+# Schemathesis, the contract tester of make test (tests/test_contract.c), from
+# PyPI into a virtual environment in the clone (.venv-tools, git-ignored), at a
+# pinned version; a marker naming that version marks a finished install.
+SCHEMATHESIS_VERSION=4.32.5
+schemathesis_venv() {
+	local venv=$here/../.venv-tools
+	[ "$(cat "$venv/.eda-schemathesis" 2>/dev/null)" = "$SCHEMATHESIS_VERSION" ] && return 0
+	echo "make deps: installing Schemathesis $SCHEMATHESIS_VERSION from PyPI into $venv"
+	python3 -m venv "$venv" || die "python3 -m venv failed: install Debian's python3-venv"
+	"$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+		die "pip install schemathesis==$SCHEMATHESIS_VERSION failed: check access to PyPI and rerun make deps"
+	echo "$SCHEMATHESIS_VERSION" >"$venv/.eda-schemathesis"
+}
+
 install_debian_packages
 npm_validator
+schemathesis_venv
 maven_assemble "Apache Kafka $KAFKA_VERSION" "$here/kafka/pom.xml" \
 	"$cache/kafka-$KAFKA_VERSION" "-Dkafka.version=$KAFKA_VERSION"
 ferretdb_build "$cache/ferretdb-$FERRETDB_VERSION"
