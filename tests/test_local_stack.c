@@ -9,6 +9,7 @@
  * written to .stack/env by `make infra-up` and exported by run-tests.sh.
  */
 #include "support/check_main.h"
+#include "support/kafka_support.h"
 #include "support/run_cmd.h"
 #include <arpa/inet.h>
 #include <check.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,16 +69,16 @@ static rd_kafka_t *kafka_client(rd_kafka_type_t type, const char *group)
 	return rk;
 }
 
-/* Consumes from "orders" in GROUP until the message with KEY shows up (other
- * tests' messages are skipped) and checks its value and headers. */
-static void consume_expect(const char *group, const char *key, const char *value)
+/* Consumes from TOPIC in GROUP until the message with KEY shows up and checks
+ * its value and headers. */
+static void consume_expect(const char *topic, const char *group, const char *key, const char *value)
 {
 	rd_kafka_t *rk = kafka_client(RD_KAFKA_CONSUMER, group);
 	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
 	int found = 0;
 	time_t deadline = time(NULL) + 60;
 
-	rd_kafka_topic_partition_list_add(topics, "orders", RD_KAFKA_PARTITION_UA);
+	rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
 	ck_assert_int_eq(rd_kafka_subscribe(rk, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_topic_partition_list_destroy(topics);
 
@@ -113,16 +115,20 @@ static void consume_expect(const char *group, const char *key, const char *value
 START_TEST(kafka_produce_consume_two_groups)
 {
 	rd_kafka_t *p = kafka_client(RD_KAFKA_PRODUCER, NULL);
-	char key[96], g1[96], g2[96];
+	char topic[128], key[96], g1[96], g2[96];
 	const char *value = "{\"specversion\":\"1.0\",\"type\":\"StackCheck\"}";
 	rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
 
+	/* A topic of this test's own: the stack's "orders" belongs to the running
+	 * system (a `make up` beside the tests would dead-letter this message). */
+	ts_unique(topic, sizeof(topic), "stack-check");
+	ts_create_topic(topic, 6);
 	unique_name(key, sizeof(key), "key");
 	unique_name(g1, sizeof(g1), "stack-test-a");
 	unique_name(g2, sizeof(g2), "stack-test-b");
 	rd_kafka_header_add(hdrs, "content-type", -1, "application/cloudevents+json", -1);
 	rd_kafka_header_add(hdrs, "x-test", -1, "42", -1);
-	ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("orders"),
+	ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
 	                                   RD_KAFKA_V_KEY(key, strlen(key)),
 	                                   RD_KAFKA_V_VALUE((void *)value, strlen(value)),
 	                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -131,9 +137,9 @@ START_TEST(kafka_produce_consume_two_groups)
 	ck_assert_int_eq(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_destroy(p);
 
-	consume_expect(g1, key, value);
+	consume_expect(topic, g1, key, value);
 	/* A second group has its own offsets: it sees the same message. */
-	consume_expect(g2, key, value);
+	consume_expect(topic, g2, key, value);
 }
 END_TEST
 
@@ -312,6 +318,65 @@ START_TEST(eda_topics_create_list_delete)
 }
 END_TEST
 
+/* Runs topic-guard.sh VERB FILE over TOPIC alone, as if STACK were the stack
+ * folder (its run/ holds the `make up` pid files); returns the exit status. */
+static int guard(const char *verb, const char *file, const char *topic, const char *stack,
+                 char *out, size_t outsz)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+	         "EDA_GUARDED_TOPICS=%s EDA_STACK_DIR=%s infrastructure/scripts/topic-guard.sh "
+	         "%s %s",
+	         topic, stack, verb, file);
+	return ts_run(cmd, out, outsz);
+}
+
+/* run-tests.sh's guard of the running system's topics (topic-guard.sh), on a
+ * topic of this test's own standing in for "orders": without `make up` any
+ * new message fails it; with a `make up` daemon alive only a message that is
+ * not an event of this project does (the daemon's own events do not). */
+START_TEST(topic_guard_catches_suite_writes)
+{
+	const char *junk = "{\"specversion\":\"1.0\",\"type\":\"StackCheck\"}";
+	const char *event = "{\"specversion\":\"1.0\",\"id\":\"e-1\",\"source\":"
+	                    "\"/order-service\",\"type\":\"OrderPlaced\",\"data\":{}}";
+	char topic[128], stack[] = "/tmp/eda-guard-test-XXXXXX", file[256], pidfile[320];
+	char out[8192], cmd[512];
+	FILE *f;
+
+	ts_unique(topic, sizeof(topic), "guarded-orders");
+	ts_create_topic(topic, 2);
+	ck_assert_ptr_nonnull(mkdtemp(stack));
+	snprintf(file, sizeof(file), "%s/offsets", stack);
+
+	ck_assert_int_eq(guard("record", file, topic, stack, out, sizeof(out)), 0);
+	ck_assert_msg(guard("check", file, topic, stack, out, sizeof(out)) == 0, "output: %s", out);
+	ts_produce(topic, 1, "k", &junk, 1);
+	ck_assert_int_eq(guard("check", file, topic, stack, out, sizeof(out)), 1);
+	snprintf(cmd, sizeof(cmd), "a suite wrote 1 messages to the running system's topic %s",
+	         topic);
+	ck_assert_msg(strstr(out, cmd) != NULL, "output: %s", out);
+
+	/* A `make up` daemon alive (this process stands in for it). */
+	snprintf(pidfile, sizeof(pidfile), "%s/run", stack);
+	ck_assert_int_eq(mkdir(pidfile, 0755), 0);
+	snprintf(pidfile, sizeof(pidfile), "%s/run/order-service.pid", stack);
+	f = fopen(pidfile, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	ck_assert_int_eq(guard("check", file, topic, stack, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "not an event of this project") != NULL, "output: %s", out);
+	ck_assert_int_eq(guard("record", file, topic, stack, out, sizeof(out)), 0);
+	ts_produce(topic, 1, "k", &event, 1);
+	ck_assert_msg(guard("check", file, topic, stack, out, sizeof(out)) == 0, "output: %s", out);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", stack);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("local_stack");
@@ -323,6 +388,7 @@ int main(void)
 	tcase_add_test(tc, mongo_insert_unique_find);
 	tcase_add_test(tc, stack_refuses_taken_port);
 	tcase_add_test(tc, eda_topics_create_list_delete);
+	tcase_add_test(tc, topic_guard_catches_suite_writes);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -39,6 +39,11 @@ delete_new_topics() {
 	rm -f "$topics_before" "$after"
 }
 
+# No suite may write to the running system's topics (topic-guard.sh says how
+# it tells a suite's writes from a `make up` running beside the tests).
+guard=$root/infrastructure/scripts/topic-guard.sh guard_offsets=$(mktemp)
+"$guard" record "$guard_offsets"
+
 passed=0 failed=0 broken=() failures_seen=()
 for prog in "$@"; do
 	echo "== ${prog#"$root"/}"
@@ -69,6 +74,11 @@ for prog in "$@"; do
 	}
 done
 delete_new_topics
+if ! "$guard" check "$guard_offsets"; then
+	failed=$((failed + 1))
+	broken+=("(topic guard: the running system's topics were written to)")
+fi
+rm -f "$guard_offsets"
 for line in "${failures_seen[@]}"; do
 	echo "run-tests: FAILED $line"
 done
