@@ -19,7 +19,8 @@ export CK_VERBOSITY=${CK_VERBOSITY:-normal}
 # deleted at the end, or a local broker collects thousands and slows down. Only
 # when the list before the run could be read; the stack's own topics stay. The
 # suites name their topics with this run's tag (ts_unique reads EDA_TEST_RUN),
-# so a second run on the same stack, at the same time, keeps its topics.
+# so a second run on the same stack, at the same time, keeps its topics (the
+# system suites write the tag with '_' for '-', as database names need).
 export EDA_TEST_RUN=${EDA_TEST_RUN:-run$$r$RANDOM}
 topics_tool=${EDA_BIN_DIR:-$root/build/bin}/eda-topics
 topics_before=$(mktemp)
@@ -32,7 +33,7 @@ delete_new_topics() {
 	local after
 	after=$(mktemp)
 	if [ "$have_topics" -eq 1 ] && list_topics >"$after"; then
-		LC_ALL=C comm -13 "$topics_before" "$after" | grep -F -- "-$EDA_TEST_RUN-" |
+		LC_ALL=C comm -13 "$topics_before" "$after" | grep -E -- "[-_]$EDA_TEST_RUN[-_]" |
 			grep -vxF -f <(awk '!/^#/ && NF {print $1}' "$root/infrastructure/kafka/topics.conf") |
 			"$topics_tool" "$KAFKA_BOOTSTRAP_SERVERS" --delete - | sed 's/^eda-topics: /run-tests: /'
 	fi
