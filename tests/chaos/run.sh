@@ -236,8 +236,11 @@ restart_component() {
 
 # ---- measuring ------------------------------------------------------------------
 
-# decided: when an order left PENDING (confirmed, rejected or cancelled).
-DECIDED="least(confirmed_at, rejected_at, cancelled_at)"
+# done: when an order left PENDING (confirmed, rejected or cancelled by its
+# owner); decided: when the saga decided it (confirmed or rejected), which a
+# cancel does not show.
+DONE="least(confirmed_at, rejected_at, cancelled_at)"
+DECIDED="least(confirmed_at, rejected_at)"
 
 # wait_drain: until no order is PENDING, at most DRAIN_TIMEOUT s.
 wait_drain() {
@@ -277,23 +280,27 @@ settle() {
 # measure KILL BACK_FIRST BACK_LAST: the recovery figures, in seconds from KILL
 # (the first kill) unless said otherwise, from the timestamps the order
 # service records and the spool's file times:
-#   new_order    until an order placed after the kill was decided
-#   caught_up    from BACK_FIRST on, until no order older than 2 s was PENDING
-#   drained      until every order placed before BACK_LAST was decided
+#   new_order    until an order placed after the kill was confirmed or rejected
+#   caught_up    from BACK_FIRST on (and at least 2 s after the kill, before
+#                which no order placed since the kill can be 2 s old), until
+#                no order older than 2 s was PENDING
+#   drained      until every order placed before BACK_LAST had left PENDING
 #   after_last   the same, from BACK_LAST (the target for a crash loop: 30 s)
 #   mail         until every e-mail owed for an event written before BACK_LAST
 #                was in the spool
 measure() {
 	local kill=$1 back=$2 last=$3 row mail
 	row=$(sql "WITH o AS (
-		  SELECT created_at, coalesce($DECIDED, 'infinity') AS done FROM orders
+		  SELECT created_at, coalesce($DONE, 'infinity') AS done, $DECIDED AS decided
+		  FROM orders
 		  WHERE created_at >= to_timestamp($kill) - interval '60 s'),
 		late AS (SELECT * FROM o WHERE done > to_timestamp($back))
 		SELECT
-		  (SELECT round((extract(epoch FROM min(done)) - $kill)::numeric, 1) FROM o
+		  (SELECT round((extract(epoch FROM min(decided)) - $kill)::numeric, 1) FROM o
 		    WHERE created_at > to_timestamp($kill)),
 		  (SELECT round((extract(epoch FROM min(t)) - $kill)::numeric, 1)
-		    FROM generate_series(to_timestamp($back), to_timestamp($back) + interval '400 s',
+		    FROM generate_series(greatest(to_timestamp($back), to_timestamp($kill + 2)),
+		                         to_timestamp($back) + interval '400 s',
 		                         interval '100 ms') t
 		    WHERE NOT EXISTS (SELECT 1 FROM late WHERE created_at < t - interval '2 s' AND done > t)),
 		  (SELECT CASE WHEN max(done) = 'infinity' THEN 'never'
@@ -377,9 +384,9 @@ done
 	echo
 	echo "== chaos $mode ($tag): seconds from the (first) kill unless said otherwise"
 	echo "   restart: the restart command's time per kill; new order: until an order placed"
-	echo "   after the kill was decided; <2s: until no order older than 2 s was PENDING"
-	echo "   (from the restart on); drained: until every order placed before the (last)"
-	echo "   restart was decided; after last: the same from the last restart; mail: until"
+	echo "   after the kill was confirmed or rejected; <2s: until no order older than 2 s was"
+	echo "   PENDING (from the restart on); drained: until every order placed before the (last)"
+	echo "   restart had left PENDING; after last: the same from the last restart; mail: until"
 	echo "   every e-mail owed by then was in the spool"
 	printf '%-26s %-19s %8s %10s %9s %11s %8s  %s\n' scenario restart_s new_order '<2s_pending' \
 		drained after_last mail invariants
