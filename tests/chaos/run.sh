@@ -29,7 +29,7 @@
 # started them. Results: $OUT/summary.txt, logs under $OUT.
 #
 # Environment (campaign / short defaults): CHAOS_RATE (40 orders/s),
-# CHAOS_CUSTOMERS (8), CHAOS_LOAD_SECONDS (25 / 12), CHAOS_KILL_AFTER (8 / 4 s
+# CHAOS_CUSTOMERS (8), CHAOS_LOAD_SECONDS (20 / 12), CHAOS_KILL_AFTER (6 / 4 s
 # into the load), CHAOS_DRAIN_TIMEOUT (120 / 90 s after the load for the last
 # PENDING order), CHAOS_SETTLE_TIMEOUT (60 / 45 s for the invariants to hold
 # once drained: cancels release and e-mails are sent after the order is
@@ -50,6 +50,10 @@ esac
 BUILD=${BUILD:-build}
 bin=$BUILD/bin
 OUT=${OUT:-$BUILD/chaos}
+# Absolute: stack.sh hands the folder to PostgreSQL, which runs from its data
+# folder and did not find a relative socket folder when restarted.
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 RATE=${CHAOS_RATE:-40}
 CUSTOMERS=${CHAOS_CUSTOMERS:-8}
 LOOP_KILLS=${CHAOS_LOOP_KILLS:-4}
@@ -57,7 +61,7 @@ LOOP_GAP=${CHAOS_LOOP_GAP:-4}
 SCARCE_STOCK=${CHAOS_SCARCE_STOCK:-30}
 SKUS=50
 if [ $mode = campaign ]; then
-	LOAD_SECONDS=${CHAOS_LOAD_SECONDS:-25} KILL_AFTER=${CHAOS_KILL_AFTER:-8}
+	LOAD_SECONDS=${CHAOS_LOAD_SECONDS:-20} KILL_AFTER=${CHAOS_KILL_AFTER:-6}
 	DRAIN_TIMEOUT=${CHAOS_DRAIN_TIMEOUT:-120} SETTLE_TIMEOUT=${CHAOS_SETTLE_TIMEOUT:-60}
 	scenarios=(api-gateway order-service inventory-service notification-service
 		postgres mongo kafka loop:order-service loop:inventory-service
@@ -343,7 +347,12 @@ scenario() {
 		t_kill=$(now)
 		[ $k -gt 1 ] || t_first=$t_kill
 		kill_component "$comp"
-		restart_component "$comp" "$rlog" || { echo "chaos: BROKEN $comp could not be restarted"; broken=1; }
+		if ! restart_component "$comp" "$rlog"; then
+			# Nothing after this can be checked or measured.
+			echo "chaos: BROKEN $comp could not be restarted; stopping (see $rlog)"
+			kill "$load_pid" 2>/dev/null || true
+			exit 1
+		fi
 		t_back=$(now)
 		[ $k -gt 1 ] || t_back_first=$t_back
 		restarts+=("$(elapsed "$t_kill" "$t_back")")
@@ -352,7 +361,7 @@ scenario() {
 	done
 	wait "$load_pid" || load_rc=$?
 	[ $load_rc -eq 0 ] || { echo "chaos: the load generator failed (status $load_rc)"; broken=1; }
-	sed "s/^/   /" "$OUT/${name/:/-}.load.err" | head -n 5
+	head -n 5 "$OUT/${name/:/-}.load.err" | sed "s/^/   /"
 	awk '{ printf "%s%s %s", (NR > 1 ? ", " : "   load: "), $1, $2 } END { print "" }' \
 		"$OUT/${name/:/-}.load"
 	# A daemon that died with the server it needs is noted and started again
@@ -368,7 +377,7 @@ scenario() {
 	done
 	wait_drain || true
 	settle "${name/:/-}" || { tag_ok=BROKEN; broken=1; }
-	[ $tag_ok = ok ] || grep -h 'BROKEN' "$OUT/${name/:/-}.check" | sed 's/^chaos-check: /chaos: /'
+	[ $tag_ok = ok ] || grep -h 'BROKEN' "$OUT/${name/:/-}.check" | sed 's/^chaos-check: /chaos: /' || true
 	read -r new caught drained after mail < <(measure "$t_first" "$t_back_first" "$t_back")
 	results+=("$(printf '%-26s %-19s %8s %10s %9s %11s %8s  %s' "$name" \
 		"$(IFS=,; echo "${restarts[*]}")" "${new:-?}" "${caught:-?}" "${drained:-?}" \
