@@ -31,7 +31,7 @@
 # Environment (campaign / short defaults): CHAOS_RATE (40 orders/s),
 # CHAOS_CUSTOMERS (8), CHAOS_LOAD_SECONDS (20 / 12), CHAOS_KILL_AFTER (6 / 4 s
 # into the load), CHAOS_DRAIN_TIMEOUT (120 / 90 s after the load for the last
-# PENDING order), CHAOS_SETTLE_TIMEOUT (60 / 45 s for the invariants to hold
+# PENDING order), CHAOS_SETTLE_TIMEOUT (120 / 60 s for the invariants to hold
 # once drained: cancels release and e-mails are sent after the order is
 # terminal), CHAOS_LOOP_KILLS (4), CHAOS_LOOP_GAP (4 s), CHAOS_SCARCE_STOCK
 # (30 units of the SKU the rejected orders ask for), CHAOS_ONLY (a space
@@ -62,13 +62,13 @@ SCARCE_STOCK=${CHAOS_SCARCE_STOCK:-30}
 SKUS=50
 if [ $mode = campaign ]; then
 	LOAD_SECONDS=${CHAOS_LOAD_SECONDS:-20} KILL_AFTER=${CHAOS_KILL_AFTER:-6}
-	DRAIN_TIMEOUT=${CHAOS_DRAIN_TIMEOUT:-120} SETTLE_TIMEOUT=${CHAOS_SETTLE_TIMEOUT:-60}
+	DRAIN_TIMEOUT=${CHAOS_DRAIN_TIMEOUT:-120} SETTLE_TIMEOUT=${CHAOS_SETTLE_TIMEOUT:-120}
 	scenarios=(api-gateway order-service inventory-service notification-service
 		postgres mongo kafka loop:order-service loop:inventory-service
 		loop:notification-service)
 else
 	LOAD_SECONDS=${CHAOS_LOAD_SECONDS:-12} KILL_AFTER=${CHAOS_KILL_AFTER:-4}
-	DRAIN_TIMEOUT=${CHAOS_DRAIN_TIMEOUT:-90} SETTLE_TIMEOUT=${CHAOS_SETTLE_TIMEOUT:-45}
+	DRAIN_TIMEOUT=${CHAOS_DRAIN_TIMEOUT:-90} SETTLE_TIMEOUT=${CHAOS_SETTLE_TIMEOUT:-60}
 	scenarios=(api-gateway order-service inventory-service notification-service)
 fi
 [ -z "${CHAOS_ONLY:-}" ] || read -r -a scenarios <<<"$CHAOS_ONLY"
