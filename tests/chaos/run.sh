@@ -161,6 +161,7 @@ trap cleanup EXIT
 rm -rf "$svc"
 mkdir -p "$svc/logs" "$svc/run" "$svc/mail"
 rm -rf "$OUT"/old-mail.* # the spools of earlier runs (a few MB each)
+rm -f "$OUT"/*.check "$OUT"/*.load "$OUT"/*.load.err "$OUT"/*.restart.log # an earlier run's
 psql -q "$admin_url" -c "CREATE DATABASE $tag" >/dev/null
 cat >"$svc/env" <<EOF
 export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
