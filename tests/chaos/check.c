@@ -52,15 +52,29 @@ typedef struct map {
 	size_t cap, n;
 } map_t;
 
-static void *xcalloc(size_t n, size_t size)
+/* Out of memory ends the check: nothing can be said about the invariants. */
+static void *need(void *p)
 {
-	void *p = calloc(n, size);
-
 	if (p == NULL) {
 		fprintf(stderr, "chaos-check: out of memory\n");
 		exit(2);
 	}
 	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	return need(calloc(n, size));
+}
+
+/* Room for one more element in the array P of *CAP elements of SIZE bytes
+ * holding N: doubles it when full. Returns the array, maybe moved. */
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? 2 * *cap : 1024;
+	return need(realloc(p, *cap * size));
 }
 
 static size_t hash(const char *s)
@@ -114,10 +128,7 @@ static long map_put(map_t *m, const char *key, long val)
 	size_t i = slot_of(m, key);
 	if (m->keys[i] != NULL)
 		return m->vals[i];
-	if ((m->keys[i] = strdup(key)) == NULL) {
-		fprintf(stderr, "chaos-check: out of memory\n");
-		exit(2);
-	}
+	m->keys[i] = need(strdup(key));
 	m->vals[i] = val;
 	m->n++;
 	return -1;
@@ -203,14 +214,7 @@ static long sku_index(state_t *st, const char *name)
 
 	if (i >= 0)
 		return i;
-	if (st->nskus == st->skus_cap) {
-		st->skus_cap = st->skus_cap ? 2 * st->skus_cap : 1024;
-		st->skus = realloc(st->skus, st->skus_cap * sizeof(sku_t));
-		if (st->skus == NULL) {
-			fprintf(stderr, "chaos-check: out of memory\n");
-			exit(2);
-		}
-	}
+	st->skus = grow(st->skus, st->nskus, &st->skus_cap, sizeof(sku_t));
 	sku_t *s = &st->skus[st->nskus];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -328,14 +332,7 @@ static int read_ledger(state_t *st, mongoc_client_t *client, const char *dbname)
 	while (mongoc_cursor_next(cur, &doc)) {
 		const char *op = str_field(doc, "op");
 
-		if (st->nentries == st->entries_cap) {
-			st->entries_cap = st->entries_cap ? 2 * st->entries_cap : 4096;
-			st->entries = realloc(st->entries, st->entries_cap * sizeof(entry_t));
-			if (st->entries == NULL) {
-				fprintf(stderr, "chaos-check: out of memory\n");
-				exit(2);
-			}
-		}
+		st->entries = grow(st->entries, st->nentries, &st->entries_cap, sizeof(entry_t));
 		entry_t *e = &st->entries[st->nentries++];
 		e->sku = sku_index(st, str_field(doc, "sku"));
 		e->version = int_field(doc, "version");

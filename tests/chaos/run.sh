@@ -168,10 +168,13 @@ export KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
 export DATABASE_URL=$pg_url
 export MONGODB_URL=$mongo_url MONGODB_DATABASE=$tag
 export TOPIC_ORDERS=$tag.orders TOPIC_INVENTORY=$tag.inventory TOPIC_PAYMENTS=$tag.payments
+export TOPIC_PRODUCTS=$tag.products
 export EDA_GROUP_PREFIX=${tag}_ LOG_LEVEL=warn RATE_LIMIT_PER_SECOND=0
 EOF
 {
-	for t in orders inventory payments; do echo "$tag.$t 6 1"; done
+	# products: where an inventory service that publishes ProductChanged does
+	# (TOPIC_PRODUCTS), so that the run's catalogue stays out of the shared topic.
+	for t in orders inventory payments products; do echo "$tag.$t 6 1"; done
 	for t in "${dlqs[@]}"; do echo "$t 6 1"; done
 } >"$svc/topics.conf"
 "$bin/eda-topics" "$KAFKA_BOOTSTRAP_SERVERS" "$svc/topics.conf" >/dev/null
