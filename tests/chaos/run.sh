@@ -330,6 +330,26 @@ measure() {
 	echo "${row:-? ? ? ?} ${mail:-?}"
 }
 
+# unready: a line for each daemon that runs but whose /readyz says it cannot
+# work (a consumer fenced for good, a dependency it lost), to tell a stuck
+# daemon from a slow one when an invariant breaks.
+unready() {
+	local d port body
+	for d in "${daemons[@]}"; do
+		case $d in
+		order-service) port=$EDA_ORDER_PORT ;;
+		inventory-service) port=$EDA_INVENTORY_PORT ;;
+		notification-service) port=$EDA_NOTIFICATION_PORT ;;
+		api-gateway) port=$EDA_GATEWAY_PORT ;;
+		esac
+		body=$(curl -sS --max-time 3 -w ' (%{http_code})' "http://127.0.0.1:$port/readyz" 2>&1) || true
+		case $body in
+		*"(200)") ;;
+		*) echo "chaos: $d is not ready: ${body:0:300}" ;;
+		esac
+	done
+}
+
 # ---- scenarios ------------------------------------------------------------------
 
 results=() broken=0 died=()
@@ -381,6 +401,7 @@ scenario() {
 	wait_drain || true
 	settle "${name/:/-}" || { tag_ok=BROKEN; broken=1; }
 	[ $tag_ok = ok ] || grep -h 'BROKEN' "$OUT/${name/:/-}.check" | sed 's/^chaos-check: /chaos: /' || true
+	[ $tag_ok = ok ] || unready
 	read -r new caught drained after mail < <(measure "$t_first" "$t_back_first" "$t_back")
 	results+=("$(printf '%-26s %-19s %8s %10s %9s %11s %8s  %s' "$name" \
 		"$(IFS=,; echo "${restarts[*]}")" "${new:-?}" "${caught:-?}" "${drained:-?}" \
