@@ -304,16 +304,16 @@ measure() {
 		  WHERE created_at >= to_timestamp($kill) - interval '60 s'),
 		late AS (SELECT * FROM o WHERE done > to_timestamp($back))
 		SELECT
-		  (SELECT round((extract(epoch FROM min(decided)) - $kill)::numeric, 1) FROM o
+		  (SELECT coalesce(round((extract(epoch FROM min(decided)) - $kill)::numeric, 1)::text, 'never') FROM o
 		    WHERE created_at > to_timestamp($kill)),
-		  (SELECT round((extract(epoch FROM min(t)) - $kill)::numeric, 1)
+		  (SELECT coalesce(round((extract(epoch FROM min(t)) - $kill)::numeric, 1)::text, 'never')
 		    FROM generate_series(to_timestamp($back + 2), to_timestamp($back) + interval '400 s',
 		                         interval '100 ms') t
 		    WHERE NOT EXISTS (SELECT 1 FROM late WHERE created_at < t - interval '2 s' AND done > t)),
-		  (SELECT CASE WHEN max(done) = 'infinity' THEN 'never'
+		  (SELECT CASE WHEN max(done) IS NULL THEN '-' WHEN max(done) = 'infinity' THEN 'never'
 		    ELSE round((extract(epoch FROM max(done)) - $kill)::numeric, 1)::text END
 		    FROM o WHERE created_at <= to_timestamp($last)),
-		  (SELECT CASE WHEN max(done) = 'infinity' THEN 'never'
+		  (SELECT CASE WHEN max(done) IS NULL THEN '-' WHEN max(done) = 'infinity' THEN 'never'
 		    ELSE round((extract(epoch FROM max(done)) - $last)::numeric, 1)::text END
 		    FROM o WHERE created_at <= to_timestamp($last))" 2>/dev/null | tr '|' ' ') ||
 		row="? ? ? ?"
