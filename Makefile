@@ -4,6 +4,7 @@
 #
 #   make            build everything (build/bin/<daemon>, build/lib/libeda.a)
 #   make test       build, start the local stack if needed, run every suite
+#   make chaos      the fault-injection campaign (tests/chaos/run.sh, own stack)
 #   make asan       the same tree and tests under ASan + UBSan (build/asan)
 #   make deps       install what a fresh Debian 12 machine lacks
 #   make infra-up | infra-down | infra-status | infra-clean   the local stack alone
@@ -71,7 +72,7 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq up down status logs demo bench \
+.PHONY: all test asan deps infra-up infra-down infra-status infra-clean dlq up down status logs demo bench chaos \
 	tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
@@ -153,6 +154,7 @@ test:
 	$(if $(filter 1,$(SAN)),,@$(MAKE) --no-print-directory fuzz-smoke)
 	@$(STACK) up
 	@EDA_BIN_DIR=$(abspath $(BUILD))/bin infrastructure/scripts/run-tests.sh $(TEST_BINS)
+	@BUILD=$(BUILD) tests/chaos/run.sh --short
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
@@ -218,6 +220,13 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@$(STACK) up
 	@BUILD=$(BUILD) bench/system/run.sh
+
+# The fault-injection campaign (tests/chaos/run.sh): every server and daemon
+# killed under load, on a stack of its own; `make test` runs its short pass.
+chaos:
+	@infrastructure/scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/chaos/run.sh
 
 dlq: $(BUILD)/bin/eda-dlq
 	@. $${EDA_STACK_DIR:-.stack}/env 2>/dev/null; \
