@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consumer_lag.h"
 #include "eda/alloc.h"
@@ -80,6 +81,9 @@ struct eda_consumer {
 	int64_t pending_since_ms; /* when the oldest of them was handled */
 	int flush_failures;       /* consecutive, for the backoff */
 	char **topics;            /* NULL-terminated; subscribed to when the loop starts */
+	rd_kafka_conf_t *conf;    /* a copy, for a new handle after a fatal error */
+	pthread_mutex_t rk_lock;  /* rk is replaced on the consumer's thread, read on others */
+	int64_t fatal_at_ms;      /* when a fatal error was first seen, or 0 */
 	bool subscribed;
 	char *instance_id; /* NULL: a dynamic member */
 	int session_ms;    /* session.timeout.ms as configured */
@@ -584,8 +588,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		flush_pending(c);
 	if (c->cfg.on_revoke != NULL)
 		c->cfg.on_revoke(parts, c->cfg.ctx);
-	/* Commit what is durable now, so the next owner starts where we stopped. */
-	rd_kafka_commit(rk, NULL, 0);
+	/* Commit what is durable now, so the next owner starts where we stopped;
+	 * but not partitions that were lost (the session ended while the broker
+	 * was away): another member may own them already, and a static member's
+	 * commit under its old member id is answered "fenced", which librdkafka
+	 * 2.0.2 makes a fatal error. */
+	if (!rd_kafka_assignment_lost(rk))
+		rd_kafka_commit(rk, NULL, 0);
 	for (int i = 0; i < parts->cnt; i++) {
 		struct hold *h = hold_find(c, parts->elems[i].topic, parts->elems[i].partition);
 
@@ -629,8 +638,10 @@ int eda_consumer_ready_check(void *ctx, char *err, size_t errsz)
 	eda_consumer_t *c = ctx;
 
 	if (atomic_load(&c->fenced)) {
-		snprintf(err, errsz, "group %s: fenced, another member uses instance id %s",
-		         c->group, c->instance_id != NULL ? c->instance_id : "");
+		snprintf(err, errsz,
+		         "group %s: its Kafka handle had a fatal error (fenced: instance id %s); "
+		         "a new one follows within a session timeout",
+		         c->group, c->instance_id != NULL ? c->instance_id : "none");
 		return 1;
 	}
 	switch (atomic_load(&c->assignment)) {
@@ -655,7 +666,9 @@ int eda_consumer_caught_up_check(void *ctx, char *err, size_t errsz)
 
 	if (rc != 0)
 		return rc;
+	pthread_mutex_lock(&c->rk_lock);
 	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		pthread_mutex_unlock(&c->rk_lock);
 		snprintf(err, errsz, "group %s: assignment unknown", c->group);
 		return 1;
 	}
@@ -674,6 +687,7 @@ int eda_consumer_caught_up_check(void *ctx, char *err, size_t errsz)
 			rc = 1;
 		}
 	}
+	pthread_mutex_unlock(&c->rk_lock);
 	rd_kafka_topic_partition_list_destroy(parts);
 	return rc;
 }
@@ -758,6 +772,7 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	size_t instance_len = sizeof(instance);
 
 	pthread_mutex_init(&c->settled_lock, NULL);
+	pthread_mutex_init(&c->rk_lock, NULL);
 
 	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
 	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
@@ -833,6 +848,7 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_opaque(conf, c);
+	c->conf = rd_kafka_conf_dup(conf);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
 	if (c->rk == NULL) {
 		snprintf(err, errsz, "kafka consumer: %s", why);
@@ -847,6 +863,61 @@ fail:
 		rd_kafka_conf_destroy(conf);
 	eda_consumer_free(c);
 	return NULL;
+}
+
+/*
+ * A fatal error ends a librdkafka handle for good, and librdkafka 2.0.2 can
+ * give a static member one of its own making: after a broker restart longer
+ * than the session, the member rejoins under a new member id while an offset
+ * commit still carries the old one, and that commit's FENCED_INSTANCE_ID is
+ * fatal (seen in make chaos: the order service's saga stopped for good). So
+ * the consumer answers a fatal error with a new handle, after one session
+ * timeout: its uncommitted messages come again (handlers are idempotent), and
+ * two live processes that share an instance id by mistake take turns, loudly
+ * logged, instead of one of them standing still forever. Returns 0, or -1 when
+ * the new handle cannot be made (tried again a session later).
+ */
+static int renew_handle(eda_consumer_t *c)
+{
+	char why[512];
+
+	/* Settle what can be: effects made durable, offsets (if the handle
+	 * still takes them) stored; the rest is redelivered. */
+	if (c->npending > 0)
+		flush_pending(c);
+	hold_free_all(c); /* messages belong to the old handle */
+	c->npending = 0;
+	pthread_mutex_lock(&c->rk_lock);
+	if (c->rk != NULL)
+		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rd_kafka_conf_dup(c->conf), why, sizeof(why));
+	if (c->rk != NULL)
+		rd_kafka_poll_set_consumer(c->rk);
+	pthread_mutex_unlock(&c->rk_lock);
+	c->subscribed = false;
+	atomic_store(&c->assignment, ASSIGN_WAITING);
+	if (c->rk == NULL || subscribe(c, why, sizeof(why)) != 0) {
+		eda_log(EDA_LOG_ERROR, "consumer: no new handle after a fatal error", "group",
+		        c->group, "error", why, NULL);
+		return -1;
+	}
+	atomic_store(&c->fenced, false);
+	c->fatal_at_ms = 0;
+	eda_log(EDA_LOG_WARN, "consumer: new handle after a fatal error, rejoining", "group",
+	        c->group, NULL);
+	return 0;
+}
+
+/* Whether the handle is dead (a fatal error, or none could be made). */
+static bool handle_dead(eda_consumer_t *c)
+{
+	if (c->rk != NULL && rd_kafka_fatal_error(c->rk, NULL, 0) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return false;
+	if (c->fatal_at_ms == 0) {
+		c->fatal_at_ms = now_ms();
+		atomic_store(&c->fenced, true); /* /readyz: not ready until renewed */
+	}
+	return true;
 }
 
 void eda_consumer_run(eda_consumer_t *c)
@@ -864,6 +935,14 @@ void eda_consumer_run(eda_consumer_t *c)
 		if (c->npending >= (size_t)c->cfg.batch_max ||
 		    (c->npending > 0 && now_ms() - c->pending_since_ms >= c->cfg.batch_max_ms))
 			flush_pending(c);
+		if (handle_dead(c)) {
+			/* Nothing to poll: wait out a session timeout, then renew. */
+			if (now_ms() - c->fatal_at_ms < c->session_ms)
+				usleep(100 * 1000);
+			else if (renew_handle(c) != 0)
+				c->fatal_at_ms = now_ms(); /* try again a session later */
+			continue;
+		}
 		drain_holds(c);
 		m = rd_kafka_consumer_poll(c->rk, next_poll_ms(c));
 		if (m != NULL)
@@ -928,6 +1007,9 @@ void eda_consumer_free(eda_consumer_t *c)
 		free(c->settled[i].topic);
 	free(c->settled);
 	pthread_mutex_destroy(&c->settled_lock);
+	pthread_mutex_destroy(&c->rk_lock);
+	if (c->conf != NULL)
+		rd_kafka_conf_destroy(c->conf);
 	for (char **t = c->topics; t != NULL && *t != NULL; t++)
 		free(*t);
 	free(c->topics);

@@ -541,6 +541,47 @@ START_TEST(static_member_takes_partitions_back_after_kill)
 }
 END_TEST
 
+/* A member fenced by another live process with its instance id (a fatal
+ * error for its librdkafka handle) is not ready, and once the other one is
+ * gone it makes a new handle after a session timeout and consumes again. */
+START_TEST(fenced_member_renews_its_handle)
+{
+	static const char *const first[] = {"d0"};
+	static const char *const later[] = {"d1"};
+	struct fixture f = {0}, g = {0};
+	struct batch b, c;
+	char topic[96], group[96], instance[64], err[256];
+	time_t deadline;
+
+	ts_unique(topic, sizeof(topic), "test.fenced");
+	ts_unique(group, sizeof(group), "g-fenced");
+	snprintf(instance, sizeof(instance), "test-fenced-%d", (int)getpid());
+	ts_create_topic(topic, 1);
+	ts_produce(topic, 0, "k", first, 1);
+	batch_init(&b);
+	batch_init(&c);
+	start_member(&f, group, topic, instance, &b, false,
+	             conf_with("session.timeout.ms", "6000"));
+	wait_ready(f.consumer);
+	wait_seen(&b, 1);
+	/* The same id again, live: the first member is fenced. */
+	start_member(&g, group, topic, instance, &c, false,
+	             conf_with("session.timeout.ms", "6000"));
+	wait_ready(g.consumer);
+	deadline = time(NULL) + WAIT_S;
+	while (eda_consumer_ready_check(f.consumer, err, sizeof(err)) == 0 && time(NULL) < deadline)
+		usleep(20 * 1000);
+	ck_assert_msg(strstr(err, "fatal error") != NULL, "first member: %s", err);
+	stop_all(&g);
+	/* Its new handle rejoins under the same id and takes the partition. */
+	wait_ready(f.consumer);
+	ts_produce(topic, 0, "k", later, 1);
+	wait_seen(&b, 2);
+	ck_assert_str_eq(b.value[seen(&b) - 1], "d1");
+	stop_all(&f);
+}
+END_TEST
+
 /* A second member of a group whose topic has one partition gets an empty
  * assignment: the group has told it there is nothing for it, which is ready. */
 START_TEST(empty_assignment_is_ready)
@@ -719,6 +760,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, static_member_takes_partitions_back_after_kill);
 	tcase_add_test(tc, empty_assignment_is_ready);
+	tcase_add_test(tc, fenced_member_renews_its_handle);
 	tcase_add_test(tc, from_beginning_rereads_and_catches_up);
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);

@@ -46,7 +46,10 @@
  * member it replaces to expire. The session timeout (10 s unless CONF sets
  * session.timeout.ms) then only decides how long a member that stays dead
  * keeps its partitions. A second live process with the same id fences the
- * first (a fatal error there): ids must be unique per live replica. Consumer lag per partition
+ * first (a fatal error there): ids must be unique per live replica. A fatal
+ * error (that one, or the self-fencing librdkafka 2.0.2 can cause after a
+ * broker restart longer than the session) is answered with a new librdkafka
+ * handle after one session timeout; the uncommitted messages come again. Consumer lag per partition
  * (from librdkafka statistics) is exported as the gauge consumer_lag{topic,partition};
  * events_consumed_total{topic,type,result}, event_processing_duration_seconds{topic} and
  * dlq_messages_total{topic} too.
