@@ -23,7 +23,8 @@ infra=$root/infrastructure
 # shellcheck source=../versions.env
 . "$infra/versions.env"
 
-dir=${EDA_STACK_DIR:-$root/.stack}
+# Absolute: PostgreSQL resolves a relative socket folder from its data folder.
+dir=$(realpath -m "${EDA_STACK_DIR:-$root/.stack}")
 cache=${EDA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/eda-pipeline}
 pg_port=${EDA_PG_PORT:-55432}
 kafka_port=${EDA_KAFKA_PORT:-59092}
