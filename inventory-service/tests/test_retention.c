@@ -90,6 +90,17 @@ static eda_event_t *placed(const char *order_id)
 	return ev;
 }
 
+static void cancel(fixture_t *f, const char *order_id)
+{
+	char *v = ts_order_cancelled(order_id), err[256];
+	eda_event_t *ev = NULL;
+
+	ck_assert_msg(eda_event_parse(v, strlen(v), &ev, err, sizeof(err)) == 0, "%s", err);
+	free(v);
+	ck_assert_msg(inv_release_order(&f->app, ev, err, sizeof(err)) == 0, "%s", err);
+	eda_event_free(ev);
+}
+
 static int64_t stock(fixture_t *f)
 {
 	int64_t bal = -1;
@@ -145,6 +156,21 @@ START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 	ck_assert_int_eq(has_row(&f, "order-published"), 1);
 	ck_assert_int_eq(stock(&f), 6);
 	ck_assert_int_eq(count(&f, INV_COLL_LEDGER), ledger);
+
+	/* A CONFIRMED order cancelled after the retention, its claim and
+	 * decision purged: the ledger still tells what it holds, and the cancel
+	 * gives it back. */
+	ck_assert_int_eq(inv_mark_published(f.app.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
+	                 INV_REPO_OK);
+	ck_assert_int_eq(inv_retention_purge(f.app.db, RETENTION_S,
+	                                     inv_now_ms() + (RETENTION_S + 1) * 1000LL, err,
+	                                     sizeof(err)) >= 1,
+	                 1);
+	ck_assert_int_eq(has_row(&f, "order-published"), 0);
+	cancel(&f, "order-published");
+	ck_assert_int_eq(stock(&f), 8);
+	cancel(&f, "order-published"); /* redelivered: nothing twice */
+	ck_assert_int_eq(stock(&f), 8);
 
 	eda_event_free(published);
 	eda_event_free(waiting);

@@ -621,8 +621,12 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		return -1;
 	}
 	/* A later OrderPlaced of this order (a redelivery) must find this
-	 * cancel: its claim sends it to look. A claim of ours proves nothing
-	 * of the order exists: nothing to release, nothing to look up. */
+	 * cancel: its claim sends it to look. A claim of ours means either
+	 * that nothing of the order exists, or that the retention purge took
+	 * its claim and decision (a CONFIRMED order cancelled after
+	 * RETENTION_SECONDS): the ledger, kept forever, tells which. Rare (the
+	 * OrderPlaced comes first on the same partition), so its lookup costs
+	 * little. */
 	fresh = claim(app, order_id, err, errsz);
 	if (fresh < 0)
 		return -1;
@@ -635,9 +639,9 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		return -1;
 	/* A failed order was compensated already: it holds nothing. A reserved
 	 * one holds the lines its InventoryReserved lists; without a decision
-	 * (a redelivery after a crash in the middle of the reservation) the
-	 * ledger is asked by order. */
-	if (!fresh && (rc == 0 || strcmp(row.outcome, "failed") != 0)) {
+	 * (a redelivery after a crash in the middle of the reservation, or a
+	 * purged one) the ledger is asked by order. */
+	if (rc == 0 || strcmp(row.outcome, "failed") != 0) {
 		inv_order_lines_t lines;
 		bool known = rc == 1 && reserved_lines(&row, order_id, &lines);
 
