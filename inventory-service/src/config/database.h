@@ -64,6 +64,15 @@ bool inv_db_ledger_indexed(const inv_db_t *db);
  * with ERR. */
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz);
 
+/* Called with each command the pool's clients send (NAME: "find",
+ * "insert", ...; COMMAND borrowed for the call), on the sending thread. */
+typedef void (*inv_db_command_fn)(const char *name, const bson_t *command, void *ctx);
+
+/* Has FN see every command sent through DB's pool from now on: the tests
+ * check with it that the recovery-path lookups go by _id. Call it once,
+ * before the first inv_db_acquire (inv_db_ensure_indexes included). */
+void inv_db_observe(inv_db_t *db, inv_db_command_fn fn, void *ctx);
+
 void inv_db_close(inv_db_t *db);
 
 const char *inv_db_name(const inv_db_t *db);

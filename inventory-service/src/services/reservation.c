@@ -16,7 +16,10 @@
  * and for an OrderCancelled: K (or finding it claimed), X_i release entries
  * for every R_i of O, then the outbox row "O/cancelled" (with its marker and
  * InventoryReleased, or without either when nothing was held), then its
- * publication.
+ * publication. Each insert of ledger entries (R_i, C_i, X_i) is preceded by
+ * its attempt record (repositories/ledger_index.h), which only serves to
+ * find them by _id; a record whose entries never landed is skipped by every
+ * lookup, and a crash between the two is one more crash point like the rest.
  *
  * Group commit (inv_reserve_orders). The consumer stages its OrderPlaced
  * and OrderCancelled (events/consumers.c) and at its flush hands the runs of
