@@ -133,10 +133,10 @@ static int entry_at(inv_db_t *db, const char *sku, int64_t version, inv_ledger_e
 	char id[INV_SKU_MAX + 32];
 	const char *list[1] = {id};
 	inv_ledger_entry_t got;
+	int n;
 
 	inv_ledger_id(id, sizeof(id), sku, version);
-	int n = find_in(db, "_id", list, 1, &got, 1, err, errsz);
-
+	n = find_in(db, "_id", list, 1, &got, 1, err, errsz);
 	if (n == 1 && out != NULL)
 		*out = got;
 	return n;
@@ -214,12 +214,11 @@ static int by_records(inv_db_t *db, const char *group, const char *op, const cha
                       const char *kind, const char *const *skus, size_t nskus,
                       inv_ledger_entry_t *out, size_t max, char *err, size_t errsz)
 {
-	size_t cap = (skus != NULL ? nskus : EDA_EVENT_MAX_ITEMS) * 4 + 4;
-	inv_ledger_slot_t *slot = eda_xcalloc(cap, sizeof(*slot));
-	inv_ledger_entry_t *got = eda_xcalloc(cap, sizeof(*got));
-	char(*ids)[INV_SKU_MAX + 32] = eda_xcalloc(cap, sizeof(*ids));
-	const char **list = eda_xcalloc(cap, sizeof(*list));
-	int ns = inv_ledger_index_slots(db, group, skus, nskus, slot, cap, err, errsz), ng = 0;
+	inv_ledger_slot_t *slot = NULL;
+	int ns = inv_ledger_index_slots(db, group, skus, nskus, &slot, err, errsz), ng = 0;
+	inv_ledger_entry_t *got = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*got));
+	char(*ids)[INV_SKU_MAX + 32] = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*ids));
+	const char **list = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*list));
 	size_t n = 0;
 
 	if (ns > 0) {
@@ -227,11 +226,11 @@ static int by_records(inv_db_t *db, const char *group, const char *op, const cha
 			inv_ledger_id(ids[i], sizeof(ids[i]), slot[i].sku, slot[i].version);
 			list[i] = ids[i];
 		}
-		ng = find_in(db, "_id", list, (size_t)ns, got, cap, err, errsz);
+		ng = find_in(db, "_id", list, (size_t)ns, got, (size_t)ns, err, errsz);
 	}
 	/* A record whose entry is missing or holds another op is an attempt
 	 * that lost its version or died before its insert. */
-	for (int i = 0; i < ng && ns > 0; i++) {
+	for (int i = 0; i < ng; i++) {
 		bool ours = order_id != NULL ? strcmp(got[i].order_id, order_id) == 0 &&
 		                                       strcmp(got[i].kind, kind) == 0
 		                             : strcmp(got[i].op, op) == 0;

@@ -161,8 +161,8 @@ int inv_ledger_index_note(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, b
 struct slots {
 	const char *const *skus;
 	size_t nskus;
-	inv_ledger_slot_t *out;
-	size_t max, n;
+	inv_ledger_slot_t *out; /* grows: a slot missed would be an entry missed */
+	size_t cap, n;
 	bool found; /* the record exists */
 };
 
@@ -185,7 +185,7 @@ static void collect_record(const bson_t *doc, void *ctx)
 	if (!bson_iter_init_find(&it, doc, "e") || !BSON_ITER_HOLDS_ARRAY(&it) ||
 	    !bson_iter_recurse(&it, &list))
 		return;
-	while (bson_iter_next(&list) && s->n < s->max) {
+	while (bson_iter_next(&list)) {
 		inv_ledger_slot_t slot;
 		const uint8_t *data;
 		uint32_t len;
@@ -204,17 +204,22 @@ static void collect_record(const bson_t *doc, void *ctx)
 		for (size_t k = 0; k < s->n && !seen; k++)
 			seen = s->out[k].version == slot.version &&
 			       strcmp(s->out[k].sku, slot.sku) == 0;
-		if (!seen)
-			s->out[s->n++] = slot;
+		if (seen)
+			continue;
+		if (s->n == s->cap) {
+			s->cap = s->cap * 2 + 8;
+			s->out = eda_xrealloc(s->out, s->cap * sizeof(*s->out));
+		}
+		s->out[s->n++] = slot;
 	}
 }
 
 int inv_ledger_index_slots(inv_db_t *db, const char *group, const char *const *skus, size_t n,
-                           inv_ledger_slot_t *out, size_t max, char *err, size_t errsz)
+                           inv_ledger_slot_t **out, char *err, size_t errsz)
 {
 	mongoc_client_t *c = inv_db_acquire(db);
 	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER_OPS);
-	struct slots s = {.skus = skus, .nskus = n, .out = out, .max = max};
+	struct slots s = {.skus = skus, .nskus = n};
 	int rc = 0;
 
 	/* Records have no gap: the first missing one ends the list. */
@@ -230,5 +235,10 @@ int inv_ledger_index_slots(inv_db_t *db, const char *group, const char *const *s
 	}
 	mongoc_collection_destroy(coll);
 	inv_db_release(db, c);
+	if (rc < 0) {
+		free(s.out);
+		s.out = NULL;
+	}
+	*out = s.out;
 	return rc < 0 ? INV_REPO_ERR : (int)s.n;
 }

@@ -54,8 +54,9 @@ int inv_ledger_index_note(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, b
                           bool *noted, char *err, size_t errsz);
 
 /* The places the attempts of GROUP recorded for SKUS (N of them; NULL: any
- * SKU), up to MAX into OUT, each once. Returns how many, or INV_REPO_ERR. */
+ * SKU), each once, into *OUT (a new array the caller frees; NULL when
+ * none). Returns how many, or INV_REPO_ERR (*OUT NULL). */
 int inv_ledger_index_slots(inv_db_t *db, const char *group, const char *const *skus, size_t n,
-                           inv_ledger_slot_t *out, size_t max, char *err, size_t errsz);
+                           inv_ledger_slot_t **out, char *err, size_t errsz);
 
 #endif
