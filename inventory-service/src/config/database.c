@@ -322,43 +322,50 @@ static int create_index(mongoc_database_t *d, const char *coll, const char *fiel
 	return 0;
 }
 
+/* Whether FILTER finds a document in COLL (limit 1): 1, 0 or -1. */
+static int exists(mongoc_collection_t *coll, const bson_t *filter, bson_error_t *be)
+{
+	bson_t *one = BCON_NEW("limit", BCON_INT64(1));
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, one, NULL);
+	const bson_t *doc;
+	int rc = mongoc_cursor_next(cur, &doc) ? 1 : 0;
+
+	if (mongoc_cursor_error(cur, be))
+		rc = -1;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(one);
+	return rc;
+}
+
 /* Whether the ledger_ops records cover the whole ledger (see
- * inv_db_ledger_indexed): "meta/complete" is stored when the ledger is
+ * inv_db_ledger_indexed): "meta/complete" is stored while the ledger is
  * still empty, so a ledger written before records were kept never gets it.
- * Two processes starting at once on an empty database both store it (one
- * insert is refused as a duplicate, which is as good). Returns 0 or -1. */
+ * Its point read is all a start costs once it is there. Two processes
+ * starting at once on an empty database both store it (one insert is
+ * refused as a duplicate, which is as good). Returns 0 or -1. */
 static int ledger_index_state(inv_db_t *db, mongoc_client_t *c, char *err, size_t errsz)
 {
 	mongoc_collection_t *ledger = inv_db_collection(db, c, INV_COLL_LEDGER);
 	mongoc_collection_t *ops = inv_db_collection(db, c, INV_COLL_LEDGER_OPS);
 	bson_t *any = bson_new(), *mark = BCON_NEW("_id", BCON_UTF8("meta/complete"));
-	bson_t *one = BCON_NEW("limit", BCON_INT64(1));
-	const bson_t *doc;
-	mongoc_cursor_t *cur;
 	bson_error_t be;
-	bool empty;
-	int rc = -1;
+	int marked = exists(ops, mark, &be), entries = 0, rc = -1;
 
-	cur = mongoc_collection_find_with_opts(ledger, any, one, NULL);
-	empty = !mongoc_cursor_next(cur, &doc);
-	if (mongoc_cursor_error(cur, &be))
+	if (marked == 0)
+		entries = exists(ledger, any, &be);
+	if (marked < 0 || entries < 0)
 		goto out;
-	mongoc_cursor_destroy(cur);
-	cur = NULL;
-	if (empty && !mongoc_collection_insert_one(ops, mark, NULL, NULL, &be) &&
-	    !inv_db_is_duplicate(&be))
-		goto out;
-	cur = mongoc_collection_find_with_opts(ops, mark, one, NULL);
-	db->ledger_indexed = mongoc_cursor_next(cur, &doc);
-	if (mongoc_cursor_error(cur, &be))
-		goto out;
+	if (marked == 0 && entries == 0) {
+		if (!mongoc_collection_insert_one(ops, mark, NULL, NULL, &be) &&
+		    !inv_db_is_duplicate(&be))
+			goto out;
+		marked = 1;
+	}
+	db->ledger_indexed = marked == 1;
 	rc = 0;
 out:
 	if (rc < 0)
 		eda_errf(err, errsz, "ledger_ops: %s", be.message);
-	if (cur != NULL)
-		mongoc_cursor_destroy(cur);
-	bson_destroy(one);
 	bson_destroy(mark);
 	bson_destroy(any);
 	mongoc_collection_destroy(ops);
