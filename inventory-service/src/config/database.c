@@ -4,11 +4,7 @@
  *                                   one entry per (sku, version)): optimistic
  *                                   concurrency per SKU
  *           unique op             each reservation/release/restock once
- *           order_id              what an order holds, queried (like op) only
- *                                 on a ledger older than ledger_ops: FerretDB
- *                                 answers such queries by scanning
- *   ledger_ops _id = <order id>/<kind>#<n> or <op>#<n>: where the entries
- *           of an op are (repositories/ledger_index.h)
+ *           order_id              finds what an order holds
  *   outbox  _id = <order id>/<kind> (unique by nature)
  *   claims  _id = <order id>, pending _id = <collection>/<key>
  * A separate unique index on (sku, version) would only repeat what _id
@@ -40,7 +36,6 @@ struct inv_db {
 	void *observer_ctx;
 	/* Written once by inv_db_ensure_indexes, before any query thread runs. */
 	bool ferretdb;
-	bool ledger_indexed;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -322,62 +317,6 @@ static int create_index(mongoc_database_t *d, const char *coll, const char *fiel
 	return 0;
 }
 
-/* Whether FILTER finds a document in COLL (limit 1): 1, 0 or -1. */
-static int exists(mongoc_collection_t *coll, const bson_t *filter, bson_error_t *be)
-{
-	bson_t *one = BCON_NEW("limit", BCON_INT64(1));
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, one, NULL);
-	const bson_t *doc;
-	int rc = mongoc_cursor_next(cur, &doc) ? 1 : 0;
-
-	if (mongoc_cursor_error(cur, be))
-		rc = -1;
-	mongoc_cursor_destroy(cur);
-	bson_destroy(one);
-	return rc;
-}
-
-/* Whether the ledger_ops records cover the whole ledger (see
- * inv_db_ledger_indexed): "meta/complete" is stored while the ledger is
- * still empty, so a ledger written before records were kept never gets it.
- * Its point read is all a start costs once it is there. Two processes
- * starting at once on an empty database both store it (one insert is
- * refused as a duplicate, which is as good). Returns 0 or -1. */
-static int ledger_index_state(inv_db_t *db, mongoc_client_t *c, char *err, size_t errsz)
-{
-	mongoc_collection_t *ledger = inv_db_collection(db, c, INV_COLL_LEDGER);
-	mongoc_collection_t *ops = inv_db_collection(db, c, INV_COLL_LEDGER_OPS);
-	bson_t *any = bson_new(), *mark = BCON_NEW("_id", BCON_UTF8("meta/complete"));
-	bson_error_t be;
-	int marked = exists(ops, mark, &be), entries = 0, rc = -1;
-
-	if (marked == 0)
-		entries = exists(ledger, any, &be);
-	if (marked < 0 || entries < 0)
-		goto out;
-	if (marked == 0 && entries == 0) {
-		if (!mongoc_collection_insert_one(ops, mark, NULL, NULL, &be) &&
-		    !inv_db_is_duplicate(&be))
-			goto out;
-		marked = 1;
-	}
-	db->ledger_indexed = marked == 1;
-	rc = 0;
-out:
-	if (rc < 0)
-		eda_errf(err, errsz, "ledger_ops: %s", be.message);
-	bson_destroy(mark);
-	bson_destroy(any);
-	mongoc_collection_destroy(ops);
-	mongoc_collection_destroy(ledger);
-	return rc;
-}
-
-bool inv_db_ledger_indexed(const inv_db_t *db)
-{
-	return db->ledger_indexed;
-}
-
 int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 {
 	static const struct {
@@ -405,8 +344,6 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 	for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]) && rc == 0; i++)
 		rc = create_index(d, indexes[i].coll, indexes[i].field, indexes[i].unique, err,
 		                  errsz);
-	if (rc == 0)
-		rc = ledger_index_state(db, c, err, errsz);
 	mongoc_database_destroy(d);
 	inv_db_release(db, c);
 	return rc;
@@ -415,6 +352,11 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz)
 bool inv_db_is_ferretdb(const inv_db_t *db)
 {
 	return db->ferretdb;
+}
+
+void inv_db_set_ferretdb(inv_db_t *db, bool ferretdb)
+{
+	db->ferretdb = ferretdb;
 }
 
 int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,

@@ -4,8 +4,7 @@
  * guarantees rest on them) and a bounded ping for /readyz.
  *
  * Collections: products (catalogue + cached balance), ledger (append-only
- * stock entries, the truth), ledger_ops (where the entries of each op are,
- * repositories/ledger_index.h), outbox (result events of orders), claims (the
+ * stock entries, the truth), outbox (result events of orders), claims (the
  * orders some delivery has started on; repositories/claims.h), pending (the
  * rows whose events wait for publication; repositories/published.h).
  */
@@ -51,13 +50,10 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
  * Learnt by inv_db_ensure_indexes, which a process calls before it queries. */
 bool inv_db_is_ferretdb(const inv_db_t *db);
 
-/* true when every entry of the ledger has its attempt record in ledger_ops
- * (repositories/ledger_index.h), so that a lookup that finds no record may
- * conclude the op was never applied: the ledger was empty when a process
- * that keeps the records first ran inv_db_ensure_indexes on this database
- * (which then stored the record "meta/complete"). A database whose ledger
- * is older keeps asking the ledger itself when no record is found. */
-bool inv_db_ledger_indexed(const inv_db_t *db);
+/* Overrides what inv_db_ensure_indexes learnt: tests run the strategy
+ * meant for the other server against the stack's (both answer the same
+ * reads; only their cost differs). */
+void inv_db_set_ferretdb(inv_db_t *db, bool ferretdb);
 
 /* Pings the server within about INV_DB_PROBE_TIMEOUT_MS, on a client of its own
  * (not the pool, which busy or hung requests may hold). Returns 0, or -1
@@ -69,8 +65,8 @@ int inv_db_ping(inv_db_t *db, char *err, size_t errsz);
 typedef void (*inv_db_command_fn)(const char *name, const bson_t *command, void *ctx);
 
 /* Has FN see every command sent through DB's pool from now on: the tests
- * check with it that the recovery-path lookups go by _id. Call it once,
- * before the first inv_db_acquire (inv_db_ensure_indexes included). */
+ * check with it which queries a lookup sends. Call it once, before the
+ * first inv_db_acquire (inv_db_ensure_indexes included). */
 void inv_db_observe(inv_db_t *db, inv_db_command_fn fn, void *ctx);
 
 void inv_db_close(inv_db_t *db);
@@ -126,11 +122,10 @@ typedef void (*inv_db_update_builder_t)(size_t i, bson_t **filter, bson_t **upda
 int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,
                        void *ctx, const char *what, char *err, size_t errsz);
 
-#define INV_COLL_PRODUCTS   "products"
-#define INV_COLL_LEDGER     "ledger"
-#define INV_COLL_OUTBOX     "outbox"
-#define INV_COLL_CLAIMS     "claims"
-#define INV_COLL_PENDING    "pending"
-#define INV_COLL_LEDGER_OPS "ledger_ops"
+#define INV_COLL_PRODUCTS "products"
+#define INV_COLL_LEDGER   "ledger"
+#define INV_COLL_OUTBOX   "outbox"
+#define INV_COLL_CLAIMS   "claims"
+#define INV_COLL_PENDING  "pending"
 
 #endif

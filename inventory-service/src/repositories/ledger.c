@@ -6,7 +6,6 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
-#include "repositories/ledger_index.h"
 #include "repositories/published.h"
 #include "utils/bson_fields.h"
 #include "utils/find_in.h"
@@ -163,32 +162,14 @@ static int head_between(inv_db_t *db, const char *sku, int64_t lo, int64_t hi,
 	return lo > 0;
 }
 
-int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
-                    size_t errsz)
+/* The head of SKU far past V (which exists, in *OUT), found by doubling the
+ * step by _id until a version is missing, then halving: on MongoDB a few
+ * index lookups where a query on sku (no index) reads the whole ledger. */
+static int head_gallop(inv_db_t *db, const char *sku, int64_t v, inv_ledger_entry_t *out, char *err,
+                       size_t errsz)
 {
-	int64_t v = from > 0 ? from : 1, step = HEAD_WINDOW;
+	int64_t step = HEAD_WINDOW;
 
-	for (int w = 0; w < HEAD_WINDOWS; w++) {
-		int n = head_window(db, sku, v, out, err, errsz);
-
-		if (n == INV_REPO_ERR)
-			return INV_REPO_ERR;
-		if (n == -3) {
-			eda_errf(err, errsz, "ledger of %s: entries past %lld not contiguous", sku,
-			         (long long)v);
-			return INV_REPO_ERR;
-		}
-		if (n == 0 && v > 1) /* FROM is past the head: look below it */
-			return head_between(db, sku, 0, v, out, err, errsz);
-		if (n == 0)
-			return 0; /* no version 1: the SKU has no entries */
-		if (n < HEAD_WINDOW)
-			return 1;
-		v = out->version; /* the window was full: go on from its newest */
-	}
-	/* Far past FROM (a stale starting point): double the step until a
-	 * version is missing, then halve, all by _id, where a query on sku
-	 * would scan the whole ledger on FerretDB. */
 	for (;;) {
 		int rc = entry_at(db, sku, v + step, NULL, err, errsz);
 
@@ -206,75 +187,59 @@ int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entr
 	return head_between(db, sku, v, v + step, out, err, errsz);
 }
 
-/* The entries the attempt records of GROUP name for SKUS (NULL: any) that
- * hold ORDER_ID's KIND, or op OP when ORDER_ID is NULL; one per SKU, up to
- * MAX into OUT. Every read is by _id (ledger_index.h). Returns how many, or
- * INV_REPO_ERR. */
-static int by_records(inv_db_t *db, const char *group, const char *op, const char *order_id,
-                      const char *kind, const char *const *skus, size_t nskus,
-                      inv_ledger_entry_t *out, size_t max, char *err, size_t errsz)
+int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
+                    size_t errsz)
 {
-	inv_ledger_slot_t *slot = NULL;
-	int ns = inv_ledger_index_slots(db, group, skus, nskus, &slot, err, errsz), ng = 0;
-	inv_ledger_entry_t *got = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*got));
-	char(*ids)[INV_SKU_MAX + 32] = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*ids));
-	const char **list = eda_xcalloc(ns > 0 ? (size_t)ns : 1, sizeof(*list));
-	size_t n = 0;
+	int64_t v = from > 0 ? from : 1;
+	enum { FAR, BELOW, ODD } where = FAR;
 
-	if (ns > 0) {
-		for (int i = 0; i < ns; i++) {
-			inv_ledger_id(ids[i], sizeof(ids[i]), slot[i].sku, slot[i].version);
-			list[i] = ids[i];
+	for (int w = 0; w < HEAD_WINDOWS && where == FAR; w++) {
+		int n = head_window(db, sku, v, out, err, errsz);
+
+		if (n == INV_REPO_ERR)
+			return INV_REPO_ERR;
+		if (n == -3) {
+			where = ODD; /* not the chain we expect: ask the query on sku */
+			break;
 		}
-		ng = find_in(db, "_id", list, (size_t)ns, got, (size_t)ns, err, errsz);
+		if (n == 0 && v > 1) {
+			where = BELOW; /* FROM is past the head */
+			break;
+		}
+		if (n == 0)
+			return 0; /* no version 1: the SKU has no entries */
+		if (n < HEAD_WINDOW)
+			return 1;
+		v = out->version; /* the window was full: go on from its newest */
 	}
-	/* A record whose entry is missing or holds another op is an attempt
-	 * that lost its version or died before its insert. */
-	for (int i = 0; i < ng; i++) {
-		bool ours = order_id != NULL ? strcmp(got[i].order_id, order_id) == 0 &&
-		                                       strcmp(got[i].kind, kind) == 0
-		                             : strcmp(got[i].op, op) == 0;
-		bool seen = false;
-
-		for (size_t k = 0; k < n && !seen; k++)
-			seen = strcmp(out[k].sku, got[i].sku) == 0;
-		if (ours && !seen && n < max)
-			out[n++] = got[i];
-	}
-	free(list);
-	free(ids);
-	free(got);
-	free(slot);
-	return ns < 0 || ng < 0 ? INV_REPO_ERR : (int)n;
+	/* Far from FROM. FerretDB 1.24 answers every filtered read, one by _id
+	 * included, by scanning the collection (its PostgreSQL handler filters
+	 * with `_jsonb->'_id' @> value`, which the _id index cannot serve), so
+	 * there one query on sku costs least; MongoDB serves _id from its index
+	 * and has none on sku. */
+	if (!inv_db_is_ferretdb(db) && where == BELOW)
+		return head_between(db, sku, 0, v, out, err, errsz);
+	if (!inv_db_is_ferretdb(db) && where == FAR)
+		return head_gallop(db, sku, v, out, err, errsz);
+	return find(db, BCON_NEW("sku", BCON_UTF8(sku)),
+	            BCON_NEW("sort", "{", "version", BCON_INT32(-1), "}", "limit", BCON_INT64(1),
+	                     "projection", "{", "event", BCON_INT32(0), "}"),
+	            out, 1, err, errsz);
 }
 
-int inv_ledger_find_op(inv_db_t *db, const char *op, const char *order_id, const char *kind,
-                       inv_ledger_entry_t *out, char *err, size_t errsz)
+int inv_ledger_find_op(inv_db_t *db, const char *op, inv_ledger_entry_t *out, char *err,
+                       size_t errsz)
 {
-	char group[INV_LEDGER_GROUP_MAX];
-	bool order = order_id != NULL && order_id[0] != '\0';
-	char want[INV_SKU_MAX + 1];
-	const char *skus[1] = {want};
-	int rc;
-
-	inv_ledger_group(group, op, order_id, kind);
-	/* The SKU of an order's op is the part between the order and the kind. */
-	want[0] = '\0';
-	if (order) {
-		const char *s = op + strlen(order_id) + 1, *slash = strrchr(op, '/');
-
-		if (strlen(op) > strlen(order_id) && slash != NULL && slash > s &&
-		    (size_t)(slash - s) <= INV_SKU_MAX)
-			snprintf(want, sizeof(want), "%.*s", (int)(slash - s), s);
-	}
-	rc = by_records(db, group, op, NULL, kind, order && want[0] != '\0' ? skus : NULL, 1, out,
-	                1, err, errsz);
-	if (rc != 0 || inv_db_ledger_indexed(db))
-		return rc;
 	return find(
 	        db, BCON_NEW("op", BCON_UTF8(op)),
 	        BCON_NEW("limit", BCON_INT64(1), "projection", "{", "event", BCON_INT32(0), "}"),
 	        out, 1, err, errsz);
+}
+
+int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger_entry_t *out,
+                      size_t max, char *err, size_t errsz)
+{
+	return find_in(db, "op", ops, n, out, max, err, errsz);
 }
 
 int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
@@ -308,17 +273,8 @@ int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const cha
 }
 
 int inv_ledger_of_order(inv_db_t *db, const char *order_id, const char *kind,
-                        const char *const *skus, size_t nskus, inv_ledger_entry_t *out, size_t max,
-                        char *err, size_t errsz)
+                        inv_ledger_entry_t *out, size_t max, char *err, size_t errsz)
 {
-	char group[INV_LEDGER_GROUP_MAX];
-	int rc;
-
-	inv_ledger_group(group, NULL, order_id, kind);
-	rc = by_records(db, group, NULL, order_id, kind, skus, nskus, out, max, err, errsz);
-	if (rc < 0 || inv_db_ledger_indexed(db) || (size_t)rc >= (skus != NULL ? nskus : 1))
-		return rc;
-	/* A ledger older than its records: ask it (a scan on FerretDB). */
 	return find(db, BCON_NEW("order_id", BCON_UTF8(order_id), "kind", BCON_UTF8(kind)),
 	            BCON_NEW("sort", "{", "ts", BCON_INT32(1), "}", "projection", "{", "event",
 	                     BCON_INT32(0), "}"),
@@ -422,7 +378,6 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 	mongoc_client_t *c;
 	mongoc_collection_t *coll;
 	bson_t **docs;
-	bool *noted;
 	size_t nops = 0;
 	bson_error_t be;
 	int rc;
@@ -437,13 +392,6 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 	}
 	rc = inv_pending_add(db, INV_COLL_LEDGER, ops, nops, err, errsz);
 	free(ops);
-	if (rc != INV_REPO_OK)
-		return INV_REPO_ERR;
-	/* Where they go, before they go there (ledger_index.h); with probing,
-	 * every entry gets its record or the call fails. */
-	noted = eda_xcalloc(n + 1, sizeof(*noted));
-	rc = inv_ledger_index_note(db, e, n, true, noted, err, errsz);
-	free(noted);
 	if (rc != INV_REPO_OK)
 		return INV_REPO_ERR;
 	c = inv_db_acquire(db);
@@ -464,11 +412,9 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, size_t *landed,
                             char *err, size_t errsz)
 {
-	bool *noted = eda_xcalloc(n + 1, sizeof(*noted));
-	size_t total = n;
-	mongoc_client_t *c;
-	mongoc_collection_t *coll;
-	const bson_t **docs;
+	mongoc_client_t *c = inv_db_acquire(db);
+	mongoc_collection_t *coll = inv_db_collection(db, c, INV_COLL_LEDGER);
+	const bson_t **docs = eda_xcalloc(n, sizeof(*docs));
 	/* Ordered: the server stops at the first refused entry, so no entry
 	 * after it (perhaps the next version of the same SKU, computed from
 	 * the refused one) is ever stored. */
@@ -477,23 +423,6 @@ int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n,
 	bson_error_t be;
 	int rc = INV_REPO_OK;
 
-	*landed = 0;
-	/* The records first (ledger_index.h), without probing: the chain's
-	 * orders were claimed by this batch, so their record #0 is free unless
-	 * another delivery of the order got in since; the chain then stops
-	 * before that order's first entry, as at a refused version. */
-	if (inv_ledger_index_note(db, e, n, false, noted, err, errsz) != INV_REPO_OK) {
-		free(noted);
-		bson_destroy(opts);
-		return INV_REPO_ERR;
-	}
-	for (size_t i = 0; i < total; i++)
-		if (!noted[i] && n == total)
-			n = i;
-	free(noted);
-	c = inv_db_acquire(db);
-	coll = inv_db_collection(db, c, INV_COLL_LEDGER);
-	docs = eda_xcalloc(n + 1, sizeof(*docs));
 	*landed = n;
 	for (size_t i = 0; i < n; i++)
 		docs[i] = entry_doc(&e[i], NULL);
@@ -520,10 +449,6 @@ int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n,
 	}
 	if (n > 0)
 		bson_destroy(&reply);
-	if (rc == INV_REPO_OK && n < total) {
-		rc = INV_REPO_DUP; /* entry N's order was attempted elsewhere */
-		*landed = n;
-	}
 	bson_destroy(opts);
 	for (size_t i = 0; i < n; i++)
 		bson_destroy((bson_t *)docs[i]);

@@ -7,9 +7,7 @@
  * application of the same reservation, release or restock. `event` is the
  * serialized InventoryUpdated of the change, so the entry is also its own
  * outbox row (unless it was appended via_outbox, below), known by its op to
- * the pending markers (published.h) that its append writes first. Every
- * append first records where its entries go (ledger_index.h), so that the
- * entries of an op or an order are found by _id.
+ * the pending markers (published.h) that its append writes first.
  * All queries on the ledger live here.
  */
 #ifndef INV_LEDGER_H
@@ -36,22 +34,21 @@ typedef struct inv_ledger_entry {
 
 /* The newest entry of SKU into *OUT. FROM is a version known to exist (the
  * products cache's) or 0: the head is then found by looking up the _ids
- * FROM, FROM+1, ... in windows, and far past FROM (or below it, when FROM
- * does not exist) by doubling and halving the step, all answered by the _id
- * index, never by a query on sku, which FerretDB answers by scanning the
- * whole ledger. This relies on the versions of a SKU being contiguous from 1
- * (each append is head + 1, see stock.c; nothing deletes an entry); found
- * otherwise, it is an error. Returns 1, 0 when SKU has none, or INV_REPO_ERR
- * with ERR. */
+ * FROM, FROM+1, ... in windows, which the _id index answers, instead of by a
+ * query on sku, which mongo-java-server answers by scanning the whole ledger
+ * (its non-unique indexes are not used for queries). This relies on the
+ * versions of a SKU being contiguous (each append is head + 1, see stock.c).
+ * Far from FROM (more than a few windows past it, or FROM past the head), on
+ * MongoDB the search doubles and halves its step by _id (no index serves a
+ * query on sku there); on FerretDB, where every filtered read is a scan, one
+ * query on sku does; anything unexpected asks that query too. Returns 1, 0
+ * when SKU has none, or INV_REPO_ERR with ERR. */
 int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
                     size_t errsz);
 
-/* The entry with op key OP, made by ORDER_ID ("" or NULL for an admin op)
- * with KIND (as in the entry: "reservation", "release", "restock", "set"),
- * found through its attempt records (ledger_index.h): reads by _id only.
- * Returns 1, 0 (never applied) or INV_REPO_ERR. */
-int inv_ledger_find_op(inv_db_t *db, const char *op, const char *order_id, const char *kind,
-                       inv_ledger_entry_t *out, char *err, size_t errsz);
+/* The entry with op key OP. Returns 1, 0 or INV_REPO_ERR. */
+int inv_ledger_find_op(inv_db_t *db, const char *op, inv_ledger_entry_t *out, char *err,
+                       size_t errsz);
 
 /* Appends E with EVENT (serialized InventoryUpdated, pending). Returns
  * INV_REPO_OK, INV_REPO_DUP (version or op taken) or INV_REPO_ERR. */
@@ -79,17 +76,20 @@ int inv_ledger_append_many(inv_db_t *db, const inv_ledger_entry_t *e, const char
 int inv_ledger_append_chain(inv_db_t *db, const inv_ledger_entry_t *e, size_t n, size_t *landed,
                             char *err, size_t errsz);
 
+/* Up to MAX entries whose op key is one of the N in OPS (one query, answered
+ * by the unique op index). Returns how many, or INV_REPO_ERR. */
+int inv_ledger_of_ops(inv_db_t *db, const char *const *ops, size_t n, inv_ledger_entry_t *out,
+                      size_t max, char *err, size_t errsz);
+
 /* Gives entry E (appended via_outbox) its own EVENT to publish, for when no
  * outbox row will carry it. Returns INV_REPO_OK or INV_REPO_ERR. */
 int inv_ledger_attach_event(inv_db_t *db, const inv_ledger_entry_t *e, const char *event, char *err,
                             size_t errsz);
 
-/* Up to MAX entries of ORDER_ID with KIND, one per SKU, of the N SKUS (NULL:
- * of any SKU), found through the order's attempt records (reads by _id
- * only). Returns how many, or INV_REPO_ERR. */
+/* Up to MAX entries of ORDER_ID with KIND, oldest first. Returns how many, or
+ * INV_REPO_ERR. */
 int inv_ledger_of_order(inv_db_t *db, const char *order_id, const char *kind,
-                        const char *const *skus, size_t nskus, inv_ledger_entry_t *out, size_t max,
-                        char *err, size_t errsz);
+                        inv_ledger_entry_t *out, size_t max, char *err, size_t errsz);
 
 /* The _id of the entry (SKU, VERSION): "<sku>@<version>". */
 void inv_ledger_id(char *out, size_t size, const char *sku, int64_t version);

@@ -16,10 +16,7 @@
  * and for an OrderCancelled: K (or finding it claimed), X_i release entries
  * for every R_i of O, then the outbox row "O/cancelled" (with its marker and
  * InventoryReleased, or without either when nothing was held), then its
- * publication. Each insert of ledger entries (R_i, C_i, X_i) is preceded by
- * its attempt record (repositories/ledger_index.h), which only serves to
- * find them by _id; a record whose entries never landed is skipped by every
- * lookup, and a crash between the two is one more crash point like the rest.
+ * publication.
  *
  * Group commit (inv_reserve_orders). The consumer stages its OrderPlaced
  * and OrderCancelled (events/consumers.c) and at its flush hands the runs of
@@ -178,20 +175,24 @@ static int release_line(const inv_app_t *app, const eda_event_t *ev, const char 
 	return rc == INV_STOCK_OK || rc == INV_STOCK_APPLIED ? 1 : -1;
 }
 
-/* The reservation entries of ORDER_ID into HELD: those of the SKUs of LINES,
- * or of any SKU when the lines are unknown (a cancel), found by _id through
- * the order's attempt records (repositories/ledger_index.h). Returns how
- * many, or -1. */
+/* The reservation entries of ORDER_ID into HELD: by the op keys of LINES
+ * (answered by the op index) when the order's lines are known, else by a
+ * query on order_id, which mongo-java-server answers by scanning the ledger.
+ * Returns how many, or -1. */
 static int held_by(const inv_app_t *app, const char *order_id, const inv_order_lines_t *lines,
                    inv_ledger_entry_t *held, char *err, size_t errsz)
 {
-	const char *skus[EDA_EVENT_MAX_ITEMS];
+	char ops[EDA_EVENT_MAX_ITEMS][INV_OP_MAX];
+	const char *list[EDA_EVENT_MAX_ITEMS];
 
-	for (size_t i = 0; lines != NULL && i < lines->n; i++)
-		skus[i] = lines->line[i].sku;
-	return inv_ledger_of_order(app->db, order_id, "reservation", lines != NULL ? skus : NULL,
-	                           lines != NULL ? lines->n : 0, held, EDA_EVENT_MAX_ITEMS, err,
-	                           errsz);
+	if (lines == NULL)
+		return inv_ledger_of_order(app->db, order_id, "reservation", held,
+		                           EDA_EVENT_MAX_ITEMS, err, errsz);
+	for (size_t i = 0; i < lines->n; i++) {
+		inv_op_key(ops[i], order_id, lines->line[i].sku, "reserve");
+		list[i] = ops[i];
+	}
+	return inv_ledger_of_ops(app->db, list, lines->n, held, EDA_EVENT_MAX_ITEMS, err, errsz);
 }
 
 /* The reservations of an order decided reserved, one per line of LINES

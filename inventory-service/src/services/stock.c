@@ -95,7 +95,7 @@ char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_ent
 static inv_stock_rc_t applied_before(const inv_app_t *app, const inv_stock_change_t *ch,
                                      inv_ledger_entry_t *e, char *err, size_t errsz)
 {
-	int rc = inv_ledger_find_op(app->db, ch->op, ch->order_id, ch->kind, e, err, errsz);
+	int rc = inv_ledger_find_op(app->db, ch->op, e, err, errsz);
 
 	if (rc < 0)
 		return INV_STOCK_ERR;
