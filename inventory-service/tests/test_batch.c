@@ -46,38 +46,6 @@ static void down(fixture_t *f)
 	ts_inv_db_drop(f->app.db, f->db);
 }
 
-static void put(fixture_t *f, const char *sku, int64_t stock)
-{
-	inv_product_t p = {.price_cents = 1000, .stock = stock};
-	bool created;
-	char err[256];
-
-	snprintf(p.sku, sizeof(p.sku), "%s", sku);
-	p.name = strdup(sku);
-	ck_assert_int_eq(inv_product_put(&f->app, &p, "req-1", &created, err, sizeof(err)),
-	                 INV_STOCK_OK);
-	inv_product_clear(&p);
-}
-
-/* Another process reserves QTY of SKU: appends head + 1 on the ledger
- * without this process's hints learning of it. */
-static void competitor_takes(fixture_t *f, const char *sku, int64_t qty)
-{
-	inv_ledger_entry_t head, e;
-	char err[256];
-
-	ck_assert_int_eq(inv_ledger_head(f->app.db, sku, 0, &head, err, sizeof(err)), 1);
-	memset(&e, 0, sizeof(e));
-	snprintf(e.sku, sizeof(e.sku), "%s", sku);
-	snprintf(e.kind, sizeof(e.kind), "reservation");
-	snprintf(e.op, sizeof(e.op), "other/%s/reserve", sku);
-	snprintf(e.order_id, sizeof(e.order_id), "other");
-	e.version = head.version + 1;
-	e.delta = -qty;
-	e.balance = head.balance - qty;
-	ck_assert_int_eq(inv_ledger_append(f->app.db, &e, "{}", err, sizeof(err)), INV_REPO_OK);
-}
-
 static eda_event_t *placed(const char *order_id, size_t n, const char *const *skus, const int *qty)
 {
 	char *v = ts_order_placed(order_id, n, skus, qty), err[256];
@@ -155,9 +123,9 @@ START_TEST(chain_stops_at_a_version_taken_by_another_process)
 	char err[256], o[24];
 
 	up(&f);
-	put(&f, "SKU-A", 10);
-	put(&f, "SKU-B", 10);
-	competitor_takes(&f, "SKU-A", 5);
+	ts_inv_put(&f.app, "SKU-A", 10);
+	ts_inv_put(&f.app, "SKU-B", 10);
+	ts_inv_competitor_takes(f.app.db, "SKU-A", 5);
 	evs[0] = placed("order-0", 1, b, q1);
 	evs[1] = placed("order-1", 2, ab, q2);
 	evs[2] = placed("order-2", 1, a, q6);
@@ -193,7 +161,7 @@ START_TEST(later_orders_see_earlier_ones_of_the_batch)
 	char err[256], o[24];
 
 	up(&f);
-	put(&f, "SKU-C", 5);
+	ts_inv_put(&f.app, "SKU-C", 5);
 	evs[0] = placed("order-a", 1, c, q3);
 	evs[1] = placed("order-a", 1, c, q3);
 	evs[2] = placed("order-b", 1, c, q3);
@@ -229,7 +197,7 @@ START_TEST(a_partly_handled_batch_goes_through_in_one_pass)
 	char err[256], o[24], id[16];
 
 	up(&f);
-	put(&f, "SKU-D", 100);
+	ts_inv_put(&f.app, "SKU-D", 100);
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "order-%d", i);
 		evs[i] = placed(id, 1, d, q1);

@@ -32,6 +32,8 @@ struct inv_db {
 	mongoc_client_t *probe;
 	pthread_mutex_t probe_mu;
 	char name[128];
+	inv_db_command_fn observer;
+	void *observer_ctx;
 	/* Written once by inv_db_ensure_indexes, before any query thread runs. */
 	bool ferretdb;
 };
@@ -352,6 +354,11 @@ bool inv_db_is_ferretdb(const inv_db_t *db)
 	return db->ferretdb;
 }
 
+void inv_db_set_ferretdb(inv_db_t *db, bool ferretdb)
+{
+	db->ferretdb = ferretdb;
+}
+
 int inv_db_update_each(inv_db_t *db, const char *coll, size_t n, inv_db_update_builder_t build,
                        void *ctx, const char *what, char *err, size_t errsz)
 {
@@ -412,6 +419,25 @@ int inv_db_ping(inv_db_t *db, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+static void command_started(const mongoc_apm_command_started_t *event)
+{
+	inv_db_t *db = mongoc_apm_command_started_get_context(event);
+
+	db->observer(mongoc_apm_command_started_get_command_name(event),
+	             mongoc_apm_command_started_get_command(event), db->observer_ctx);
+}
+
+void inv_db_observe(inv_db_t *db, inv_db_command_fn fn, void *ctx)
+{
+	mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
+
+	db->observer = fn;
+	db->observer_ctx = ctx;
+	mongoc_apm_set_command_started_cb(cbs, command_started);
+	mongoc_client_pool_set_apm_callbacks(db->pool, cbs, db);
+	mongoc_apm_callbacks_destroy(cbs);
 }
 
 void inv_db_close(inv_db_t *db)

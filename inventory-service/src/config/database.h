@@ -50,10 +50,24 @@ int inv_db_ensure_indexes(inv_db_t *db, char *err, size_t errsz);
  * Learnt by inv_db_ensure_indexes, which a process calls before it queries. */
 bool inv_db_is_ferretdb(const inv_db_t *db);
 
+/* Overrides what inv_db_ensure_indexes learnt: tests run the strategy
+ * meant for the other server against the stack's (both answer the same
+ * reads; only their cost differs). */
+void inv_db_set_ferretdb(inv_db_t *db, bool ferretdb);
+
 /* Pings the server within about INV_DB_PROBE_TIMEOUT_MS, on a client of its own
  * (not the pool, which busy or hung requests may hold). Returns 0, or -1
  * with ERR. */
 int inv_db_ping(inv_db_t *db, char *err, size_t errsz);
+
+/* Called with each command the pool's clients send (NAME: "find",
+ * "insert", ...; COMMAND borrowed for the call), on the sending thread. */
+typedef void (*inv_db_command_fn)(const char *name, const bson_t *command, void *ctx);
+
+/* Has FN see every command sent through DB's pool from now on: the tests
+ * check with it which queries a lookup sends. Call it once, before the
+ * first inv_db_acquire (inv_db_ensure_indexes included). */
+void inv_db_observe(inv_db_t *db, inv_db_command_fn fn, void *ctx);
 
 void inv_db_close(inv_db_t *db);
 

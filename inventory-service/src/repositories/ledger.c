@@ -125,24 +125,102 @@ static int head_window(inv_db_t *db, const char *sku, int64_t from, inv_ledger_e
 	return n;
 }
 
+/* Entry VERSION of SKU into *OUT (may be NULL). Returns 1, 0 or INV_REPO_ERR. */
+static int entry_at(inv_db_t *db, const char *sku, int64_t version, inv_ledger_entry_t *out,
+                    char *err, size_t errsz)
+{
+	char id[INV_SKU_MAX + 32];
+	const char *list[1] = {id};
+	inv_ledger_entry_t got;
+	int n;
+
+	inv_ledger_id(id, sizeof(id), sku, version);
+	n = find_in(db, "_id", list, 1, &got, 1, err, errsz);
+	if (n == 1 && out != NULL)
+		*out = got;
+	return n;
+}
+
+/* The newest entry of SKU between LO (exists, in *OUT; 0: none known) and
+ * HI (known not to exist), by halving: versions are contiguous from 1, so
+ * "version v exists" holds up to the head and fails after it. Returns 1, 0
+ * (no version 1) or INV_REPO_ERR. */
+static int head_between(inv_db_t *db, const char *sku, int64_t lo, int64_t hi,
+                        inv_ledger_entry_t *out, char *err, size_t errsz)
+{
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+		int rc = entry_at(db, sku, mid, out, err, errsz);
+
+		if (rc < 0)
+			return INV_REPO_ERR;
+		if (rc == 1)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo > 0;
+}
+
+/* The head of SKU far past V (which exists, in *OUT), found by doubling the
+ * step by _id until a version is missing, then halving: on MongoDB a few
+ * index lookups where a query on sku (no index) reads the whole ledger. */
+static int head_gallop(inv_db_t *db, const char *sku, int64_t v, inv_ledger_entry_t *out, char *err,
+                       size_t errsz)
+{
+	int64_t step = HEAD_WINDOW;
+
+	for (;;) {
+		int rc = entry_at(db, sku, v + step, NULL, err, errsz);
+
+		if (rc < 0)
+			return INV_REPO_ERR;
+		if (rc == 0 || step > INT64_MAX / 4)
+			break;
+		v += step;
+		step *= 2;
+	}
+	if (entry_at(db, sku, v, out, err, errsz) != 1) {
+		eda_errf(err, errsz, "ledger of %s: version %lld vanished", sku, (long long)v);
+		return INV_REPO_ERR;
+	}
+	return head_between(db, sku, v, v + step, out, err, errsz);
+}
+
 int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
                     size_t errsz)
 {
 	int64_t v = from > 0 ? from : 1;
+	enum { FAR, BELOW, ODD } where = FAR;
 
-	for (int w = 0; w < HEAD_WINDOWS; w++) {
+	for (int w = 0; w < HEAD_WINDOWS && where == FAR; w++) {
 		int n = head_window(db, sku, v, out, err, errsz);
 
 		if (n == INV_REPO_ERR)
 			return INV_REPO_ERR;
-		if (n == -3 || (n == 0 && v > 1))
-			break; /* not the chain we expect: ask the scan */
+		if (n == -3) {
+			where = ODD; /* not the chain we expect: ask the query on sku */
+			break;
+		}
+		if (n == 0 && v > 1) {
+			where = BELOW; /* FROM is past the head */
+			break;
+		}
 		if (n == 0)
 			return 0; /* no version 1: the SKU has no entries */
 		if (n < HEAD_WINDOW)
 			return 1;
 		v = out->version; /* the window was full: go on from its newest */
 	}
+	/* Far from FROM. FerretDB 1.24 answers every filtered read, one by _id
+	 * included, by scanning the collection (its PostgreSQL handler filters
+	 * with `_jsonb->'_id' @> value`, which the _id index cannot serve), so
+	 * there one query on sku costs least; MongoDB serves _id from its index
+	 * and has none on sku. */
+	if (!inv_db_is_ferretdb(db) && where == BELOW)
+		return head_between(db, sku, 0, v, out, err, errsz);
+	if (!inv_db_is_ferretdb(db) && where == FAR)
+		return head_gallop(db, sku, v, out, err, errsz);
 	return find(db, BCON_NEW("sku", BCON_UTF8(sku)),
 	            BCON_NEW("sort", "{", "version", BCON_INT32(-1), "}", "limit", BCON_INT64(1),
 	                     "projection", "{", "event", BCON_INT32(0), "}"),

@@ -37,9 +37,12 @@ typedef struct inv_ledger_entry {
  * FROM, FROM+1, ... in windows, which the _id index answers, instead of by a
  * query on sku, which mongo-java-server answers by scanning the whole ledger
  * (its non-unique indexes are not used for queries). This relies on the
- * versions of a SKU being contiguous (each append is head + 1, see stock.c);
- * anything unexpected falls back to the scan. Returns 1, 0 when SKU has none,
- * or INV_REPO_ERR with ERR. */
+ * versions of a SKU being contiguous (each append is head + 1, see stock.c).
+ * Far from FROM (more than a few windows past it, or FROM past the head), on
+ * MongoDB the search doubles and halves its step by _id (no index serves a
+ * query on sku there); on FerretDB, where every filtered read is a scan, one
+ * query on sku does; anything unexpected asks that query too. Returns 1, 0
+ * when SKU has none, or INV_REPO_ERR with ERR. */
 int inv_ledger_head(inv_db_t *db, const char *sku, int64_t from, inv_ledger_entry_t *out, char *err,
                     size_t errsz);
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "repositories/ledger.h"
+#include "services/products.h"
 #include "support/kafka_support.h"
 
 const char *const ts_user_headers[] = {"X-Customer-Id: user-1", NULL};
@@ -576,4 +578,34 @@ void ts_inv_db_drop(inv_db_t *db, const char *name)
 	mongoc_database_destroy(d);
 	inv_db_release(db, c);
 	inv_db_close(db);
+}
+
+void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock)
+{
+	inv_product_t p = {.price_cents = 1000, .stock = stock};
+	bool created;
+	char err[256];
+
+	snprintf(p.sku, sizeof(p.sku), "%s", sku);
+	p.name = strdup(sku);
+	ck_assert_int_eq(inv_product_put(app, &p, "req-1", &created, err, sizeof(err)),
+	                 INV_STOCK_OK);
+	inv_product_clear(&p);
+}
+
+void ts_inv_competitor_takes(inv_db_t *db, const char *sku, int64_t qty)
+{
+	inv_ledger_entry_t head, e;
+	char err[256];
+
+	ck_assert_int_eq(inv_ledger_head(db, sku, 0, &head, err, sizeof(err)), 1);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.sku, sizeof(e.sku), "%s", sku);
+	snprintf(e.kind, sizeof(e.kind), "reservation");
+	snprintf(e.op, sizeof(e.op), "other/%s/reserve", sku);
+	snprintf(e.order_id, sizeof(e.order_id), "other");
+	e.version = head.version + 1;
+	e.delta = -qty;
+	e.balance = head.balance - qty;
+	ck_assert_int_eq(inv_ledger_append(db, &e, "{}", err, sizeof(err)), INV_REPO_OK);
 }

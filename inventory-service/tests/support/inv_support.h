@@ -15,6 +15,7 @@
 
 #include "config/database.h"
 #include "eda/event.h"
+#include "services/context.h"
 #include "support/ports.h" /* ts_free_port */
 
 typedef struct ts_inv {
@@ -38,6 +39,14 @@ inv_db_t *ts_inv_db_new(const char *prefix, char name[64]);
 
 /* Drops database NAME of DB and closes DB. */
 void ts_inv_db_drop(inv_db_t *db, const char *name);
+
+/* Creates or replaces SKU with STOCK through the service (no HTTP); asserts
+ * success. */
+void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock);
+
+/* Another process reserves QTY of SKU (op "other/<sku>/reserve"): appends
+ * head + 1 on the ledger of DB without APP's head hints learning of it. */
+void ts_inv_competitor_takes(inv_db_t *db, const char *sku, int64_t qty);
 
 /* Waits up to TIMEOUT_MS for a line of the log of the daemon on PORT (in
  * /tmp/<group>-<port>.log) to contain NEEDLE. Returns 1 or 0. */
