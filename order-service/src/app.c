@@ -16,6 +16,7 @@
 #include "eda/kafka.h"
 #include "eda/log.h"
 #include "events/consumers.h"
+#include "services/price_cache.h"
 #include "utils/pg.h"
 
 static int db_ready(void *ctx, char *err, size_t errsz)
@@ -175,7 +176,8 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	                        .relay_leads = os_relay_leads_hook,
 	                        .relay_ctx = a->relay,
 	                        .status_changed = os_waiters_wake_hook,
-	                        .status_ctx = a->waiters};
+	                        .status_ctx = a->waiters,
+	                        .prices = os_price_cache_new(cfg->catalogue_cache_ms)};
 	if (payment_metrics(a, err, errsz) != 0)
 		goto fail;
 	a->router = (os_orders_router_t){
@@ -265,6 +267,8 @@ void os_app_stop(os_app_t *a)
 	a->notifier = NULL;
 	eda_http_server_free(a->http);
 	a->http = NULL;
+	os_price_cache_free(a->svc.prices);
+	a->svc.prices = NULL;
 	os_db_pool_free(a->pool);
 	a->pool = NULL;
 	eda_metrics_free(a->metrics);

@@ -50,6 +50,7 @@ void os_settings_load(os_settings_t *s, eda_env_t *env)
 	snprintf(def, sizeof(def), "%s-catalogue", s->consumer_group);
 	snprintf(s->catalogue_group, sizeof(s->catalogue_group), "%s",
 	         topic(env, "CATALOGUE_GROUP", def));
+	s->catalogue_cache_ms = (int)eda_env_long(env, "CATALOGUE_CACHE_MS", 2000, 0, 60000);
 	eda_env_instance_id(env, s->port, s->instance_id, sizeof(s->instance_id));
 	s->consumers_enabled = eda_env_bool(env, "CONSUMERS_ENABLED", true);
 	s->relay_enabled = eda_env_bool(env, "RELAY_ENABLED", true);

@@ -27,6 +27,7 @@ typedef struct os_settings {
 	const char *topic_products; /* ProductChanged: the catalogue replica's source */
 	const char *consumer_group;
 	char catalogue_group[256]; /* the catalogue consumer's group */
+	int catalogue_cache_ms;    /* lifetime of a price in memory; 0: none */
 	char instance_id[256];     /* group.instance.id; "" for a dynamic member */
 	bool consumers_enabled;    /* CONSUMERS_ENABLED: run the saga consumers */
 	bool relay_enabled;        /* RELAY_ENABLED: take part in the relay election */

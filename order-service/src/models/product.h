@@ -14,6 +14,7 @@ typedef struct os_product {
 	char sku[OS_SKU_MAX + 1];
 	int64_t price; /* cents */
 	char currency[4];
+	long long version; /* of the product's last change (ProductChanged) */
 } os_product_t;
 
 #endif

@@ -43,10 +43,11 @@ int os_repo_catalogue_find(PGconn *c, const os_order_t *o, os_product_t *out, ch
                            size_t errsz)
 {
 	/* One index probe per SKU of the order, whatever the catalogue's size. */
-	static const os_pg_stmt_t find = {"catalogue_find",
-	                                  "SELECT sku, price_cents, currency FROM catalogue "
-	                                  "WHERE sku = ANY($1::text[])",
-	                                  1};
+	static const os_pg_stmt_t find = {
+	        "catalogue_find",
+	        "SELECT sku, price_cents, currency, version FROM catalogue "
+	        "WHERE sku = ANY($1::text[])",
+	        1};
 	char *skus = os_repo_order_array(o, 0);
 	const char *p[1] = {skus};
 	PGresult *r = os_pg_run(c, &find, p, err, errsz, NULL);
@@ -63,6 +64,7 @@ int os_repo_catalogue_find(PGconn *c, const os_order_t *o, os_product_t *out, ch
 		snprintf(out[n].sku, sizeof(out[n].sku), "%s", PQgetvalue(r, n, 0));
 		out[n].price = strtoll(PQgetvalue(r, n, 1), NULL, 10);
 		snprintf(out[n].currency, sizeof(out[n].currency), "%s", PQgetvalue(r, n, 2));
+		out[n].version = strtoll(PQgetvalue(r, n, 3), NULL, 10);
 	}
 out:
 	PQclear(r);

@@ -3,6 +3,10 @@
  */
 #include "services/catalogue.h"
 
+#include <stdio.h>
+
+#include "services/price_cache.h"
+
 #include "eda/log.h"
 #include "repositories/catalogue.h"
 
@@ -24,6 +28,14 @@ int os_catalogue_put(os_service_t *s, const char *sku, const char *name, int64_t
 	if (rc < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot store a product", "sku", sku, "error", err, NULL);
 		return OS_EUNAVAILABLE;
+	}
+	if (rc == 1 && s->prices != NULL) {
+		/* Stored, so the newest: orders priced from memory see it now. */
+		os_product_t p = {.price = price, .version = version};
+
+		snprintf(p.sku, sizeof(p.sku), "%s", sku);
+		snprintf(p.currency, sizeof(p.currency), "%s", currency);
+		os_price_cache_put(s->prices, &p, os_price_cache_clock());
 	}
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "repositories/outbox.h"
 #include "schemas/order.h"
 #include "services/payments.h"
+#include "services/price_cache.h"
 #include "services/pricing.h"
 #include "utils/pg.h"
 
@@ -117,13 +118,22 @@ static char *event_payload(const os_order_t *o, const char *type, const char *re
  * insert and outside its statement: a price that changes in between is caught
  * by inventory at reservation, reason price_changed). Returns OS_OK,
  * OS_EINVALID / OS_EPRICE with RES's errors / prices, or OS_EUNAVAILABLE. */
-static int price(PGconn *c, os_order_t *o, os_result_t *res)
+static int price(os_service_t *s, PGconn *c, os_order_t *o, os_result_t *res)
 {
 	os_product_t *products = eda_xcalloc(o->nitems, sizeof(*products));
+	int64_t now = os_price_cache_clock();
 	char err[512];
-	int n, rc;
+	int n = 0, rc;
 
-	n = os_repo_catalogue_find(c, o, products, err, sizeof(err));
+	/* All of the order's products in memory: no read at all. */
+	while ((size_t)n < o->nitems &&
+	       os_price_cache_get(s->prices, o->items[n].sku, now, &products[n]))
+		n++;
+	if ((size_t)n < o->nitems) {
+		n = os_repo_catalogue_find(c, o, products, err, sizeof(err));
+		for (int i = 0; i < n; i++)
+			os_price_cache_put(s->prices, &products[i], now);
+	}
 	if (n < 0) {
 		eda_log(EDA_LOG_ERROR, "cannot read the catalogue", "error", err, NULL);
 		snprintf(res->detail, sizeof(res->detail),
@@ -196,7 +206,7 @@ int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *requ
 		rc = OS_EUNAVAILABLE;
 		goto out;
 	}
-	rc = price(c, &o, res);
+	rc = price(s, c, &o, res);
 	if (rc == OS_EINVALID || rc == OS_EPRICE) {
 		/* A retry of an order that was placed before the price changed
 		 * gets its first answer, not a refusal. */

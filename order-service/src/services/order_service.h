@@ -50,6 +50,9 @@ typedef struct os_service {
 	 * REJECTED (payments_needing_refund_total), payments whose amount or
 	 * currency is not the order's (payments_mismatched_total). */
 	eda_metric_t *refunds, *mismatches;
+	/* Prices of the catalogue replica in memory (services/price_cache.h);
+	 * NULL: every order reads the table. */
+	struct os_price_cache *prices;
 } os_service_t;
 
 /* Who is asking (from the gateway's X-Customer-Id, X-Customer-Email, X-Roles). */
