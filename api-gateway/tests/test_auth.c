@@ -4,8 +4,9 @@
  * header parsing and token issuing. RSA keys come from the openssl CLI, made
  * once in main() so every forked test shares them.
  */
+#include "services/jwt_issue.h"
+#include "services/jwt_verify.h"
 #include "support/gw_support.h"
-#include "utils/auth.h"
 
 #include "support/check_main.h"
 #include <check.h>

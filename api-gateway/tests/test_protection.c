@@ -6,7 +6,7 @@
  * query parameter forwarding, and CORS. Every refusal is checked to leave
  * the stub upstream untouched.
  */
-#include "services/gateway.h"
+#include "app.h"
 #include "support/gw_support.h"
 
 #include "support/check_main.h"
@@ -18,7 +18,7 @@
 
 static ts_stub_t orders, inventory;
 static gw_settings_t settings;
-static gw_gateway_t *gw;
+static gw_app_t *gw;
 static char base[64];
 static char *auth42;
 static char *origins[] = {"https://shop.example", NULL};
@@ -38,7 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	gw_gateway_free(gw);
+	gw_app_free(gw);
 	/* The stubs are left to the end of this (forked) test process; see
 	 * ts_stub_stop. */
 	free(auth42);
