@@ -1,6 +1,6 @@
 /*
- * Tests for the gateway's own endpoints and life cycle (src/services/
- * gateway.c, src/routers/docs.c): /readyz follows the upstreams' /healthz,
+ * Tests for the gateway's own endpoints and life cycle (src/app.c,
+ * src/routers/docs.c): /readyz follows the upstreams' /healthz,
  * bounded when they hang, /metrics has the families DESIGN.md asks for, /openapi.json describes
  * exactly the routes the gateway serves, /docs is a self-contained page, a
  * stop lets requests already with an upstream finish, and overload is 503.

@@ -1,6 +1,6 @@
 /*
  * Tests for what the gateway refuses before any upstream is involved
- * (src/routers/proxy.c with the common HTTP server's limits): 401 with the
+ * (src/routers/api.c with the common HTTP server's limits): 401 with the
  * RFC 6750 challenge, tokens in the query string, 413 before the body is
  * read, the per-customer rate limit (429 + Retry-After), unknown routes,
  * query parameter forwarding, and CORS. Every refusal is checked to leave

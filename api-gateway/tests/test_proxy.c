@@ -1,5 +1,5 @@
 /*
- * Tests for the forwarding path (src/routers/proxy.c, src/utils/proxy.c):
+ * Tests for the forwarding path (src/routers/api.c, src/services/upstream.c):
  * a real gateway in the test process in front of stub upstreams served by
  * the common HTTP server. Methods, bodies, statuses, problem documents and
  * headers pass through; identity headers cannot be forged; request ids and
