@@ -118,7 +118,9 @@ static void preflight(eda_http_req_t *r, void *ctx)
 
 /* ---- building the upstream request ---------------------------------------- */
 
-static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
+/* Appends S to the growing URL, percent-encoding every byte that is not a
+ * letter, a digit or one of KEEP. */
+static void append_encoded(char **buf, size_t *len, size_t *cap, const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -130,7 +132,7 @@ static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
 			*buf = eda_xrealloc(*buf, *cap);
 		}
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~') {
+		    strchr(keep, c) != NULL) {
 			(*buf)[(*len)++] = (char)c;
 		} else {
 			(*buf)[(*len)++] = '%';
@@ -141,30 +143,18 @@ static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
 	(*buf)[*len] = '\0';
 }
 
+/* A query value: only RFC 3986's unreserved characters stay as they are. */
+static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	append_encoded(buf, len, cap, s, "-_.~");
+}
+
 /* The raw path as received, with any byte a URL may not carry as it is
  * (raw UTF-8, quotes, spaces...) percent-encoded; existing escapes stay, so
  * the upstream decodes the same segments the gateway's router did. */
 static void append_path(char **buf, size_t *len, size_t *cap, const char *path)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *path != '\0'; path++) {
-		unsigned char c = (unsigned char)*path;
-
-		if (*len + 4 > *cap) {
-			*cap = *cap * 2 + 64;
-			*buf = eda_xrealloc(*buf, *cap);
-		}
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~!$&'()*+,;=:@/%", c) != NULL) {
-			(*buf)[(*len)++] = (char)c;
-		} else {
-			(*buf)[(*len)++] = '%';
-			(*buf)[(*len)++] = hex[c >> 4];
-			(*buf)[(*len)++] = hex[c & 15];
-		}
-	}
-	(*buf)[*len] = '\0';
+	append_encoded(buf, len, cap, path, "-._~!$&'()*+,;=:@/%");
 }
 
 /* BASE + the raw request path (already checked by the router: no "..",
