@@ -1,11 +1,12 @@
 /*
- * Tests for src/utils/auth.c: the token table of issue 7 (every claim check
- * is ours, libjwt 1.10 checks only the signature) plus the Authorization
- * header parsing and token issuing. RSA keys come from the openssl CLI, made
- * once in main() so every forked test shares them.
+ * Tests for src/services/jwt_verify.c (and jwt_issue.c): the token table of issue 7 (every claim
+ * check is ours, libjwt 1.10 checks only the signature) plus the Authorization header parsing and
+ * token issuing. RSA keys come from the openssl CLI, made once in main() so every forked test
+ * shares them.
  */
+#include "services/jwt_issue.h"
+#include "services/jwt_verify.h"
 #include "support/gw_support.h"
-#include "utils/auth.h"
 
 #include "support/check_main.h"
 #include <check.h>

@@ -1,12 +1,12 @@
 /*
- * Tests for the gateway's own endpoints and life cycle (src/services/
- * gateway.c, src/routers/docs.c): /readyz follows the upstreams' /healthz,
+ * Tests for the gateway's own endpoints and life cycle (src/app.c,
+ * src/routers/docs.c): /readyz follows the upstreams' /healthz,
  * bounded when they hang, /metrics has the families DESIGN.md asks for, /openapi.json describes
  * exactly the routes the gateway serves, /docs is a self-contained page, a
  * stop lets requests already with an upstream finish, and overload is 503.
  */
-#include "routers/proxy.h"
-#include "services/gateway.h"
+#include "app.h"
+#include "routers/api.h"
 #include "support/gw_support.h"
 
 #include "support/check_main.h"
@@ -21,7 +21,7 @@
 
 static ts_stub_t orders, inventory;
 static gw_settings_t settings;
-static gw_gateway_t *gw;
+static gw_app_t *gw;
 static char base[64];
 static char *auth42;
 
@@ -36,7 +36,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	gw_gateway_free(gw);
+	gw_app_free(gw);
 	/* The stubs are left to the end of this (forked) test process; see
 	 * ts_stub_stop. */
 	free(auth42);
@@ -53,7 +53,7 @@ static void get(const char *path, const char *const *hdrs, ts_resp_t *r)
 START_TEST(readyz_follows_upstreams)
 {
 	gw_settings_t s;
-	gw_gateway_t *g;
+	gw_app_t *g;
 	char b[64], url[128];
 	ts_resp_t r;
 	json_t *j, *checks;
@@ -81,7 +81,7 @@ START_TEST(readyz_follows_upstreams)
 	ts_http("GET", url, NULL, NULL, &r);
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
-	gw_gateway_free(g);
+	gw_app_free(g);
 }
 END_TEST
 
@@ -93,7 +93,7 @@ START_TEST(readyz_with_silent_upstreams_is_bounded)
 	ts_silent_t *silent = ts_silent_start();
 	struct timespec t0, t1;
 	gw_settings_t s;
-	gw_gateway_t *g;
+	gw_app_t *g;
 	char b[64], up[64], url[128];
 	ts_resp_t r;
 	json_t *j, *checks;
@@ -122,7 +122,7 @@ START_TEST(readyz_with_silent_upstreams_is_bounded)
 	}
 	json_decref(j);
 	ts_resp_free(&r);
-	gw_gateway_free(g);
+	gw_app_free(g);
 	ts_silent_stop(silent);
 }
 END_TEST
@@ -282,7 +282,7 @@ START_TEST(stop_drains_requests_in_flight)
 	snprintf(c.url, sizeof(c.url), "%s/orders/slow", base);
 	ck_assert_int_eq(pthread_create(&t, NULL, slow_get, &c), 0);
 	wait_for_stub_requests(1);
-	gw_gateway_stop(gw);
+	gw_app_stop(gw);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(c.status, 200);
 }
@@ -293,7 +293,7 @@ START_TEST(overload_is_503)
 	struct slow_call c = {.auth = auth42};
 	const char *hdrs[] = {auth42, NULL};
 	gw_settings_t s;
-	gw_gateway_t *g;
+	gw_app_t *g;
 	char b[64], url[128], buf[32];
 	pthread_t t;
 	ts_resp_t r;
@@ -311,7 +311,7 @@ START_TEST(overload_is_503)
 	ts_resp_free(&r);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(c.status, 200);
-	gw_gateway_free(g);
+	gw_app_free(g);
 }
 END_TEST
 
@@ -322,10 +322,10 @@ START_TEST(bad_openapi_file_refused)
 
 	ts_settings(&s, orders.url, inventory.url);
 	s.openapi_file = "api-gateway/src/main.c";
-	ck_assert_ptr_null(gw_gateway_new(&s, err, sizeof(err)));
+	ck_assert_ptr_null(gw_app_new(&s, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "OpenAPI"));
 	s.openapi_file = "/nonexistent/openapi.json";
-	ck_assert_ptr_null(gw_gateway_new(&s, err, sizeof(err)));
+	ck_assert_ptr_null(gw_app_new(&s, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/openapi.json"));
 }
 END_TEST

@@ -3,8 +3,8 @@
  * api-gateway): exit status 2 and one line for a bad configuration, the
  * `token` subcommand, and serving until SIGTERM with a clean exit.
  */
+#include "services/jwt_verify.h"
 #include "support/gw_support.h"
-#include "utils/auth.h"
 
 #include "support/check_main.h"
 #include "support/ports.h"

@@ -1,12 +1,12 @@
 /*
  * Tests for what the gateway refuses before any upstream is involved
- * (src/routers/proxy.c with the common HTTP server's limits): 401 with the
+ * (src/routers/api.c with the common HTTP server's limits): 401 with the
  * RFC 6750 challenge, tokens in the query string, 413 before the body is
  * read, the per-customer rate limit (429 + Retry-After), unknown routes,
  * query parameter forwarding, and CORS. Every refusal is checked to leave
  * the stub upstream untouched.
  */
-#include "services/gateway.h"
+#include "app.h"
 #include "support/gw_support.h"
 
 #include "support/check_main.h"
@@ -18,7 +18,7 @@
 
 static ts_stub_t orders, inventory;
 static gw_settings_t settings;
-static gw_gateway_t *gw;
+static gw_app_t *gw;
 static char base[64];
 static char *auth42;
 static char *origins[] = {"https://shop.example", NULL};
@@ -38,7 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	gw_gateway_free(gw);
+	gw_app_free(gw);
 	/* The stubs are left to the end of this (forked) test process; see
 	 * ts_stub_stop. */
 	free(auth42);

@@ -1,14 +1,14 @@
 /*
- * Tests for the forwarding path (src/routers/proxy.c, src/utils/proxy.c):
+ * Tests for the forwarding path (src/routers/api.c, src/services/upstream.c):
  * a real gateway in the test process in front of stub upstreams served by
  * the common HTTP server. Methods, bodies, statuses, problem documents and
  * headers pass through; identity headers cannot be forged; request ids and
  * traceparent propagate; refused and silent upstreams give 502 and 504;
  * upstream connections are reused.
  */
-#include "services/gateway.h"
+#include "app.h"
+#include "services/upstream.h"
 #include "support/gw_support.h"
-#include "utils/proxy.h"
 #include "utils/trace.h"
 
 #include "support/check_main.h"
@@ -21,7 +21,7 @@
 
 static ts_stub_t orders, inventory;
 static gw_settings_t settings;
-static gw_gateway_t *gw;
+static gw_app_t *gw;
 static char base[64];
 static char *admin_auth, *customer_auth;
 
@@ -37,7 +37,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	gw_gateway_free(gw);
+	gw_app_free(gw);
 	/* The stubs are left to the end of this (forked) test process; see
 	 * ts_stub_stop. */
 	free(admin_auth);
@@ -298,7 +298,7 @@ START_TEST(refused_upstream_is_502)
 {
 	const char *hdrs[] = {customer_auth, NULL};
 	gw_settings_t s;
-	gw_gateway_t *g;
+	gw_app_t *g;
 	char b[64], url[128], buf[256], *metrics;
 	ts_resp_t r;
 	json_t *j;
@@ -316,11 +316,11 @@ START_TEST(refused_upstream_is_502)
 	ck_assert_ptr_nonnull(jstr(j, "detail", NULL));
 	json_decref(j);
 	ts_resp_free(&r);
-	metrics = eda_metrics_render(gw_gateway_metrics(g), NULL);
+	metrics = eda_metrics_render(gw_app_metrics(g), NULL);
 	ck_assert_ptr_nonnull(strstr(
 	        metrics, "upstream_errors_total{upstream=\"order-service\",kind=\"refused\"} 1"));
 	free(metrics);
-	gw_gateway_free(g);
+	gw_app_free(g);
 }
 END_TEST
 
@@ -328,7 +328,7 @@ START_TEST(silent_upstream_is_504)
 {
 	const char *hdrs[] = {customer_auth, NULL};
 	gw_settings_t s;
-	gw_gateway_t *g;
+	gw_app_t *g;
 	char b[64], url[128], buf[256];
 	ts_resp_t r;
 
@@ -341,7 +341,7 @@ START_TEST(silent_upstream_is_504)
 	ck_assert_str_eq(ts_header(&r, "Content-Type", buf, sizeof(buf)),
 	                 "application/problem+json");
 	ts_resp_free(&r);
-	gw_gateway_free(g);
+	gw_app_free(g);
 }
 END_TEST
 
@@ -363,7 +363,7 @@ START_TEST(upstream_connections_reused)
 	ck_assert_int_eq(ts_stub_requests(), 20);
 	/* Counted where the upstream accepts, and as libcurl reports it. */
 	ck_assert_int_eq(ts_accepts_on(orders.port), 1);
-	ck_assert_int_eq(gw_proxy_connections_opened(gw_gateway_proxy(gw)), 1);
+	ck_assert_int_eq(gw_upstream_connections_opened(gw_app_upstream(gw)), 1);
 }
 END_TEST
 

@@ -27,7 +27,7 @@ struct notif_app {
 	eda_metrics_t *metrics;
 	eda_http_server_t *http;
 	eda_producer_t *dlq;
-	notifier_t *notifier;
+	notif_notifier_t *notifier;
 	notif_consumer_t *consumer;
 };
 
@@ -41,16 +41,16 @@ static void init_curl(void)
 
 static int ready_transport(void *ctx, char *err, size_t errsz)
 {
-	transport_t *t = ctx;
+	notif_transport_t *t = ctx;
 
 	return t->check(t, err, errsz);
 }
 
-static transport_t *make_transport(const notif_settings_t *s, char *err, size_t errsz)
+static notif_transport_t *make_transport(const notif_settings_t *s, char *err, size_t errsz)
 {
 	if (s->smtp_url == NULL)
-		return transport_spool_new(s->spool_dir, s->spool_fsync, err, errsz);
-	smtp_config_t sc = {
+		return notif_transport_spool_new(s->spool_dir, s->spool_fsync, err, errsz);
+	notif_smtp_config_t sc = {
 	        .url = s->smtp_url,
 	        .username = s->smtp_username,
 	        .password = s->smtp_password,
@@ -58,16 +58,100 @@ static transport_t *make_transport(const notif_settings_t *s, char *err, size_t 
 	        .ca_file = s->smtp_ca_file,
 	        .timeout_ms = s->smtp_timeout_ms,
 	};
-	return transport_smtp_new(&sc, err, errsz);
+	return notif_transport_smtp_new(&sc, err, errsz);
+}
+
+/* The mail side: mailer (templates), transport, and the notifier that owns
+ * both, with its sent-id record when SMTP has one. 0, or -1 with ERR. */
+static int build_notifier(notif_app_t *a, const notif_settings_t *s, char *err, size_t errsz)
+{
+	char why[512];
+	notif_mailer_t *mailer;
+	notif_transport_t *transport;
+	notif_mailer_config_t mc = {.template_dir = s->template_dir,
+	                            .from_addr = s->mail_from,
+	                            .from_name = s->mail_from_name,
+	                            .id_domain = s->message_id_domain};
+
+	mailer = notif_mailer_new(&mc, why, sizeof(why));
+	if (mailer == NULL) {
+		eda_errf(err, errsz, "templates: %s", why);
+		return -1;
+	}
+	transport = make_transport(s, why, sizeof(why));
+	if (transport == NULL) {
+		notif_mailer_free(mailer);
+		eda_errf(err, errsz, "%s: %s", s->smtp_url ? "SMTP_URL" : "MAIL_SPOOL_DIR", why);
+		return -1;
+	}
+	a->notifier = notif_notifier_new(mailer, transport, (size_t)s->dedupe_window, a->metrics,
+	                                 why, sizeof(why));
+	if (a->notifier == NULL) {
+		eda_errf(err, errsz, "metrics: %s", why);
+		return -1;
+	}
+	if (s->smtp_url != NULL && s->sent_ids_file != NULL &&
+	    notif_notifier_record_sent(a->notifier, s->sent_ids_file, (size_t)s->sent_ids_keep, why,
+	                               sizeof(why)) != 0) {
+		eda_errf(err, errsz, "SENT_IDS_FILE: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The Kafka side: the DLQ producer and the consumer that feeds the notifier.
+ * 0, or -1 with ERR. */
+static int build_consumer(notif_app_t *a, const notif_settings_t *s, char *err, size_t errsz)
+{
+	char why[512];
+	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
+
+	if (conf == NULL) {
+		eda_errf(err, errsz, "kafka: %s", why);
+		return -1;
+	}
+	a->dlq = eda_producer_new(conf, NULL, NULL, a->metrics, why, sizeof(why));
+	if (a->dlq == NULL) {
+		eda_errf(err, errsz, "kafka producer: %s", why);
+		return -1;
+	}
+	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
+	if (conf == NULL) {
+		eda_errf(err, errsz, "kafka: %s", why);
+		return -1;
+	}
+	/* librdkafka prefetches up to 64 MiB by default; an e-mail takes far
+	 * longer to send than to fetch, so a small queue costs no throughput and
+	 * keeps the daemon's memory small. KAFKA_QUEUED_MAX_MESSAGES_KBYTES wins. */
+	if (getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") == NULL &&
+	    eda_kafka_conf_set(conf, "queued.max.messages.kbytes", CONSUMER_QUEUE_KB, why,
+	                       sizeof(why)) != 0) {
+		rd_kafka_conf_destroy(conf);
+		eda_errf(err, errsz, "kafka: %s", why);
+		return -1;
+	}
+	notif_consumer_config_t cc = {.topic = s->topic_orders,
+	                              .group = s->consumer_group,
+	                              .instance_id = s->instance_id,
+	                              .dlq_producer = a->dlq,
+	                              .metrics = a->metrics,
+	                              .retry_initial_ms = s->retry_initial_ms,
+	                              .retry_max_ms = s->retry_max_ms,
+	                              .batch_max = (int)s->batch_max,
+	                              .batch_max_ms = (int)s->batch_ms,
+	                              .commit_on_flush = s->commit_each_batch};
+	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
+	if (a->consumer == NULL) {
+		eda_errf(err, errsz, "kafka consumer: %s", why);
+		return -1;
+	}
+	return 0;
 }
 
 notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 {
 	notif_app_t *a = eda_xcalloc(1, sizeof(*a));
 	char why[512];
-	rd_kafka_conf_t *conf;
-	mailer_t *mailer;
-	transport_t *transport;
 
 	pthread_once(&curl_once, init_curl);
 	if (curl_init_rc != CURLE_OK) {
@@ -85,75 +169,12 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 		eda_errf(err, errsz, "http: %s", why);
 		goto fail;
 	}
-	mailer_config_t mc = {.template_dir = s->template_dir,
-	                      .from_addr = s->mail_from,
-	                      .from_name = s->mail_from_name,
-	                      .id_domain = s->message_id_domain};
-	mailer = mailer_new(&mc, why, sizeof(why));
-	if (mailer == NULL) {
-		eda_errf(err, errsz, "templates: %s", why);
+	if (build_notifier(a, s, err, errsz) != 0)
 		goto fail;
-	}
-	transport = make_transport(s, why, sizeof(why));
-	if (transport == NULL) {
-		mailer_free(mailer);
-		eda_errf(err, errsz, "%s: %s", s->smtp_url ? "SMTP_URL" : "MAIL_SPOOL_DIR", why);
+	eda_http_add_ready_check(a->http, "mail", ready_transport,
+	                         notif_notifier_transport(a->notifier));
+	if (build_consumer(a, s, err, errsz) != 0)
 		goto fail;
-	}
-	a->notifier = notifier_new(mailer, transport, (size_t)s->dedupe_window, a->metrics, why,
-	                           sizeof(why));
-	if (a->notifier == NULL) {
-		eda_errf(err, errsz, "metrics: %s", why);
-		goto fail;
-	}
-	if (s->smtp_url != NULL && s->sent_ids_file != NULL &&
-	    notifier_record_sent(a->notifier, s->sent_ids_file, (size_t)s->sent_ids_keep, why,
-	                         sizeof(why)) != 0) {
-		eda_errf(err, errsz, "SENT_IDS_FILE: %s", why);
-		goto fail;
-	}
-	eda_http_add_ready_check(a->http, "mail", ready_transport, notifier_transport(a->notifier));
-
-	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
-	if (conf == NULL) {
-		eda_errf(err, errsz, "kafka: %s", why);
-		goto fail;
-	}
-	a->dlq = eda_producer_new(conf, NULL, NULL, a->metrics, why, sizeof(why));
-	if (a->dlq == NULL) {
-		eda_errf(err, errsz, "kafka producer: %s", why);
-		goto fail;
-	}
-	conf = eda_kafka_conf_from_env(NULL, why, sizeof(why));
-	if (conf == NULL) {
-		eda_errf(err, errsz, "kafka: %s", why);
-		goto fail;
-	}
-	/* librdkafka prefetches up to 64 MiB by default; an e-mail takes far
-	 * longer to send than to fetch, so a small queue costs no throughput and
-	 * keeps the daemon's memory small. KAFKA_QUEUED_MAX_MESSAGES_KBYTES wins. */
-	if (getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") == NULL &&
-	    eda_kafka_conf_set(conf, "queued.max.messages.kbytes", CONSUMER_QUEUE_KB, why,
-	                       sizeof(why)) != 0) {
-		rd_kafka_conf_destroy(conf);
-		eda_errf(err, errsz, "kafka: %s", why);
-		goto fail;
-	}
-	notif_consumer_config_t cc = {.topic = s->topic_orders,
-	                              .group = s->consumer_group,
-	                              .instance_id = s->instance_id,
-	                              .dlq_producer = a->dlq,
-	                              .metrics = a->metrics,
-	                              .retry_initial_ms = s->retry_initial_ms,
-	                              .retry_max_ms = s->retry_max_ms,
-	                              .batch_max = (int)s->batch_max,
-	                              .batch_max_ms = (int)s->batch_ms,
-	                              .commit_on_flush = s->commit_each_batch};
-	a->consumer = notif_consumer_new(conf, &cc, a->notifier, why, sizeof(why));
-	if (a->consumer == NULL) {
-		eda_errf(err, errsz, "kafka consumer: %s", why);
-		goto fail;
-	}
 	eda_http_add_ready_check(a->http, "kafka-consumer", eda_consumer_ready_check,
 	                         notif_consumer_kafka(a->consumer));
 	return a;
@@ -196,7 +217,7 @@ void notif_app_free(notif_app_t *a)
 	notif_consumer_free(a->consumer);
 	if (a->dlq != NULL)
 		eda_producer_free(a->dlq, 10000);
-	notifier_free(a->notifier);
+	notif_notifier_free(a->notifier);
 	eda_http_server_free(a->http);
 	eda_metrics_free(a->metrics);
 	free(a);

@@ -11,73 +11,74 @@
 
 START_TEST(remembers_and_evicts_oldest)
 {
-	dedupe_t *d = dedupe_new(3);
+	notif_dedupe_t *d = notif_dedupe_new(3);
 
-	ck_assert(!dedupe_contains(d, "a"));
-	dedupe_add(d, "a");
-	dedupe_add(d, "b");
-	dedupe_add(d, "a"); /* already there: no new slot */
-	dedupe_add(d, "c");
-	ck_assert_uint_eq(dedupe_size(d), 3);
-	ck_assert(dedupe_contains(d, "a") && dedupe_contains(d, "b") && dedupe_contains(d, "c"));
-	dedupe_add(d, "d");
-	ck_assert_uint_eq(dedupe_size(d), 3);
-	ck_assert(!dedupe_contains(d, "a"));
-	ck_assert(dedupe_contains(d, "b") && dedupe_contains(d, "d"));
-	dedupe_free(d);
+	ck_assert(!notif_dedupe_contains(d, "a"));
+	notif_dedupe_add(d, "a");
+	notif_dedupe_add(d, "b");
+	notif_dedupe_add(d, "a"); /* already there: no new slot */
+	notif_dedupe_add(d, "c");
+	ck_assert_uint_eq(notif_dedupe_size(d), 3);
+	ck_assert(notif_dedupe_contains(d, "a") && notif_dedupe_contains(d, "b") &&
+	          notif_dedupe_contains(d, "c"));
+	notif_dedupe_add(d, "d");
+	ck_assert_uint_eq(notif_dedupe_size(d), 3);
+	ck_assert(!notif_dedupe_contains(d, "a"));
+	ck_assert(notif_dedupe_contains(d, "b") && notif_dedupe_contains(d, "d"));
+	notif_dedupe_free(d);
 }
 END_TEST
 
 START_TEST(capacity_one)
 {
-	dedupe_t *d = dedupe_new(1);
+	notif_dedupe_t *d = notif_dedupe_new(1);
 
-	dedupe_add(d, "x");
-	dedupe_add(d, "y");
-	ck_assert(!dedupe_contains(d, "x"));
-	ck_assert(dedupe_contains(d, "y"));
-	dedupe_free(d);
+	notif_dedupe_add(d, "x");
+	notif_dedupe_add(d, "y");
+	ck_assert(!notif_dedupe_contains(d, "x"));
+	ck_assert(notif_dedupe_contains(d, "y"));
+	notif_dedupe_free(d);
 }
 END_TEST
 
 START_TEST(many_ids)
 {
 	enum { CAP = 5000, N = 20000 };
-	dedupe_t *d = dedupe_new(CAP);
+	notif_dedupe_t *d = notif_dedupe_new(CAP);
 	char id[32];
 
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "event-%d", i);
-		dedupe_add(d, id);
+		notif_dedupe_add(d, id);
 	}
-	ck_assert_uint_eq(dedupe_size(d), CAP);
+	ck_assert_uint_eq(notif_dedupe_size(d), CAP);
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "event-%d", i);
-		ck_assert_msg(dedupe_contains(d, id) == (i >= N - CAP), "%s", id);
+		ck_assert_msg(notif_dedupe_contains(d, id) == (i >= N - CAP), "%s", id);
 	}
-	dedupe_free(d);
+	notif_dedupe_free(d);
 }
 END_TEST
 
 START_TEST(clear_forgets_everything)
 {
-	dedupe_t *d = dedupe_new(4);
+	notif_dedupe_t *d = notif_dedupe_new(4);
 
-	dedupe_add(d, "a");
-	dedupe_add(d, "b");
-	dedupe_clear(d);
-	ck_assert_uint_eq(dedupe_size(d), 0);
-	ck_assert(!dedupe_contains(d, "a") && !dedupe_contains(d, "b"));
+	notif_dedupe_add(d, "a");
+	notif_dedupe_add(d, "b");
+	notif_dedupe_clear(d);
+	ck_assert_uint_eq(notif_dedupe_size(d), 0);
+	ck_assert(!notif_dedupe_contains(d, "a") && !notif_dedupe_contains(d, "b"));
 	/* Usable as new: fills and evicts as before. */
 	for (int i = 0; i < 5; i++) {
 		char id[16];
 
 		snprintf(id, sizeof(id), "n%d", i);
-		dedupe_add(d, id);
+		notif_dedupe_add(d, id);
 	}
-	ck_assert_uint_eq(dedupe_size(d), 4);
-	ck_assert(!dedupe_contains(d, "n0") && dedupe_contains(d, "n4"));
-	dedupe_free(d);
+	ck_assert_uint_eq(notif_dedupe_size(d), 4);
+	ck_assert(!notif_dedupe_contains(d, "n0") && notif_dedupe_contains(d, "n4"));
+	notif_dedupe_free(d);
 }
 END_TEST
 

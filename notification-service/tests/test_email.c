@@ -86,7 +86,7 @@ static const struct {
 
 START_TEST(header_table)
 {
-	char *enc = mail_header_encode(headers[_i].in, strlen("Subject"));
+	char *enc = notif_mail_header_encode(headers[_i].in, strlen("Subject"));
 
 	assert_one_logical_line(enc);
 	if (headers[_i].want != NULL)
@@ -122,7 +122,7 @@ START_TEST(token_table)
 {
 	char out[201];
 
-	mail_id_token(tokens[_i].id, out);
+	notif_mail_id_token(tokens[_i].id, out);
 	ck_assert_str_eq(out, tokens[_i].want);
 }
 END_TEST
@@ -135,8 +135,8 @@ START_TEST(token_long_ids_stay_distinct)
 	a[300] = '\0';
 	memcpy(b, a, 301);
 	b[299] = 'y';
-	mail_id_token(a, ta);
-	mail_id_token(b, tb);
+	notif_mail_id_token(a, ta);
+	notif_mail_id_token(b, tb);
 	ck_assert_uint_le(strlen(ta), 200);
 	ck_assert_str_ne(ta, tb);
 }
@@ -144,17 +144,17 @@ END_TEST
 
 static char *render_sample(const char *subject, const char *text, const char *from_name)
 {
-	mail_message_t m = {.from_name = from_name,
-	                    .from_addr = "orders@shop.example",
-	                    .to_addr = "alice@example.com",
-	                    .subject = subject,
-	                    .message_id = "abc-123@notification-service.eda",
-	                    .text = text,
-	                    .html = "<p>Hello &amp; welcome</p>",
-	                    .date = 1795420800};
+	notif_mail_message_t m = {.from_name = from_name,
+	                          .from_addr = "orders@shop.example",
+	                          .to_addr = "alice@example.com",
+	                          .subject = subject,
+	                          .message_id = "abc-123@notification-service.eda",
+	                          .text = text,
+	                          .html = "<p>Hello &amp; welcome</p>",
+	                          .date = 1795420800};
 	char err[128];
 	size_t len;
-	char *s = mail_message_render(&m, &len, err, sizeof(err));
+	char *s = notif_mail_message_render(&m, &len, err, sizeof(err));
 
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_uint_eq(strlen(s), len);
@@ -224,17 +224,17 @@ END_TEST
 
 START_TEST(render_refuses_bad_addresses)
 {
-	mail_message_t m = {.from_addr = "orders@shop.example",
-	                    .to_addr = "a@b.example\r\nBcc: x@y.z",
-	                    .subject = "s",
-	                    .message_id = "x@y.example"};
+	notif_mail_message_t m = {.from_addr = "orders@shop.example",
+	                          .to_addr = "a@b.example\r\nBcc: x@y.z",
+	                          .subject = "s",
+	                          .message_id = "x@y.example"};
 	char err[128];
 
-	ck_assert_ptr_null(mail_message_render(&m, NULL, err, sizeof(err)));
+	ck_assert_ptr_null(notif_mail_message_render(&m, NULL, err, sizeof(err)));
 	ck_assert_str_eq(err, "invalid recipient address");
 	m.to_addr = "a@b.example";
 	m.message_id = "x>\r\nBcc: y@z.example";
-	ck_assert_ptr_null(mail_message_render(&m, NULL, err, sizeof(err)));
+	ck_assert_ptr_null(notif_mail_message_render(&m, NULL, err, sizeof(err)));
 }
 END_TEST
 

@@ -17,14 +17,14 @@
 #define TEMPLATES "notification-service/templates"
 #define ORDER_ID  "0b6b1f0e-8a4e-4c4e-9a57-2f4b7c1d9e01"
 
-static mailer_t *real_mailer(void)
+static notif_mailer_t *real_mailer(void)
 {
-	mailer_config_t c = {.template_dir = TEMPLATES,
-	                     .from_addr = "orders@shop.example",
-	                     .from_name = "Shop",
-	                     .id_domain = "notification-service.eda"};
+	notif_mailer_config_t c = {.template_dir = TEMPLATES,
+	                           .from_addr = "orders@shop.example",
+	                           .from_name = "Shop",
+	                           .id_domain = "notification-service.eda"};
 	char err[256];
-	mailer_t *m = mailer_new(&c, err, sizeof(err));
+	notif_mailer_t *m = notif_mailer_new(&c, err, sizeof(err));
 
 	ck_assert_msg(m != NULL, "%s", err);
 	return m;
@@ -82,8 +82,8 @@ static const struct {
 
 START_TEST(one_email_per_type)
 {
-	mailer_t *m = real_mailer();
-	char id[37], *s, err[256], msgid[MAILER_MSGID_MAX];
+	notif_mailer_t *m = real_mailer();
+	char id[37], *s, err[256], msgid[NOTIF_MAILER_MSGID_MAX];
 	char *value =
 	        ts_order_event(kinds[_i].type, ORDER_ID, "alice@example.com", kinds[_i].reason, id);
 	eda_event_t *ev;
@@ -92,11 +92,11 @@ START_TEST(one_email_per_type)
 
 	ck_assert_int_eq(eda_event_parse(value, strlen(value), &ev, err, sizeof(err)), 0);
 	ck_assert_int_eq(eda_event_validate_data(ev, err, sizeof(err)), 0);
-	ck_assert_str_eq(order_mail_recipient(ev), "alice@example.com");
-	values = order_mail_values(ev);
+	ck_assert_str_eq(notif_order_mail_recipient(ev), "alice@example.com");
+	values = notif_order_mail_values(ev);
 	ck_assert_ptr_nonnull(values);
-	s = mailer_build(m, (mail_kind_t)mail_kind_of(ev->type), values, "alice@example.com", 0,
-	                 &len, msgid, err, sizeof(err));
+	s = notif_mailer_build(m, (notif_mail_kind_t)notif_mail_kind_of(ev->type), values,
+	                       "alice@example.com", 0, &len, msgid, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
 	char *decoded = qp_decode(s);
 
@@ -117,7 +117,7 @@ START_TEST(one_email_per_type)
 	json_decref(values);
 	eda_event_free(ev);
 	free(value);
-	mailer_free(m);
+	notif_mailer_free(m);
 }
 END_TEST
 
@@ -145,7 +145,7 @@ static const struct {
 START_TEST(template_errors_are_reported)
 {
 	char dir[256], err[256] = "";
-	mailer_config_t c = {
+	notif_mailer_config_t c = {
 	        .template_dir = dir, .from_addr = "orders@shop.example", .id_domain = "x.example"};
 
 	ts_tmpdir(dir, sizeof(dir), "notif-tpl");
@@ -163,33 +163,33 @@ START_TEST(template_errors_are_reported)
 			}
 		write_file(dir, broken[_i].file, broken[_i].content);
 	}
-	ck_assert_ptr_null(mailer_new(&c, err, sizeof(err)));
+	ck_assert_ptr_null(notif_mailer_new(&c, err, sizeof(err)));
 	ck_assert_msg(strstr(err, broken[_i].err) != NULL, "got '%s'", err);
 }
 END_TEST
 
 START_TEST(sender_must_be_plain)
 {
-	mailer_config_t c = {.template_dir = TEMPLATES,
-	                     .from_addr = "Shop <orders@shop.example>",
-	                     .id_domain = "x.example"};
+	notif_mailer_config_t c = {.template_dir = TEMPLATES,
+	                           .from_addr = "Shop <orders@shop.example>",
+	                           .id_domain = "x.example"};
 	char err[256];
 
-	ck_assert_ptr_null(mailer_new(&c, err, sizeof(err)));
+	ck_assert_ptr_null(notif_mailer_new(&c, err, sizeof(err)));
 }
 END_TEST
 
 START_TEST(rejects_bad_recipient)
 {
-	mailer_t *m = real_mailer();
+	notif_mailer_t *m = real_mailer();
 	json_t *v = json_pack("{s:s, s:s}", "event_id", "e1", "order_id", ORDER_ID);
-	char err[256], msgid[MAILER_MSGID_MAX];
+	char err[256], msgid[NOTIF_MAILER_MSGID_MAX];
 
-	ck_assert_ptr_null(mailer_build(m, MAIL_ORDER_CONFIRMED, v, "a,b@example.com", 0, NULL,
-	                                msgid, err, sizeof(err)));
+	ck_assert_ptr_null(notif_mailer_build(m, NOTIF_MAIL_ORDER_CONFIRMED, v, "a,b@example.com",
+	                                      0, NULL, msgid, err, sizeof(err)));
 	ck_assert_str_eq(err, "invalid recipient address");
 	json_decref(v);
-	mailer_free(m);
+	notif_mailer_free(m);
 }
 END_TEST
 
@@ -210,7 +210,7 @@ static const struct {
 
 START_TEST(time_table)
 {
-	ck_assert_int_eq(order_mail_time_ms(times[_i].in), times[_i].ms);
+	ck_assert_int_eq(notif_order_mail_time_ms(times[_i].in), times[_i].ms);
 }
 END_TEST
 

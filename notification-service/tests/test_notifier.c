@@ -32,27 +32,27 @@ typedef struct fixture {
 
 /* A notifier over SMTP to the sink with the record, or over the durable
  * spool (no record: its file names make a resend idempotent). */
-static notifier_t *new_notifier(fixture_t *f, bool smtp, eda_metrics_t *reg)
+static notif_notifier_t *new_notifier(fixture_t *f, bool smtp, eda_metrics_t *reg)
 {
-	mailer_config_t mc = {.template_dir = "notification-service/templates",
-	                      .from_addr = "orders@shop.example",
-	                      .from_name = "Shop",
-	                      .id_domain = "notification-service.eda"};
-	smtp_config_t sc = {.url = f->sink.url, .timeout_ms = 5000};
+	notif_mailer_config_t mc = {.template_dir = "notification-service/templates",
+	                            .from_addr = "orders@shop.example",
+	                            .from_name = "Shop",
+	                            .id_domain = "notification-service.eda"};
+	notif_smtp_config_t sc = {.url = f->sink.url, .timeout_ms = 5000};
 	char err[256];
-	mailer_t *m = mailer_new(&mc, err, sizeof(err));
-	transport_t *t;
-	notifier_t *n;
+	notif_mailer_t *m = notif_mailer_new(&mc, err, sizeof(err));
+	notif_transport_t *t;
+	notif_notifier_t *n;
 
 	ck_assert_msg(m != NULL, "%s", err);
-	t = smtp ? transport_smtp_new(&sc, err, sizeof(err))
-	         : transport_spool_new(f->spool, true, err, sizeof(err));
+	t = smtp ? notif_transport_smtp_new(&sc, err, sizeof(err))
+	         : notif_transport_spool_new(f->spool, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	n = notifier_new(m, t, 1000, reg, err, sizeof(err));
+	n = notif_notifier_new(m, t, 1000, reg, err, sizeof(err));
 	ck_assert_msg(n != NULL, "%s", err);
 	if (smtp)
-		ck_assert_msg(notifier_record_sent(n, f->record, 1000, err, sizeof(err)) == 0, "%s",
-		              err);
+		ck_assert_msg(notif_notifier_record_sent(n, f->record, 1000, err, sizeof(err)) == 0,
+		              "%s", err);
 	return n;
 }
 
@@ -133,12 +133,13 @@ START_TEST(crash_then_redelivery_finishes_in_one_pass)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		notifier_t *n = new_notifier(&f, cases[_i].smtp, eda_metrics_new());
+		notif_notifier_t *n = new_notifier(&f, cases[_i].smtp, eda_metrics_new());
 
 		for (int i = 0; i < EVENTS; i++)
-			if (notifier_handle(n, f.ev[i], reason, sizeof(reason)) != NOTIFY_PENDING)
+			if (notif_notifier_handle(n, f.ev[i], reason, sizeof(reason)) !=
+			    NOTIF_NOTIFY_PENDING)
 				_exit(1);
-		if (cases[_i].flushed && notifier_flush(n, reason, sizeof(reason)) != 0)
+		if (cases[_i].flushed && notif_notifier_flush(n, reason, sizeof(reason)) != 0)
 			_exit(2);
 		_exit(0); /* the crash: nothing freed, flushed or closed */
 	}
@@ -149,20 +150,20 @@ START_TEST(crash_then_redelivery_finishes_in_one_pass)
 
 	/* The restarted process gets the same events again. */
 	eda_metrics_t *reg = eda_metrics_new();
-	notifier_t *n = new_notifier(&f, cases[_i].smtp, reg);
+	notif_notifier_t *n = new_notifier(&f, cases[_i].smtp, reg);
 
 	for (int i = 0; i < EVENTS; i++) {
-		notify_result_t r = notifier_handle(n, f.ev[i], reason, sizeof(reason));
+		notif_notify_result_t r = notif_notifier_handle(n, f.ev[i], reason, sizeof(reason));
 
-		ck_assert_msg(r == NOTIFY_PENDING || r == NOTIFY_DUPLICATE, "%s: event %d: %d %s",
-		              cases[_i].crash, i, r, reason);
-		sent += r == NOTIFY_PENDING;
-		duplicate += r == NOTIFY_DUPLICATE;
+		ck_assert_msg(r == NOTIF_NOTIFY_PENDING || r == NOTIF_NOTIFY_DUPLICATE,
+		              "%s: event %d: %d %s", cases[_i].crash, i, r, reason);
+		sent += r == NOTIF_NOTIFY_PENDING;
+		duplicate += r == NOTIF_NOTIFY_DUPLICATE;
 	}
-	ck_assert_msg(notifier_flush(n, reason, sizeof(reason)) == 0, "%s", reason);
+	ck_assert_msg(notif_notifier_flush(n, reason, sizeof(reason)) == 0, "%s", reason);
 	ck_assert_int_eq(sent, cases[_i].resent);
 	ck_assert_int_eq(duplicate, EVENTS - cases[_i].resent);
-	notifier_free(n);
+	notif_notifier_free(n);
 	eda_metrics_free(reg);
 
 	if (cases[_i].smtp) {

@@ -1,5 +1,5 @@
 /*
- * Tests of src/services/sent_ids.c on a real directory: ids survive a reopen
+ * Tests of src/repositories/sent_ids.c on a real directory: ids survive a reopen
  * in their order, a torn last line is dropped and cut off, ids of any bytes
  * round-trip, rotation keeps the file bounded to KEEP ids across reopens, a
  * second process is locked out, and an unusable directory is refused.
@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "services/sent_ids.h"
+#include "repositories/sent_ids.h"
 #include "support/check_main.h"
 #include "support/sink.h" /* ts_tmpdir */
 
-/* What sent_ids_open() handed to EACH, in order. */
+/* What notif_sent_ids_open() handed to EACH, in order. */
 typedef struct seen {
 	char *id[64];
 	int n, total;
@@ -39,20 +39,20 @@ static void seen_free(seen_t *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static sent_ids_t *open_ok(const char *path, size_t keep, seen_t *s)
+static notif_sent_ids_t *open_ok(const char *path, size_t keep, seen_t *s)
 {
 	char err[256];
-	sent_ids_t *r = sent_ids_open(path, keep, collect, s, err, sizeof(err));
+	notif_sent_ids_t *r = notif_sent_ids_open(path, keep, collect, s, err, sizeof(err));
 
 	ck_assert_msg(r != NULL, "%s", err);
 	return r;
 }
 
-static void append_ok(sent_ids_t *r, const char *id)
+static void append_ok(notif_sent_ids_t *r, const char *id)
 {
 	char err[256];
 
-	ck_assert_msg(sent_ids_append(r, id, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(notif_sent_ids_append(r, id, err, sizeof(err)) == 0, "%s", err);
 }
 
 static void record_path(char *out, size_t size)
@@ -68,22 +68,22 @@ START_TEST(ids_survive_a_reopen_in_order)
 {
 	char path[320], err[256];
 	seen_t s = {0};
-	sent_ids_t *r = open_ok((record_path(path, sizeof(path)), path), 100, &s);
+	notif_sent_ids_t *r = open_ok((record_path(path, sizeof(path)), path), 100, &s);
 
 	ck_assert_int_eq(s.total, 0);
 	append_ok(r, "a");
 	append_ok(r, "b");
-	ck_assert_int_eq(sent_ids_sync(r, err, sizeof(err)), 0);
+	ck_assert_int_eq(notif_sent_ids_sync(r, err, sizeof(err)), 0);
 	/* Appended, not synced: a process that dies keeps it too. */
 	append_ok(r, "c");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	r = open_ok(path, 100, &s);
 	ck_assert_int_eq(s.total, 3);
 	ck_assert_str_eq(s.id[0], "a");
 	ck_assert_str_eq(s.id[1], "b");
 	ck_assert_str_eq(s.id[2], "c");
-	ck_assert_uint_eq(sent_ids_current(r), 3);
-	sent_ids_close(r);
+	ck_assert_uint_eq(notif_sent_ids_current(r), 3);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 }
 END_TEST
@@ -104,18 +104,18 @@ START_TEST(odd_ids_round_trip)
 {
 	char path[320];
 	seen_t s = {0};
-	sent_ids_t *r;
+	notif_sent_ids_t *r;
 
 	record_path(path, sizeof(path));
 	r = open_ok(path, 100, &s);
 	append_ok(r, odd_ids[_i]);
 	append_ok(r, "after");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	r = open_ok(path, 100, &s);
 	ck_assert_int_eq(s.total, 2);
 	ck_assert_str_eq(s.id[0], odd_ids[_i]);
 	ck_assert_str_eq(s.id[1], "after");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 }
 END_TEST
@@ -124,13 +124,13 @@ START_TEST(torn_last_line_is_dropped_and_cut)
 {
 	char path[320];
 	seen_t s = {0};
-	sent_ids_t *r;
+	notif_sent_ids_t *r;
 	int fd;
 
 	record_path(path, sizeof(path));
 	r = open_ok(path, 100, &s);
 	append_ok(r, "whole");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	/* What a crash in the middle of a write (or a full disk) leaves. */
 	fd = open(path, O_WRONLY | O_APPEND);
 	ck_assert_int_ge(fd, 0);
@@ -139,14 +139,14 @@ START_TEST(torn_last_line_is_dropped_and_cut)
 	r = open_ok(path, 100, &s);
 	ck_assert_int_eq(s.total, 1);
 	append_ok(r, "next");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 	/* The torn bytes were cut, so "next" did not become "tornext". */
 	r = open_ok(path, 100, &s);
 	ck_assert_int_eq(s.total, 2);
 	ck_assert_str_eq(s.id[0], "whole");
 	ck_assert_str_eq(s.id[1], "next");
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 }
 END_TEST
@@ -157,7 +157,7 @@ START_TEST(rotation_bounds_the_record)
 {
 	char path[320], old[330], err[256], id[32];
 	seen_t s = {0};
-	sent_ids_t *r;
+	notif_sent_ids_t *r;
 	struct stat st;
 
 	record_path(path, sizeof(path));
@@ -166,10 +166,10 @@ START_TEST(rotation_bounds_the_record)
 		snprintf(id, sizeof(id), "id-%04d", i);
 		append_ok(r, id);
 		if (i % 3 == 2)
-			ck_assert_int_eq(sent_ids_sync(r, err, sizeof(err)), 0);
+			ck_assert_int_eq(notif_sent_ids_sync(r, err, sizeof(err)), 0);
 	}
-	ck_assert_int_eq(sent_ids_sync(r, err, sizeof(err)), 0);
-	sent_ids_close(r);
+	ck_assert_int_eq(notif_sent_ids_sync(r, err, sizeof(err)), 0);
+	notif_sent_ids_close(r);
 	r = open_ok(path, 10, &s);
 	ck_assert_int_ge(s.total, 5);
 	ck_assert_int_le(s.total, 10 + 2); /* a batch may pass KEEP/2 by its size - 1 */
@@ -177,7 +177,7 @@ START_TEST(rotation_bounds_the_record)
 	snprintf(old, sizeof(old), "%s.1", path);
 	ck_assert_int_eq(stat(old, &st), 0);
 	ck_assert_int_le(st.st_size, 8 * 7);
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 }
 END_TEST
@@ -186,7 +186,7 @@ START_TEST(second_process_is_locked_out)
 {
 	char path[320], err[256];
 	seen_t s = {0};
-	sent_ids_t *r;
+	notif_sent_ids_t *r;
 	pid_t pid;
 	int st;
 
@@ -197,16 +197,17 @@ START_TEST(second_process_is_locked_out)
 	if (pid == 0) {
 		/* flock() locks belong to the open file: a new open in another
 		 * process conflicts, as a second daemon's would. */
-		sent_ids_t *other = sent_ids_open(path, 100, collect, &s, err, sizeof(err));
+		notif_sent_ids_t *other =
+		        notif_sent_ids_open(path, 100, collect, &s, err, sizeof(err));
 
 		_exit(other == NULL && strstr(err, "in use by another process") ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	/* Released on close: the next process gets it. */
 	r = open_ok(path, 100, &s);
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	seen_free(&s);
 }
 END_TEST
@@ -216,8 +217,8 @@ START_TEST(unusable_directory_is_refused)
 	char err[256];
 	seen_t s = {0};
 
-	ck_assert_ptr_null(
-	        sent_ids_open("/proc/nope/deeper/sent-ids", 100, collect, &s, err, sizeof(err)));
+	ck_assert_ptr_null(notif_sent_ids_open("/proc/nope/deeper/sent-ids", 100, collect, &s, err,
+	                                       sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/proc/nope/deeper"));
 }
 END_TEST

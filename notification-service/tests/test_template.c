@@ -19,40 +19,40 @@ static const char *values_json =
 
 static const struct {
 	const char *tpl;
-	tpl_escape_t esc;
+	notif_tpl_escape_t esc;
 	const char *want;
 } cases[] = {
-        {"plain text", TPL_TEXT, "plain text"},
-        {"Hi {{name}}!", TPL_TEXT, "Hi Ann & <Bob>!"},
-        {"Hi {{name}}!", TPL_HTML, "Hi Ann &amp; &lt;Bob&gt;!"},
-        {"{{quote}}", TPL_HTML, "it&#39;s &quot;x&quot;"},
-        {"{{ n }} {{yes}} {{no}}", TPL_TEXT, "3 true false"},
-        {"[{{missing}}]", TPL_TEXT, "[]"},
-        {"{{#items}}{{sku}}x{{q}};{{/items}}", TPL_TEXT, "Ax1;Bx2;"},
-        {"{{#items}}\n- {{sku}}\n{{/items}}\nend", TPL_TEXT, "- A\n- B\nend"},
-        {"a\n  {{#items}}  \n{{sku}}\n  {{/items}}\nb", TPL_TEXT, "a\nA\nB\nb"},
-        {"{{#none}}x{{/none}}{{^none}}nothing{{/none}}", TPL_TEXT, "nothing"},
-        {"{{#empty}}x{{/empty}}{{^empty}}e{{/empty}}", TPL_TEXT, "e"},
-        {"{{#yes}}Y{{/yes}}{{#no}}N{{/no}}", TPL_TEXT, "Y"},
-        {"{{#obj}}{{inner}}{{/obj}}", TPL_TEXT, "in"},
-        {"{{#items}}{{name}}:{{sku}} {{/items}}", TPL_TEXT, "Ann & <Bob>:A Ann & <Bob>:B "},
-        {"{{#items}}{{#items}}.{{/items}}{{/items}}", TPL_TEXT, "...."},
-        {"single { brace } stays", TPL_TEXT, "single { brace } stays"},
-        {"{{name}}\r\n", TPL_TEXT, "Ann & <Bob>\r\n"},
+        {"plain text", NOTIF_TPL_TEXT, "plain text"},
+        {"Hi {{name}}!", NOTIF_TPL_TEXT, "Hi Ann & <Bob>!"},
+        {"Hi {{name}}!", NOTIF_TPL_HTML, "Hi Ann &amp; &lt;Bob&gt;!"},
+        {"{{quote}}", NOTIF_TPL_HTML, "it&#39;s &quot;x&quot;"},
+        {"{{ n }} {{yes}} {{no}}", NOTIF_TPL_TEXT, "3 true false"},
+        {"[{{missing}}]", NOTIF_TPL_TEXT, "[]"},
+        {"{{#items}}{{sku}}x{{q}};{{/items}}", NOTIF_TPL_TEXT, "Ax1;Bx2;"},
+        {"{{#items}}\n- {{sku}}\n{{/items}}\nend", NOTIF_TPL_TEXT, "- A\n- B\nend"},
+        {"a\n  {{#items}}  \n{{sku}}\n  {{/items}}\nb", NOTIF_TPL_TEXT, "a\nA\nB\nb"},
+        {"{{#none}}x{{/none}}{{^none}}nothing{{/none}}", NOTIF_TPL_TEXT, "nothing"},
+        {"{{#empty}}x{{/empty}}{{^empty}}e{{/empty}}", NOTIF_TPL_TEXT, "e"},
+        {"{{#yes}}Y{{/yes}}{{#no}}N{{/no}}", NOTIF_TPL_TEXT, "Y"},
+        {"{{#obj}}{{inner}}{{/obj}}", NOTIF_TPL_TEXT, "in"},
+        {"{{#items}}{{name}}:{{sku}} {{/items}}", NOTIF_TPL_TEXT, "Ann & <Bob>:A Ann & <Bob>:B "},
+        {"{{#items}}{{#items}}.{{/items}}{{/items}}", NOTIF_TPL_TEXT, "...."},
+        {"single { brace } stays", NOTIF_TPL_TEXT, "single { brace } stays"},
+        {"{{name}}\r\n", NOTIF_TPL_TEXT, "Ann & <Bob>\r\n"},
 };
 
 START_TEST(render_table)
 {
 	json_error_t je;
 	json_t *v = json_loads(values_json, 0, &je);
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	char err[128];
 
 	ck_assert_ptr_nonnull(v);
-	ck_assert_msg(tpl_render(cases[_i].tpl, v, cases[_i].esc, &b, err, sizeof(err)) == 0, "%s",
-	              err);
-	ck_assert_str_eq(strbuf_cstr(&b), cases[_i].want);
-	strbuf_free(&b);
+	ck_assert_msg(notif_tpl_render(cases[_i].tpl, v, cases[_i].esc, &b, err, sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(notif_strbuf_cstr(&b), cases[_i].want);
+	notif_strbuf_free(&b);
 	json_decref(v);
 }
 END_TEST
@@ -70,7 +70,7 @@ START_TEST(syntax_errors)
 {
 	char err[128] = "";
 
-	ck_assert_int_eq(tpl_check(bad[_i].tpl, err, sizeof(err)), -1);
+	ck_assert_int_eq(notif_tpl_check(bad[_i].tpl, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, bad[_i].err) != NULL, "'%s': got '%s'", bad[_i].tpl, err);
 }
 END_TEST
@@ -78,16 +78,16 @@ END_TEST
 START_TEST(deep_nesting_is_refused)
 {
 	json_t *v = json_pack("{s:b}", "a", 1);
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	char tpl[512] = "", err[128];
 
 	for (int i = 0; i < 10; i++)
 		strcat(tpl, "{{#a}}");
 	for (int i = 0; i < 10; i++)
 		strcat(tpl, "{{/a}}");
-	ck_assert_int_eq(tpl_render(tpl, v, TPL_TEXT, &b, err, sizeof(err)), -1);
+	ck_assert_int_eq(notif_tpl_render(tpl, v, NOTIF_TPL_TEXT, &b, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "too deep"));
-	strbuf_free(&b);
+	notif_strbuf_free(&b);
 	json_decref(v);
 }
 END_TEST
@@ -96,18 +96,18 @@ END_TEST
  * reason: price_changed is told in plain words, other reasons by name. */
 static const struct {
 	const char *reason, *tpl;
-	tpl_escape_t esc;
+	notif_tpl_escape_t esc;
 	const char *has, *lacks;
 } rejections[] = {
-        {"price_changed", "order_rejected.txt", TPL_TEXT,
+        {"price_changed", "order_rejected.txt", NOTIF_TPL_TEXT,
          "price of an item in your order changed before we could confirm it", "Reason:"},
-        {"price_changed", "order_rejected.txt", TPL_TEXT,
+        {"price_changed", "order_rejected.txt", NOTIF_TPL_TEXT,
          "Please review the new price and\nplace your order again.", "price_changed"},
-        {"price_changed", "order_rejected.html", TPL_HTML,
+        {"price_changed", "order_rejected.html", NOTIF_TPL_HTML,
          "Please review the new price and place your order again.", "Reason:"},
-        {"insufficient_stock", "order_rejected.txt", TPL_TEXT, "Reason: insufficient_stock",
+        {"insufficient_stock", "order_rejected.txt", NOTIF_TPL_TEXT, "Reason: insufficient_stock",
          "review the new price"},
-        {"insufficient_stock", "order_rejected.html", TPL_HTML, "Reason: insufficient_stock",
+        {"insufficient_stock", "order_rejected.html", NOTIF_TPL_HTML, "Reason: insufficient_stock",
          "review the new price"},
 };
 
@@ -141,23 +141,23 @@ START_TEST(rejection_reasons)
 	                                "0b8e1f4c-5d2a-4c1e-9f3a-7b6d5e4c3a21", data, NULL, "t");
 	json_t *v;
 	char *tpl;
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	const char *text;
 
 	ck_assert_ptr_nonnull(ev);
 	ck_assert_int_eq(eda_event_validate_data(ev, err, sizeof(err)), 0);
-	v = order_mail_values(ev);
+	v = notif_order_mail_values(ev);
 	ck_assert_ptr_nonnull(v);
 	snprintf(path, sizeof(path), "notification-service/templates/%s", rejections[_i].tpl);
 	tpl = read_text(path);
 	ck_assert_msg(tpl != NULL, "cannot read %s", path);
-	ck_assert_int_eq(tpl_render(tpl, v, rejections[_i].esc, &b, err, sizeof(err)), 0);
-	text = strbuf_cstr(&b);
+	ck_assert_int_eq(notif_tpl_render(tpl, v, rejections[_i].esc, &b, err, sizeof(err)), 0);
+	text = notif_strbuf_cstr(&b);
 	ck_assert_msg(strstr(text, rejections[_i].has) != NULL, "%s: no \"%s\" in:\n%s",
 	              rejections[_i].reason, rejections[_i].has, text);
 	ck_assert_msg(strstr(text, rejections[_i].lacks) == NULL, "%s: \"%s\" in:\n%s",
 	              rejections[_i].reason, rejections[_i].lacks, text);
-	strbuf_free(&b);
+	notif_strbuf_free(&b);
 	free(tpl);
 	json_decref(v);
 	eda_event_free(ev);

@@ -20,17 +20,17 @@
 static const char *msg =
         "Subject: hello\r\nMessage-ID: <m@x.example>\r\n\r\n.leading dot\r\nbody\r\n";
 
-static transport_t *smtp_to(const char *url)
+static notif_transport_t *smtp_to(const char *url)
 {
-	smtp_config_t c = {.url = url, .timeout_ms = 5000};
+	notif_smtp_config_t c = {.url = url, .timeout_ms = 5000};
 	char err[256];
-	transport_t *t = transport_smtp_new(&c, err, sizeof(err));
+	notif_transport_t *t = notif_transport_smtp_new(&c, err, sizeof(err));
 
 	ck_assert_msg(t != NULL, "%s", err);
 	return t;
 }
 
-static int send_to(transport_t *t, const char *rcpt, char *err, size_t errsz)
+static int send_to(notif_transport_t *t, const char *rcpt, char *err, size_t errsz)
 {
 	return t->send(t, "orders@shop.example", rcpt, "m@x.example", msg, strlen(msg), err, errsz);
 }
@@ -39,14 +39,15 @@ START_TEST(delivers_and_reuses_the_connection)
 {
 	ts_sink_t sink = {0};
 	char err[256];
-	transport_t *t;
+	notif_transport_t *t;
 	char *got;
 
 	ts_sink_start(&sink);
 	t = smtp_to(sink.url);
 	ck_assert_int_eq(t->check(t, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++)
-		ck_assert_msg(send_to(t, "alice@example.com", err, sizeof(err)) == TRANSPORT_OK,
+		ck_assert_msg(send_to(t, "alice@example.com", err, sizeof(err)) ==
+		                      NOTIF_TRANSPORT_OK,
 		              "%s", err);
 	ck_assert_int_eq(ts_wait_eml(sink.dir, 3, 10), 3);
 	got = ts_read_all_eml(sink.dir);
@@ -56,7 +57,7 @@ START_TEST(delivers_and_reuses_the_connection)
 	free(got);
 	/* One session for the readiness probe, one for the three e-mails. */
 	ck_assert_int_eq(ts_sink_sessions(&sink), 2);
-	transport_free(t);
+	notif_transport_free(t);
 	ts_sink_stop(&sink);
 }
 END_TEST
@@ -65,27 +66,31 @@ START_TEST(classifies_failures)
 {
 	ts_sink_t sink = {.reject = {"gone@example.com"}, .tempfail = {"busy@example.com"}};
 	char err[256];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_sink_start(&sink);
 	t = smtp_to(sink.url);
-	ck_assert_int_eq(send_to(t, "gone@example.com", err, sizeof(err)), TRANSPORT_PERMANENT);
+	ck_assert_int_eq(send_to(t, "gone@example.com", err, sizeof(err)),
+	                 NOTIF_TRANSPORT_PERMANENT);
 	ck_assert_msg(strstr(err, "550") != NULL, "%s", err);
-	ck_assert_int_eq(send_to(t, "busy@example.com", err, sizeof(err)), TRANSPORT_TRANSIENT);
+	ck_assert_int_eq(send_to(t, "busy@example.com", err, sizeof(err)),
+	                 NOTIF_TRANSPORT_TRANSIENT);
 	ck_assert_msg(strstr(err, "451") != NULL, "%s", err);
 	/* A 4xx is the relay answering: still ready. */
 	ck_assert_msg(t->check(t, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), TRANSPORT_OK);
+	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), NOTIF_TRANSPORT_OK);
 
 	/* Relay down: transient, and readiness says so. */
 	ts_sink_stop(&sink);
-	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), TRANSPORT_TRANSIENT);
+	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)),
+	                 NOTIF_TRANSPORT_TRANSIENT);
 	ck_assert_int_ne(t->check(t, err, sizeof(err)), 0);
 	/* Relay back on the same port: the same handle reconnects. */
 	ts_sink_start(&sink);
-	ck_assert_msg(send_to(t, "alice@example.com", err, sizeof(err)) == TRANSPORT_OK, "%s", err);
+	ck_assert_msg(send_to(t, "alice@example.com", err, sizeof(err)) == NOTIF_TRANSPORT_OK, "%s",
+	              err);
 	ck_assert_int_eq(ts_wait_eml(sink.dir, 2, 10), 2);
-	transport_free(t);
+	notif_transport_free(t);
 	ts_sink_stop(&sink);
 }
 END_TEST
@@ -97,30 +102,31 @@ START_TEST(silent_relay_is_transient_and_not_ready)
 {
 	ts_silent_t *relay = ts_silent_start();
 	char url[64], err[256];
-	smtp_config_t c = {.url = url, .timeout_ms = 500};
-	transport_t *t;
+	notif_smtp_config_t c = {.url = url, .timeout_ms = 500};
+	notif_transport_t *t;
 
 	snprintf(url, sizeof(url), "smtp://127.0.0.1:%u", ts_silent_port(relay));
-	t = transport_smtp_new(&c, err, sizeof(err));
+	t = notif_transport_smtp_new(&c, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	ck_assert_int_ne(t->check(t, err, sizeof(err)), 0);
 	ck_assert_msg(strstr(err, "last e-mail failed") == NULL, "%s", err);
-	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)), TRANSPORT_TRANSIENT);
+	ck_assert_int_eq(send_to(t, "alice@example.com", err, sizeof(err)),
+	                 NOTIF_TRANSPORT_TRANSIENT);
 	ck_assert_msg(strstr(err, "reply 0") != NULL, "%s", err);
 	ck_assert_int_ne(t->check(t, err, sizeof(err)), 0);
 	ck_assert_msg(strstr(err, "last e-mail failed") != NULL, "%s", err);
 	ck_assert_int_ge(ts_silent_accepted(relay), 2);
-	transport_free(t);
+	notif_transport_free(t);
 	ts_silent_stop(relay);
 }
 END_TEST
 
 START_TEST(refuses_other_schemes)
 {
-	smtp_config_t c = {.url = "http://127.0.0.1:25"};
+	notif_smtp_config_t c = {.url = "http://127.0.0.1:25"};
 	char err[256];
 
-	ck_assert_ptr_null(transport_smtp_new(&c, err, sizeof(err)));
+	ck_assert_ptr_null(notif_transport_smtp_new(&c, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "smtp://"));
 }
 END_TEST

@@ -38,7 +38,7 @@ static int count_all(const char *dir)
 	return n;
 }
 
-static int send_one(transport_t *t, const char *msgid)
+static int send_one(notif_transport_t *t, const char *msgid)
 {
 	char err[256];
 
@@ -48,15 +48,15 @@ static int send_one(transport_t *t, const char *msgid)
 START_TEST(writes_one_file_per_message)
 {
 	char dir[256], err[256], path[512];
-	transport_t *t;
+	notif_transport_t *t;
 	struct stat st;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
 	for (int fsync_on = 0; fsync_on <= 1; fsync_on++) {
 		/* With fsync the e-mails are PENDING until flush(). */
-		int want = fsync_on ? TRANSPORT_PENDING : TRANSPORT_OK;
+		int want = fsync_on ? NOTIF_TRANSPORT_PENDING : NOTIF_TRANSPORT_OK;
 
-		t = transport_spool_new(dir, fsync_on, err, sizeof(err));
+		t = notif_transport_spool_new(dir, fsync_on, err, sizeof(err));
 		ck_assert_msg(t != NULL, "%s", err);
 		ck_assert_str_eq(t->name, "spool");
 		ck_assert_int_eq(t->check(t, err, sizeof(err)), 0);
@@ -64,8 +64,8 @@ START_TEST(writes_one_file_per_message)
 		ck_assert_int_eq(send_one(t, "id-2@x.example"), want);
 		/* The same Message-ID again (a redelivery) replaces the file. */
 		ck_assert_int_eq(send_one(t, "id-1@x.example"), want);
-		ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
-		transport_free(t);
+		ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
+		notif_transport_free(t);
 	}
 	ck_assert_int_eq(ts_count_eml(dir), 2);
 	snprintf(path, sizeof(path), "%s/id-1@x.example.eml", dir);
@@ -84,23 +84,23 @@ END_TEST
 START_TEST(batch_is_visible_only_after_flush)
 {
 	char dir[256], err[256];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
-	t = transport_spool_new(dir, true, err, sizeof(err));
+	t = notif_transport_spool_new(dir, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	ck_assert_int_eq(send_one(t, "b-1@x.example"), TRANSPORT_PENDING);
-	ck_assert_int_eq(send_one(t, "b-2@x.example"), TRANSPORT_PENDING);
-	ck_assert_int_eq(send_one(t, "b-1@x.example"), TRANSPORT_PENDING);
+	ck_assert_int_eq(send_one(t, "b-1@x.example"), NOTIF_TRANSPORT_PENDING);
+	ck_assert_int_eq(send_one(t, "b-2@x.example"), NOTIF_TRANSPORT_PENDING);
+	ck_assert_int_eq(send_one(t, "b-1@x.example"), NOTIF_TRANSPORT_PENDING);
 	/* Written (three temporary files), but no .eml before the flush. */
 	ck_assert_int_eq(ts_count_eml(dir), 0);
 	ck_assert_int_eq(count_all(dir), 3);
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
 	ck_assert_int_eq(ts_count_eml(dir), 2);
 	ck_assert_int_eq(count_all(dir), 2);
 	/* An empty batch flushes trivially. */
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
-	transport_free(t);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
+	notif_transport_free(t);
 }
 END_TEST
 
@@ -111,66 +111,66 @@ START_TEST(large_batch_is_visible_only_after_flush)
 {
 	enum { N = 600 };
 	char dir[256], err[256], id[64];
-	transport_t *t;
+	notif_transport_t *t;
 	int fd_before, fd_after;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
-	t = transport_spool_new(dir, true, err, sizeof(err));
+	t = notif_transport_spool_new(dir, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	fd_before = dup(0);
 	close(fd_before);
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "l-%d@x.example", i);
-		ck_assert_int_eq(send_one(t, id), TRANSPORT_PENDING);
+		ck_assert_int_eq(send_one(t, id), NOTIF_TRANSPORT_PENDING);
 	}
 	ck_assert_int_eq(ts_count_eml(dir), 0);
 	ck_assert_int_eq(count_all(dir), N);
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
 	ck_assert_int_eq(ts_count_eml(dir), N);
 	ck_assert_int_eq(count_all(dir), N);
 	/* The lowest free descriptor is the same again: none left open. */
 	fd_after = dup(0);
 	close(fd_after);
 	ck_assert_int_eq(fd_after, fd_before);
-	transport_free(t);
+	notif_transport_free(t);
 }
 END_TEST
 
 START_TEST(failed_flush_leaves_nothing)
 {
 	char dir[256], err[256], cmd[400];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
-	t = transport_spool_new(dir, true, err, sizeof(err));
+	t = notif_transport_spool_new(dir, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	ck_assert_int_eq(send_one(t, "f-1@x.example"), TRANSPORT_PENDING);
-	ck_assert_int_eq(send_one(t, "f-2@x.example"), TRANSPORT_PENDING);
+	ck_assert_int_eq(send_one(t, "f-1@x.example"), NOTIF_TRANSPORT_PENDING);
+	ck_assert_int_eq(send_one(t, "f-2@x.example"), NOTIF_TRANSPORT_PENDING);
 	/* Someone removes the temporary files: they are synced through the
 	 * descriptors that wrote them, but cannot be renamed. */
 	snprintf(cmd, sizeof(cmd), "rm -f %s/.tmp-*", dir);
 	ck_assert_int_eq(system(cmd), 0);
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_TRANSIENT);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_TRANSIENT);
 	ck_assert_msg(strstr(err, "rename") != NULL, "%s", err);
 	ck_assert_int_eq(count_all(dir), 0);
 	/* The batch is gone; the next one (the same e-mails again) works. */
-	ck_assert_int_eq(send_one(t, "f-1@x.example"), TRANSPORT_PENDING);
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
+	ck_assert_int_eq(send_one(t, "f-1@x.example"), NOTIF_TRANSPORT_PENDING);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
 	ck_assert_int_eq(count_all(dir), 1);
-	transport_free(t);
+	notif_transport_free(t);
 }
 END_TEST
 
 START_TEST(unflushed_batch_is_removed_on_free)
 {
 	char dir[256], err[256];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
-	t = transport_spool_new(dir, true, err, sizeof(err));
+	t = notif_transport_spool_new(dir, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	ck_assert_int_eq(send_one(t, "u-1@x.example"), TRANSPORT_PENDING);
-	transport_free(t);
+	ck_assert_int_eq(send_one(t, "u-1@x.example"), NOTIF_TRANSPORT_PENDING);
+	notif_transport_free(t);
 	ck_assert_int_eq(count_all(dir), 0);
 }
 END_TEST
@@ -196,13 +196,13 @@ static void leave_file(const char *dir, const char *name, long age_s)
 START_TEST(stale_temporary_files_are_removed_at_start)
 {
 	char dir[256], err[256], path[512];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
 	leave_file(dir, ".tmp-4242-0", 3600);
 	leave_file(dir, ".tmp-4243-7", 1);
 	leave_file(dir, "kept@x.example.eml", 3600);
-	t = transport_spool_new(dir, true, err, sizeof(err));
+	t = notif_transport_spool_new(dir, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
 	snprintf(path, sizeof(path), "%s/.tmp-4242-0", dir);
 	ck_assert_int_ne(access(path, F_OK), 0);
@@ -210,48 +210,48 @@ START_TEST(stale_temporary_files_are_removed_at_start)
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/kept@x.example.eml", dir);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	transport_free(t);
+	notif_transport_free(t);
 }
 END_TEST
 
 START_TEST(refuses_bad_names_and_dirs)
 {
 	char dir[256], err[256], path[300];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
-	t = transport_spool_new(dir, false, err, sizeof(err));
+	t = notif_transport_spool_new(dir, false, err, sizeof(err));
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->send(t, "a@b.example", "c@d.example", "../escape@x.example", msg,
 	                         strlen(msg), err, sizeof(err)),
-	                 TRANSPORT_PERMANENT);
+	                 NOTIF_TRANSPORT_PERMANENT);
 	ck_assert_int_eq(t->send(t, "a@b.example", "c@d.example", ".hidden@x.example", msg,
 	                         strlen(msg), err, sizeof(err)),
-	                 TRANSPORT_PERMANENT);
-	transport_free(t);
+	                 NOTIF_TRANSPORT_PERMANENT);
+	notif_transport_free(t);
 
-	ck_assert_ptr_null(transport_spool_new("/proc/no/such/dir", false, err, sizeof(err)));
+	ck_assert_ptr_null(notif_transport_spool_new("/proc/no/such/dir", false, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
 	/* A file where the directory should be. */
 	snprintf(path, sizeof(path), "%s/file", dir);
 	fclose(fopen(path, "w"));
-	ck_assert_ptr_null(transport_spool_new(path, false, err, sizeof(err)));
+	ck_assert_ptr_null(notif_transport_spool_new(path, false, err, sizeof(err)));
 }
 END_TEST
 
 START_TEST(creates_missing_directory)
 {
 	char dir[256], sub[300], err[256];
-	transport_t *t;
+	notif_transport_t *t;
 
 	ts_tmpdir(dir, sizeof(dir), "notif-spool");
 	snprintf(sub, sizeof(sub), "%s/new", dir);
-	t = transport_spool_new(sub, true, err, sizeof(err));
+	t = notif_transport_spool_new(sub, true, err, sizeof(err));
 	ck_assert_msg(t != NULL, "%s", err);
-	ck_assert_int_eq(send_one(t, "m@x.example"), TRANSPORT_PENDING);
-	ck_assert_int_eq(t->flush(t, err, sizeof(err)), TRANSPORT_OK);
+	ck_assert_int_eq(send_one(t, "m@x.example"), NOTIF_TRANSPORT_PENDING);
+	ck_assert_int_eq(t->flush(t, err, sizeof(err)), NOTIF_TRANSPORT_OK);
 	ck_assert_int_eq(ts_count_eml(sub), 1);
-	transport_free(t);
+	notif_transport_free(t);
 }
 END_TEST
 

@@ -7,7 +7,7 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
-#include "utils/auth.h"
+#include "utils/file.h"
 
 #include <jansson.h>
 #include <stdlib.h>

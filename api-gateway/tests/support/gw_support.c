@@ -3,9 +3,10 @@
  */
 #include "support/gw_support.h"
 
+#include "app.h"
 #include "eda/log.h"
-#include "services/gateway.h"
-#include "utils/auth.h"
+#include "services/jwt_issue.h"
+#include "utils/file.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -411,16 +412,16 @@ const char *ts_gateway_bin(void)
 	return path;
 }
 
-struct gw_gateway *ts_gateway(const gw_settings_t *s, char base[64])
+struct gw_app *ts_gateway(const gw_settings_t *s, char base[64])
 {
 	char err[512];
-	gw_gateway_t *g;
+	gw_app_t *g;
 
 	eda_log_init("api-gateway", EDA_LOG_WARN);
-	g = gw_gateway_new(s, err, sizeof(err));
+	g = gw_app_new(s, err, sizeof(err));
 
 	ck_assert_msg(g != NULL, "%s", err);
-	ck_assert_msg(gw_gateway_start(g, err, sizeof(err)) == 0, "%s", err);
-	snprintf(base, 64, "http://127.0.0.1:%u", (unsigned)gw_gateway_port(g));
+	ck_assert_msg(gw_app_start(g, err, sizeof(err)) == 0, "%s", err);
+	snprintf(base, 64, "http://127.0.0.1:%u", (unsigned)gw_app_port(g));
 	return g;
 }

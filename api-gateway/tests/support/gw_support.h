@@ -81,8 +81,8 @@ char *ts_bearer(const char *sub, const char *roles);
 
 /* Builds and starts an in-process gateway from S (which must outlive it) and
  * writes "http://127.0.0.1:PORT" into BASE. */
-struct gw_gateway;
-struct gw_gateway *ts_gateway(const gw_settings_t *s, char base[64]);
+struct gw_app;
+struct gw_app *ts_gateway(const gw_settings_t *s, char base[64]);
 
 /* EDA_BIN_DIR/api-gateway (default build/bin). */
 const char *ts_gateway_bin(void);

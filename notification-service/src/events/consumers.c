@@ -2,7 +2,7 @@
  * Order events -> notifier; see consumers.h. The mapping of the notifier's
  * verdicts to the consumer's is where the delivery guarantee is decided:
  * SENT and DUPLICATE store the offset, PENDING stores it once the consumer's
- * flush (notifier_flush, one fsync pass for a batch of spool files) returned
+ * flush (notif_notifier_flush, one fsync pass for a batch of spool files) returned
  * 0, RETRY keeps it (the common consumer backs off and hands the same event
  * back, later events of the partition waiting behind it), DEAD forwards to
  * dlq.<group> and goes on.
@@ -17,7 +17,7 @@
 
 struct notif_consumer {
 	eda_consumer_t *consumer;
-	notifier_t *notifier;
+	notif_notifier_t *notifier;
 	bool reached; /* the current message got to the notifier */
 	bool started;
 };
@@ -27,13 +27,13 @@ static eda_handler_result_t on_order_event(const eda_event_t *ev, eda_consumed_t
 	notif_consumer_t *c = ctx;
 
 	c->reached = true;
-	switch (notifier_handle(c->notifier, ev, m->reason, sizeof(m->reason))) {
-	case NOTIFY_SENT:
-	case NOTIFY_DUPLICATE:
+	switch (notif_notifier_handle(c->notifier, ev, m->reason, sizeof(m->reason))) {
+	case NOTIF_NOTIFY_SENT:
+	case NOTIF_NOTIFY_DUPLICATE:
 		return EDA_HANDLER_DONE;
-	case NOTIFY_PENDING:
+	case NOTIF_NOTIFY_PENDING:
 		return EDA_HANDLER_PENDING;
-	case NOTIFY_RETRY:
+	case NOTIF_NOTIFY_RETRY:
 		return EDA_HANDLER_RETRY;
 	default:
 		return EDA_HANDLER_DEAD;
@@ -57,7 +57,7 @@ static eda_handler_result_t handle(eda_consumed_t *m, void *ctx)
 	/* The dispatcher refused it: not an envelope, or data against the contract
 	 * (an event without customer.email lands here). */
 	if (r == EDA_HANDLER_DEAD && !c->reached)
-		notifier_count_invalid(c->notifier);
+		notif_notifier_count_invalid(c->notifier);
 	return r;
 }
 
@@ -65,11 +65,11 @@ static int flush(void *ctx, char *reason, size_t reasonsz)
 {
 	notif_consumer_t *c = ctx;
 
-	return notifier_flush(c->notifier, reason, reasonsz);
+	return notif_notifier_flush(c->notifier, reason, reasonsz);
 }
 
 notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer_config_t *cfg,
-                                     notifier_t *notifier, char *err, size_t errsz)
+                                     notif_notifier_t *notifier, char *err, size_t errsz)
 {
 	notif_consumer_t *c = eda_xcalloc(1, sizeof(*c));
 	const char *topics[] = {cfg->topic, NULL};

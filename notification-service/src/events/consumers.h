@@ -28,7 +28,7 @@ typedef struct notif_consumer notif_consumer_t;
 /* Takes ownership of CONF (also on failure); NOTIFIER is borrowed and must
  * outlive the consumer. Returns NULL with ERR. */
 notif_consumer_t *notif_consumer_new(rd_kafka_conf_t *conf, const notif_consumer_config_t *cfg,
-                                     notifier_t *notifier, char *err, size_t errsz);
+                                     notif_notifier_t *notifier, char *err, size_t errsz);
 
 /* The group member itself, for its /readyz check (eda_consumer_ready_check). */
 eda_consumer_t *notif_consumer_kafka(notif_consumer_t *c);

@@ -1,5 +1,5 @@
 /*
- * RFC 5322 / MIME rendering of mail_message_t; see email.h for the rules that
+ * RFC 5322 / MIME rendering of notif_mail_message_t; see email.h for the rules that
  * keep event data from adding headers or recipients.
  */
 #include "models/email.h"
@@ -79,7 +79,7 @@ bool mail_address_valid(const char *addr)
 	return local <= 64 && domain_valid(at + 1);
 }
 
-void mail_id_token(const char *id, char out[static 201])
+void notif_mail_id_token(const char *id, char out[static 201])
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
@@ -115,7 +115,7 @@ void mail_id_token(const char *id, char out[static 201])
 		snprintf(out + n, 201 - n, "_H%016llx", (unsigned long long)h);
 }
 
-static void base64_append(strbuf_t *b, const unsigned char *s, size_t n)
+static void base64_append(notif_strbuf_t *b, const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)s[i] << 16;
@@ -125,10 +125,10 @@ static void base64_append(strbuf_t *b, const unsigned char *s, size_t n)
 			v |= (uint32_t)s[i + 1] << 8;
 		if (rem > 2)
 			v |= s[i + 2];
-		strbuf_putc(b, b64[(v >> 18) & 63]);
-		strbuf_putc(b, b64[(v >> 12) & 63]);
-		strbuf_putc(b, rem > 1 ? b64[(v >> 6) & 63] : '=');
-		strbuf_putc(b, rem > 2 ? b64[v & 63] : '=');
+		notif_strbuf_putc(b, b64[(v >> 18) & 63]);
+		notif_strbuf_putc(b, b64[(v >> 12) & 63]);
+		notif_strbuf_putc(b, rem > 1 ? b64[(v >> 6) & 63] : '=');
+		notif_strbuf_putc(b, rem > 2 ? b64[v & 63] : '=');
 	}
 }
 
@@ -146,7 +146,7 @@ static char *unfold(const char *value)
 
 /* Appends S as encoded-words of at most EW_CHUNK bytes each, never splitting a
  * UTF-8 sequence, separated by folding whitespace. */
-static void encoded_words(strbuf_t *b, const char *s)
+static void encoded_words(notif_strbuf_t *b, const char *s)
 {
 	size_t n = strlen(s), i = 0;
 
@@ -159,10 +159,10 @@ static void encoded_words(strbuf_t *b, const char *s)
 		if (end == i)
 			end = i + EW_CHUNK < n ? i + EW_CHUNK : n;
 		if (i > 0)
-			strbuf_puts(b, "\r\n ");
-		strbuf_puts(b, "=?UTF-8?B?");
+			notif_strbuf_puts(b, "\r\n ");
+		notif_strbuf_puts(b, "=?UTF-8?B?");
 		base64_append(b, (const unsigned char *)s + i, end - i);
-		strbuf_puts(b, "?=");
+		notif_strbuf_puts(b, "?=");
 		i = end;
 	}
 }
@@ -176,22 +176,22 @@ static bool plain_printable(const char *s)
 	return strstr(s, "=?") == NULL;
 }
 
-char *mail_header_encode(const char *value, size_t name_len)
+char *notif_mail_header_encode(const char *value, size_t name_len)
 {
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	char *s = unfold(value);
 
 	if (plain_printable(s) && name_len + 2 + strlen(s) <= LINE_LIMIT)
-		strbuf_puts(&b, s);
+		notif_strbuf_puts(&b, s);
 	else
 		encoded_words(&b, s);
 	free(s);
-	return strbuf_take(&b, NULL);
+	return notif_strbuf_take(&b, NULL);
 }
 
 /* A display name as an RFC 5322 phrase: atoms and spaces as they are,
  * anything else as encoded-words (which never need quoting). */
-static void append_phrase(strbuf_t *b, const char *name)
+static void append_phrase(notif_strbuf_t *b, const char *name)
 {
 	char *s = unfold(name);
 	bool atoms = strlen(s) <= 40;
@@ -199,7 +199,7 @@ static void append_phrase(strbuf_t *b, const char *name)
 	for (const unsigned char *p = (const unsigned char *)s; *p && atoms; p++)
 		atoms = *p == ' ' || is_atext(*p);
 	if (atoms && strstr(s, "=?") == NULL)
-		strbuf_puts(b, s);
+		notif_strbuf_puts(b, s);
 	else
 		encoded_words(b, s);
 	free(s);
@@ -220,7 +220,7 @@ static bool message_id_valid(const char *id)
 /* Quoted-printable (RFC 2045 6.7) with CRLF line ends; any LF, CRLF or lone CR
  * in TEXT ends a line. Lines start with '.' encoded, so a relay that forgets
  * dot-stuffing cannot end the DATA early. */
-static void qp_append(strbuf_t *b, const char *text)
+static void qp_append(notif_strbuf_t *b, const char *text)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t col = 0;
@@ -233,7 +233,7 @@ static void qp_append(strbuf_t *b, const char *text)
 		if (c == '\r' || c == '\n') {
 			if (c == '\r' && p[1] == '\n')
 				p++;
-			strbuf_puts(b, "\r\n");
+			notif_strbuf_puts(b, "\r\n");
 			col = 0;
 			continue;
 		}
@@ -252,7 +252,7 @@ static void qp_append(strbuf_t *b, const char *text)
 		}
 		/* Keep room for a soft break "=" unless this is the line's last char. */
 		if (col + w > (eol ? QP_LIMIT : QP_LIMIT - 1)) {
-			strbuf_puts(b, "=\r\n");
+			notif_strbuf_puts(b, "=\r\n");
 			col = 0;
 			if (c == '.' && literal) {
 				enc[0] = '=';
@@ -261,22 +261,22 @@ static void qp_append(strbuf_t *b, const char *text)
 				w = 3;
 			}
 		}
-		strbuf_append(b, enc, w);
+		notif_strbuf_append(b, enc, w);
 		col += w;
 	}
 	if (col > 0)
-		strbuf_puts(b, "\r\n");
+		notif_strbuf_puts(b, "\r\n");
 }
 
-static void append_header(strbuf_t *b, const char *name, const char *value)
+static void append_header(notif_strbuf_t *b, const char *name, const char *value)
 {
-	char *enc = mail_header_encode(value, strlen(name));
+	char *enc = notif_mail_header_encode(value, strlen(name));
 
-	strbuf_printf(b, "%s: %s\r\n", name, enc);
+	notif_strbuf_printf(b, "%s: %s\r\n", name, enc);
 	free(enc);
 }
 
-static void append_date(strbuf_t *b, time_t t)
+static void append_date(notif_strbuf_t *b, time_t t)
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -284,22 +284,22 @@ static void append_date(strbuf_t *b, time_t t)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strbuf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
-	              tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	              tm.tm_sec);
+	notif_strbuf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
+	                    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	                    tm.tm_sec);
 }
 
-static void append_part(strbuf_t *b, const char *boundary, const char *type, const char *body)
+static void append_part(notif_strbuf_t *b, const char *boundary, const char *type, const char *body)
 {
-	strbuf_printf(b, "--%s\r\n", boundary);
-	strbuf_printf(b, "Content-Type: %s; charset=UTF-8\r\n", type);
-	strbuf_puts(b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	notif_strbuf_printf(b, "--%s\r\n", boundary);
+	notif_strbuf_printf(b, "Content-Type: %s; charset=UTF-8\r\n", type);
+	notif_strbuf_puts(b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	qp_append(b, body);
 }
 
-char *mail_message_render(const mail_message_t *m, size_t *len, char *err, size_t errsz)
+char *notif_mail_message_render(const notif_mail_message_t *m, size_t *len, char *err, size_t errsz)
 {
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	char boundary[64];
 	uint64_t h = UINT64_C(1469598103934665603);
 
@@ -323,23 +323,24 @@ char *mail_message_render(const mail_message_t *m, size_t *len, char *err, size_
 	 * collide with part content. */
 	snprintf(boundary, sizeof(boundary), "=_eda_%016llx", (unsigned long long)h);
 
-	strbuf_puts(&b, "From: ");
+	notif_strbuf_puts(&b, "From: ");
 	if (m->from_name != NULL && m->from_name[0] != '\0') {
 		append_phrase(&b, m->from_name);
-		strbuf_puts(&b, " ");
+		notif_strbuf_puts(&b, " ");
 	}
-	strbuf_printf(&b, "<%s>\r\n", m->from_addr);
-	strbuf_printf(&b, "To: <%s>\r\n", m->to_addr);
+	notif_strbuf_printf(&b, "<%s>\r\n", m->from_addr);
+	notif_strbuf_printf(&b, "To: <%s>\r\n", m->to_addr);
 	append_header(&b, "Subject", m->subject ? m->subject : "");
 	append_date(&b, m->date);
-	strbuf_printf(&b, "Message-ID: <%s>\r\n", m->message_id);
-	strbuf_puts(&b, "Auto-Submitted: auto-generated\r\n");
-	strbuf_puts(&b, "MIME-Version: 1.0\r\n");
-	strbuf_printf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
-	strbuf_puts(&b, "This is a multi-part message in MIME format.\r\n\r\n");
+	notif_strbuf_printf(&b, "Message-ID: <%s>\r\n", m->message_id);
+	notif_strbuf_puts(&b, "Auto-Submitted: auto-generated\r\n");
+	notif_strbuf_puts(&b, "MIME-Version: 1.0\r\n");
+	notif_strbuf_printf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+	                    boundary);
+	notif_strbuf_puts(&b, "This is a multi-part message in MIME format.\r\n\r\n");
 	append_part(&b, boundary, "text/plain", m->text ? m->text : "");
-	strbuf_puts(&b, "\r\n");
+	notif_strbuf_puts(&b, "\r\n");
 	append_part(&b, boundary, "text/html", m->html ? m->html : "");
-	strbuf_printf(&b, "\r\n--%s--\r\n", boundary);
-	return strbuf_take(&b, len);
+	notif_strbuf_printf(&b, "\r\n--%s--\r\n", boundary);
+	return notif_strbuf_take(&b, len);
 }

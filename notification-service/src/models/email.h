@@ -17,7 +17,7 @@
 #include <time.h>
 
 /* Borrowed strings; only from_name may be NULL or empty. */
-typedef struct mail_message {
+typedef struct notif_mail_message {
 	const char *from_name;  /* display name, any UTF-8 */
 	const char *from_addr;  /* checked with mail_address_valid */
 	const char *to_addr;    /* checked with mail_address_valid */
@@ -26,11 +26,11 @@ typedef struct mail_message {
 	const char *text;       /* the text/plain part, UTF-8 */
 	const char *html;       /* the text/html part, UTF-8 (already escaped) */
 	time_t date;
-} mail_message_t;
+} notif_mail_message_t;
 
 enum {
-	MAIL_OK = 0,
-	MAIL_EINVAL = -1, /* an address or the Message-ID is not acceptable */
+	NOTIF_MAIL_OK = 0,
+	NOTIF_MAIL_EINVAL = -1, /* an address or the Message-ID is not acceptable */
 };
 
 /* true when ADDR is a plain "local@domain" mailbox: a dot-atom local part of
@@ -44,16 +44,17 @@ bool mail_address_valid(const char *addr);
  * '-' are kept, every other byte becomes "_XX" (hex), so distinct ids give
  * distinct results; ids longer than 160 bytes are cut and suffixed with a
  * 64-bit hash of the whole. Writes at most 200 bytes plus NUL into OUT. */
-void mail_id_token(const char *id, char out[static 201]);
+void notif_mail_id_token(const char *id, char out[static 201]);
 
 /* Renders M as a complete message with CRLF line ends into a new string (the
  * caller frees it); *LEN gets its length. Returns NULL with ERR filled when an
  * address or the Message-ID is invalid. */
-char *mail_message_render(const mail_message_t *m, size_t *len, char *err, size_t errsz);
+char *notif_mail_message_render(const notif_mail_message_t *m, size_t *len, char *err,
+                                size_t errsz);
 
 /* Appends VALUE as the body of a header whose name takes NAME_LEN columns,
  * encoded and folded as above, to the growing buffer; exposed for tests. The
  * result has no CR or LF except folding "CRLF SP" sequences. Caller frees. */
-char *mail_header_encode(const char *value, size_t name_len);
+char *notif_mail_header_encode(const char *value, size_t name_len);
 
 #endif

@@ -12,32 +12,32 @@
 
 static const struct {
 	const char *type, *name;
-} kinds[MAIL_KIND_COUNT] = {
-        [MAIL_ORDER_PLACED] = {EDA_EVENT_ORDER_PLACED, "order_placed"},
-        [MAIL_ORDER_CONFIRMED] = {EDA_EVENT_ORDER_CONFIRMED, "order_confirmed"},
-        [MAIL_ORDER_REJECTED] = {EDA_EVENT_ORDER_REJECTED, "order_rejected"},
-        [MAIL_ORDER_CANCELLED] = {EDA_EVENT_ORDER_CANCELLED, "order_cancelled"},
+} kinds[NOTIF_MAIL_KIND_COUNT] = {
+        [NOTIF_MAIL_ORDER_PLACED] = {EDA_EVENT_ORDER_PLACED, "order_placed"},
+        [NOTIF_MAIL_ORDER_CONFIRMED] = {EDA_EVENT_ORDER_CONFIRMED, "order_confirmed"},
+        [NOTIF_MAIL_ORDER_REJECTED] = {EDA_EVENT_ORDER_REJECTED, "order_rejected"},
+        [NOTIF_MAIL_ORDER_CANCELLED] = {EDA_EVENT_ORDER_CANCELLED, "order_cancelled"},
 };
 
-int mail_kind_of(const char *type)
+int notif_mail_kind_of(const char *type)
 {
-	for (int i = 0; i < MAIL_KIND_COUNT; i++)
+	for (int i = 0; i < NOTIF_MAIL_KIND_COUNT; i++)
 		if (type != NULL && strcmp(kinds[i].type, type) == 0)
 			return i;
 	return -1;
 }
 
-const char *mail_kind_name(mail_kind_t kind)
+const char *notif_mail_kind_name(notif_mail_kind_t kind)
 {
 	return kinds[kind].name;
 }
 
-const char *mail_kind_type(mail_kind_t kind)
+const char *notif_mail_kind_type(notif_mail_kind_t kind)
 {
 	return kinds[kind].type;
 }
 
-const char *order_mail_recipient(const eda_event_t *ev)
+const char *notif_order_mail_recipient(const eda_event_t *ev)
 {
 	json_t *c = json_object_get(ev->data, "customer");
 
@@ -77,7 +77,7 @@ static json_t *priced_items(const json_t *items, json_int_t *count)
 	return out;
 }
 
-json_t *order_mail_values(const eda_event_t *ev)
+json_t *notif_order_mail_values(const eda_event_t *ev)
 {
 	const json_t *d = ev->data;
 	const char *order_id = json_string_value(json_object_get(d, "order_id"));
@@ -141,7 +141,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-int64_t order_mail_time_ms(const char *s)
+int64_t notif_order_mail_time_ms(const char *s)
 {
 	const char *p = s;
 	int y, mo, d, h, mi, sec, ms = 0, sign = 0, oh = 0, om = 0;

@@ -14,22 +14,22 @@
 
 /* The e-mails the service sends; the index of the templates too. */
 typedef enum {
-	MAIL_ORDER_PLACED = 0,
-	MAIL_ORDER_CONFIRMED,
-	MAIL_ORDER_REJECTED,
-	MAIL_ORDER_CANCELLED,
-	MAIL_KIND_COUNT,
-} mail_kind_t;
+	NOTIF_MAIL_ORDER_PLACED = 0,
+	NOTIF_MAIL_ORDER_CONFIRMED,
+	NOTIF_MAIL_ORDER_REJECTED,
+	NOTIF_MAIL_ORDER_CANCELLED,
+	NOTIF_MAIL_KIND_COUNT,
+} notif_mail_kind_t;
 
 /* The kind for an event TYPE, or -1 when the service sends nothing for it. */
-int mail_kind_of(const char *type);
+int notif_mail_kind_of(const char *type);
 /* The template base name of KIND ("order_placed"). */
-const char *mail_kind_name(mail_kind_t kind);
+const char *notif_mail_kind_name(notif_mail_kind_t kind);
 /* The event type of KIND ("OrderPlaced"), static. */
-const char *mail_kind_type(mail_kind_t kind);
+const char *notif_mail_kind_type(notif_mail_kind_t kind);
 
 /* The recipient (data.customer.email) of EV, borrowed from it, or NULL. */
-const char *order_mail_recipient(const eda_event_t *ev);
+const char *notif_order_mail_recipient(const eda_event_t *ev);
 
 /*
  * The template values of EV, a new object the caller owns:
@@ -39,10 +39,10 @@ const char *order_mail_recipient(const eda_event_t *ev);
  *   items [{sku, quantity, unit_price, line_total}] and item_count (OrderPlaced).
  * Returns NULL when a money amount cannot be read (not for valid events).
  */
-json_t *order_mail_values(const eda_event_t *ev);
+json_t *notif_order_mail_values(const eda_event_t *ev);
 
 /* Milliseconds since the epoch of an RFC 3339 time ("2026-11-23T10:30:00.123Z",
  * any offset), or -1 when S is not one. */
-int64_t order_mail_time_ms(const char *s);
+int64_t notif_order_mail_time_ms(const char *s);
 
 #endif

@@ -13,7 +13,7 @@
 
 #define NIL SIZE_MAX
 
-struct dedupe {
+struct notif_dedupe {
 	size_t capacity, count, head; /* head: next slot to fill (the oldest when full) */
 	size_t nbuckets;              /* a power of two */
 	char **id;                    /* [capacity] */
@@ -32,9 +32,9 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-dedupe_t *dedupe_new(size_t capacity)
+notif_dedupe_t *notif_dedupe_new(size_t capacity)
 {
-	dedupe_t *d = eda_xcalloc(1, sizeof(*d));
+	notif_dedupe_t *d = eda_xcalloc(1, sizeof(*d));
 
 	d->capacity = capacity ? capacity : 1;
 	d->nbuckets = 1;
@@ -48,7 +48,7 @@ dedupe_t *dedupe_new(size_t capacity)
 	return d;
 }
 
-void dedupe_free(dedupe_t *d)
+void notif_dedupe_free(notif_dedupe_t *d)
 {
 	if (d == NULL)
 		return;
@@ -60,7 +60,7 @@ void dedupe_free(dedupe_t *d)
 	free(d);
 }
 
-bool dedupe_contains(const dedupe_t *d, const char *id)
+bool notif_dedupe_contains(const notif_dedupe_t *d, const char *id)
 {
 	for (size_t i = d->bucket[hash(id) & (d->nbuckets - 1)]; i != NIL; i = d->next[i])
 		if (strcmp(d->id[i], id) == 0)
@@ -68,7 +68,7 @@ bool dedupe_contains(const dedupe_t *d, const char *id)
 	return false;
 }
 
-static void unlink_slot(dedupe_t *d, size_t slot)
+static void unlink_slot(notif_dedupe_t *d, size_t slot)
 {
 	size_t *link = &d->bucket[hash(d->id[slot]) & (d->nbuckets - 1)];
 
@@ -79,11 +79,11 @@ static void unlink_slot(dedupe_t *d, size_t slot)
 	d->id[slot] = NULL;
 }
 
-void dedupe_add(dedupe_t *d, const char *id)
+void notif_dedupe_add(notif_dedupe_t *d, const char *id)
 {
 	size_t slot = d->head, b;
 
-	if (dedupe_contains(d, id))
+	if (notif_dedupe_contains(d, id))
 		return;
 	if (d->id[slot] != NULL)
 		unlink_slot(d, slot);
@@ -96,12 +96,12 @@ void dedupe_add(dedupe_t *d, const char *id)
 	d->head = (slot + 1) % d->capacity;
 }
 
-size_t dedupe_size(const dedupe_t *d)
+size_t notif_dedupe_size(const notif_dedupe_t *d)
 {
 	return d->count;
 }
 
-void dedupe_clear(dedupe_t *d)
+void notif_dedupe_clear(notif_dedupe_t *d)
 {
 	for (size_t i = 0; i < d->capacity; i++) {
 		free(d->id[i]);

@@ -11,17 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct dedupe dedupe_t;
+typedef struct notif_dedupe notif_dedupe_t;
 
 /* CAPACITY >= 1. */
-dedupe_t *dedupe_new(size_t capacity);
-void dedupe_free(dedupe_t *d);
+notif_dedupe_t *notif_dedupe_new(size_t capacity);
+void notif_dedupe_free(notif_dedupe_t *d);
 
-bool dedupe_contains(const dedupe_t *d, const char *id);
+bool notif_dedupe_contains(const notif_dedupe_t *d, const char *id);
 /* Remembers ID (copied); forgets the oldest id when full. No-op if present. */
-void dedupe_add(dedupe_t *d, const char *id);
-size_t dedupe_size(const dedupe_t *d);
+void notif_dedupe_add(notif_dedupe_t *d, const char *id);
+size_t notif_dedupe_size(const notif_dedupe_t *d);
 /* Forgets every id. */
-void dedupe_clear(dedupe_t *d);
+void notif_dedupe_clear(notif_dedupe_t *d);
 
 #endif

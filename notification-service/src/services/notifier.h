@@ -18,35 +18,37 @@
 #include "services/transport.h"
 
 typedef enum {
-	NOTIFY_SENT = 0,  /* the transport accepted the e-mail */
-	NOTIFY_PENDING,   /* written or sent; done once notifier_flush() returns 0 */
-	NOTIFY_DUPLICATE, /* already sent (window, record) or pending: nothing done */
-	NOTIFY_RETRY,     /* transient failure: hand the event back later */
-	NOTIFY_DEAD,      /* can never be sent: to the DLQ with the reason */
-} notify_result_t;
+	NOTIF_NOTIFY_SENT = 0,  /* the transport accepted the e-mail */
+	NOTIF_NOTIFY_PENDING,   /* written or sent; done once notif_notifier_flush() returns 0 */
+	NOTIF_NOTIFY_DUPLICATE, /* already sent (window, record) or pending: nothing done */
+	NOTIF_NOTIFY_RETRY,     /* transient failure: hand the event back later */
+	NOTIF_NOTIFY_DEAD,      /* can never be sent: to the DLQ with the reason */
+} notif_notify_result_t;
 
-typedef struct notifier notifier_t;
+typedef struct notif_notifier notif_notifier_t;
 
 /* Takes ownership of MAILER and TRANSPORT (also on failure). Registers
  * notifications_sent_total{type,transport}, notification_failures_total{reason},
  * notifications_duplicate_total and notification_latency_seconds in REG
  * (borrowed, must outlive the notifier). Returns NULL with ERR. */
-notifier_t *notifier_new(mailer_t *mailer, transport_t *transport, size_t dedupe_window,
-                         eda_metrics_t *reg, char *err, size_t errsz);
-void notifier_free(notifier_t *n);
+notif_notifier_t *notif_notifier_new(notif_mailer_t *mailer, notif_transport_t *transport,
+                                     size_t dedupe_window, eda_metrics_t *reg, char *err,
+                                     size_t errsz);
+void notif_notifier_free(notif_notifier_t *n);
 
-/* Keeps a durable record of sent event ids at PATH (see sent_ids.h; KEEP ids
- * retained) and remembers the ids already in it as sent. From then on an
- * e-mail the transport accepted at once (SMTP) is answered PENDING: its id is
- * appended to the record, and notifier_flush() makes the batch's ids durable
- * before the consumer stores their offsets. Call once, before any event.
- * Returns 0, or -1 with ERR (the record cannot be opened or is locked). */
-int notifier_record_sent(notifier_t *n, const char *path, size_t keep, char *err, size_t errsz);
+/* Keeps a durable record of sent event ids at PATH (repositories/sent_ids.h;
+ * KEEP ids retained) and remembers the ids already in it as sent. From then on
+ * an e-mail the transport accepted at once (SMTP) is answered PENDING: its id
+ * is appended to the record, and notif_notifier_flush() makes the batch's ids
+ * durable before the consumer stores their offsets. Call once, before any
+ * event. Returns 0, or -1 with ERR (the record cannot be opened or is locked). */
+int notif_notifier_record_sent(notif_notifier_t *n, const char *path, size_t keep, char *err,
+                               size_t errsz);
 
 /* Handles EV, a valid order event (checked by eda_event_validate_data). On
  * RETRY and DEAD, REASON says why (no e-mail addresses in it). */
-notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reason,
-                                size_t reasonsz);
+notif_notify_result_t notif_notifier_handle(notif_notifier_t *n, const eda_event_t *ev,
+                                            char *reason, size_t reasonsz);
 
 /* Makes the e-mails answered PENDING since the last call durable through the
  * transport's flush, then syncs the sent-id record. Only then are their event
@@ -55,13 +57,13 @@ notify_result_t notifier_handle(notifier_t *n, const eda_event_t *ev, char *reas
  * as sent: their events must be handled again. A failed sync of the record
  * still returns 0 (the relay has the e-mails; only a later crash may send
  * them again) and is logged. */
-int notifier_flush(notifier_t *n, char *reason, size_t reasonsz);
+int notif_notifier_flush(notif_notifier_t *n, char *reason, size_t reasonsz);
 
 /* Counts an event that failed before reaching the notifier (bad envelope or
  * data) as notification_failures_total{reason="invalid_event"}. */
-void notifier_count_invalid(notifier_t *n);
+void notif_notifier_count_invalid(notif_notifier_t *n);
 
 /* The transport, for readiness checks. */
-transport_t *notifier_transport(notifier_t *n);
+notif_transport_t *notif_notifier_transport(notif_notifier_t *n);
 
 #endif

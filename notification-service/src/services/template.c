@@ -17,8 +17,8 @@
 
 struct render {
 	const char *tpl; /* whole template, for line numbers */
-	tpl_escape_t esc;
-	strbuf_t *out;
+	notif_tpl_escape_t esc;
+	notif_strbuf_t *out;
 	const json_t *scope[MAX_DEPTH + 1];
 	int depth;
 	char *err;
@@ -103,27 +103,27 @@ static const json_t *lookup(const struct render *r, const char *name)
 	return NULL;
 }
 
-void tpl_html_escape(strbuf_t *out, const char *s, size_t n)
+void notif_tpl_html_escape(notif_strbuf_t *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
 		case '&':
-			strbuf_puts(out, "&amp;");
+			notif_strbuf_puts(out, "&amp;");
 			break;
 		case '<':
-			strbuf_puts(out, "&lt;");
+			notif_strbuf_puts(out, "&lt;");
 			break;
 		case '>':
-			strbuf_puts(out, "&gt;");
+			notif_strbuf_puts(out, "&gt;");
 			break;
 		case '"':
-			strbuf_puts(out, "&quot;");
+			notif_strbuf_puts(out, "&quot;");
 			break;
 		case '\'':
-			strbuf_puts(out, "&#39;");
+			notif_strbuf_puts(out, "&#39;");
 			break;
 		default:
-			strbuf_putc(out, s[i]);
+			notif_strbuf_putc(out, s[i]);
 		}
 	}
 }
@@ -149,10 +149,10 @@ static void emit_value(struct render *r, const json_t *v)
 	}
 	if (s == NULL)
 		return;
-	if (r->esc == TPL_HTML)
-		tpl_html_escape(r->out, s, n);
+	if (r->esc == NOTIF_TPL_HTML)
+		notif_tpl_html_escape(r->out, s, n);
 	else
-		strbuf_append(r->out, s, n);
+		notif_strbuf_append(r->out, s, n);
 }
 
 static bool truthy(const json_t *v)
@@ -266,7 +266,7 @@ static int render_range(struct render *r, const char *p, const char *end)
 		if (t.kind == '/')
 			return fail(r, t.start, "closing tag without an open section");
 		if (t.kind == 0) {
-			strbuf_append(r->out, p, (size_t)(t.start - p));
+			notif_strbuf_append(r->out, p, (size_t)(t.start - p));
 			emit_value(r, lookup(r, t.name));
 			p = t.end;
 			continue;
@@ -283,34 +283,34 @@ static int render_range(struct render *r, const char *p, const char *end)
 		const char *cls = line_start_of(r->tpl, close.start);
 		if (cls >= body && standalone(cls, &close, end, &close_after))
 			body_end = cls;
-		strbuf_append(r->out, p, (size_t)(text_end - p));
+		notif_strbuf_append(r->out, p, (size_t)(text_end - p));
 		if (render_section(r, &t, body, body_end) != 0)
 			return -1;
 		p = close_after;
 	}
 	if (rc < 0)
 		return -1;
-	strbuf_append(r->out, p, (size_t)(end - p));
+	notif_strbuf_append(r->out, p, (size_t)(end - p));
 	return 0;
 }
 
-int tpl_render(const char *tpl, const json_t *values, tpl_escape_t esc, strbuf_t *out, char *err,
-               size_t errsz)
+int notif_tpl_render(const char *tpl, const json_t *values, notif_tpl_escape_t esc,
+                     notif_strbuf_t *out, char *err, size_t errsz)
 {
 	struct render r = {.tpl = tpl, .esc = esc, .out = out, .err = err, .errsz = errsz};
 
 	r.scope[0] = values;
-	strbuf_cstr(out);
+	notif_strbuf_cstr(out);
 	return render_range(&r, tpl, tpl + strlen(tpl));
 }
 
-int tpl_check(const char *tpl, char *err, size_t errsz)
+int notif_tpl_check(const char *tpl, char *err, size_t errsz)
 {
-	strbuf_t b = STRBUF_INIT;
+	notif_strbuf_t b = NOTIF_STRBUF_INIT;
 	json_t *empty = json_object();
-	int rc = tpl_render(tpl, empty, TPL_TEXT, &b, err, errsz);
+	int rc = notif_tpl_render(tpl, empty, NOTIF_TPL_TEXT, &b, err, errsz);
 
 	json_decref(empty);
-	strbuf_free(&b);
+	notif_strbuf_free(&b);
 	return rc;
 }

@@ -34,7 +34,7 @@
 #define PROBE_TIMEOUT_MS 1500L
 
 struct smtp {
-	transport_t base;
+	notif_transport_t base;
 	/* Why the last e-mail got no reply from the relay ("" when it got one);
 	 * written by send() on the consumer's thread, read by check() on an HTTP
 	 * thread. */
@@ -83,13 +83,13 @@ static void common_options(const struct smtp *s, CURL *c, long timeout_ms)
 static int classify(CURLcode rc, long code)
 {
 	if (rc == CURLE_OK)
-		return TRANSPORT_OK;
+		return NOTIF_TRANSPORT_OK;
 	if (code >= 500 && code < 600 && code != 530 && code != 534 && code != 535 && code != 538)
-		return TRANSPORT_PERMANENT;
-	return TRANSPORT_TRANSIENT;
+		return NOTIF_TRANSPORT_PERMANENT;
+	return NOTIF_TRANSPORT_TRANSIENT;
 }
 
-static int smtp_send(transport_t *t, const char *from, const char *to, const char *msgid,
+static int smtp_send(notif_transport_t *t, const char *from, const char *to, const char *msgid,
                      const char *data, size_t len, char *err, size_t errsz)
 {
 	struct smtp *s = (struct smtp *)t;
@@ -115,7 +115,7 @@ static int smtp_send(transport_t *t, const char *from, const char *to, const cha
 	curl_slist_free_all(rcpt);
 	s->data = NULL;
 	r = classify(rc, code);
-	if (r != TRANSPORT_OK)
+	if (r != NOTIF_TRANSPORT_OK)
 		eda_errf(err, errsz, "smtp: %s (reply %ld)",
 		         s->curl_err[0] ? s->curl_err : curl_easy_strerror(rc), code);
 	/* A 4xx or 5xx is the relay answering: it is usable, the message is not. */
@@ -126,7 +126,7 @@ static int smtp_send(transport_t *t, const char *from, const char *to, const cha
 	return r;
 }
 
-static int smtp_check(transport_t *t, char *err, size_t errsz)
+static int smtp_check(notif_transport_t *t, char *err, size_t errsz)
 {
 	struct smtp *s = (struct smtp *)t;
 	CURL *c;
@@ -158,7 +158,7 @@ static int smtp_check(transport_t *t, char *err, size_t errsz)
 	return 0;
 }
 
-static void smtp_free(transport_t *t)
+static void smtp_free(notif_transport_t *t)
 {
 	struct smtp *s = (struct smtp *)t;
 
@@ -175,7 +175,7 @@ static void smtp_free(transport_t *t)
 	free(s);
 }
 
-transport_t *transport_smtp_new(const smtp_config_t *cfg, char *err, size_t errsz)
+notif_transport_t *notif_transport_smtp_new(const notif_smtp_config_t *cfg, char *err, size_t errsz)
 {
 	struct smtp *s;
 
@@ -186,7 +186,7 @@ transport_t *transport_smtp_new(const smtp_config_t *cfg, char *err, size_t errs
 	}
 	s = eda_xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	s->base = (transport_t){
+	s->base = (notif_transport_t){
 	        .name = "smtp", .send = smtp_send, .check = smtp_check, .free = smtp_free};
 	s->url = eda_xstrdup(cfg->url);
 	s->username = cfg->username ? eda_xstrdup(cfg->username) : NULL;

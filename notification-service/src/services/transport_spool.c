@@ -49,7 +49,7 @@ struct staged {
 #define OPEN_FILES_MAX 256
 
 struct spool {
-	transport_t base;
+	notif_transport_t base;
 	char *dir;
 	int dirfd;
 	bool fsync;
@@ -148,7 +148,7 @@ static int write_temp(struct spool *s, const char *data, size_t len, char tmp[st
 	return 0;
 }
 
-static int spool_send(transport_t *t, const char *from, const char *to, const char *msgid,
+static int spool_send(notif_transport_t *t, const char *from, const char *to, const char *msgid,
                       const char *data, size_t len, char *err, size_t errsz)
 {
 	struct spool *s = (struct spool *)t;
@@ -161,18 +161,18 @@ static int spool_send(transport_t *t, const char *from, const char *to, const ch
 	if (strchr(msgid, '/') != NULL || msgid[0] == '.' ||
 	    (size_t)snprintf(name, sizeof(name), "%s.eml", msgid) >= sizeof(name)) {
 		eda_errf(err, errsz, "message id not usable as a file name");
-		return TRANSPORT_PERMANENT;
+		return NOTIF_TRANSPORT_PERMANENT;
 	}
 	if (s->fsync) {
 		int fd;
 
 		if (write_temp(s, data, len, tmp, &fd, err, errsz) != 0)
-			return TRANSPORT_TRANSIENT;
+			return NOTIF_TRANSPORT_TRANSIENT;
 		if (s->n >= OPEN_FILES_MAX) {
 			if (sync_close(fd) != 0) {
 				eda_errf(err, errsz, "spool: fdatasync: %s", strerror(errno));
 				unlinkat(s->dirfd, tmp, 0);
-				return TRANSPORT_TRANSIENT;
+				return NOTIF_TRANSPORT_TRANSIENT;
 			}
 			fd = -1;
 		}
@@ -184,26 +184,26 @@ static int spool_send(transport_t *t, const char *from, const char *to, const ch
 		memcpy(s->batch[s->n].name, name, sizeof(name));
 		s->batch[s->n].fd = fd;
 		s->n++;
-		return TRANSPORT_PENDING;
+		return NOTIF_TRANSPORT_PENDING;
 	}
 	if (write_temp(s, data, len, tmp, NULL, err, errsz) != 0)
-		return TRANSPORT_TRANSIENT;
+		return NOTIF_TRANSPORT_TRANSIENT;
 	if (renameat(s->dirfd, tmp, s->dirfd, name) != 0) {
 		int e = errno;
 
 		unlinkat(s->dirfd, tmp, 0);
 		eda_errf(err, errsz, "spool: rename: %s", strerror(e));
-		return TRANSPORT_TRANSIENT;
+		return NOTIF_TRANSPORT_TRANSIENT;
 	}
-	return TRANSPORT_OK;
+	return NOTIF_TRANSPORT_OK;
 }
 
-static int spool_flush(transport_t *t, char *err, size_t errsz)
+static int spool_flush(notif_transport_t *t, char *err, size_t errsz)
 {
 	struct spool *s = (struct spool *)t;
 
 	if (s->n == 0)
-		return TRANSPORT_OK;
+		return NOTIF_TRANSPORT_OK;
 	for (size_t i = 0; i < s->n; i++) {
 		int fd = s->batch[i].fd;
 
@@ -213,7 +213,7 @@ static int spool_flush(transport_t *t, char *err, size_t errsz)
 		if (sync_close(fd) != 0) {
 			eda_errf(err, errsz, "spool: fdatasync: %s", strerror(errno));
 			drop_batch(s, 0);
-			return TRANSPORT_TRANSIENT;
+			return NOTIF_TRANSPORT_TRANSIENT;
 		}
 	}
 	/* In send order: a Message-ID twice in one batch ends as its last copy. */
@@ -221,19 +221,19 @@ static int spool_flush(transport_t *t, char *err, size_t errsz)
 		if (renameat(s->dirfd, s->batch[i].tmp, s->dirfd, s->batch[i].name) != 0) {
 			eda_errf(err, errsz, "spool: rename: %s", strerror(errno));
 			drop_batch(s, i);
-			return TRANSPORT_TRANSIENT;
+			return NOTIF_TRANSPORT_TRANSIENT;
 		}
 	}
 	s->n = 0;
 	/* The renames are durable only once the directory itself is synced. */
 	if (fsync(s->dirfd) != 0) {
 		eda_errf(err, errsz, "spool: fsync directory: %s", strerror(errno));
-		return TRANSPORT_TRANSIENT;
+		return NOTIF_TRANSPORT_TRANSIENT;
 	}
-	return TRANSPORT_OK;
+	return NOTIF_TRANSPORT_OK;
 }
 
-static int spool_check(transport_t *t, char *err, size_t errsz)
+static int spool_check(notif_transport_t *t, char *err, size_t errsz)
 {
 	struct spool *s = (struct spool *)t;
 
@@ -244,7 +244,7 @@ static int spool_check(transport_t *t, char *err, size_t errsz)
 	return 0;
 }
 
-static void spool_free(transport_t *t)
+static void spool_free(notif_transport_t *t)
 {
 	struct spool *s = (struct spool *)t;
 
@@ -286,7 +286,7 @@ static void remove_stale_temps(int dirfd)
 	closedir(d);
 }
 
-transport_t *transport_spool_new(const char *dir, bool fsync, char *err, size_t errsz)
+notif_transport_t *notif_transport_spool_new(const char *dir, bool fsync, char *err, size_t errsz)
 {
 	struct spool *s;
 
@@ -295,11 +295,11 @@ transport_t *transport_spool_new(const char *dir, bool fsync, char *err, size_t 
 		return NULL;
 	}
 	s = eda_xcalloc(1, sizeof(*s));
-	s->base = (transport_t){.name = "spool",
-	                        .send = spool_send,
-	                        .flush = spool_flush,
-	                        .check = spool_check,
-	                        .free = spool_free};
+	s->base = (notif_transport_t){.name = "spool",
+	                              .send = spool_send,
+	                              .flush = spool_flush,
+	                              .check = spool_check,
+	                              .free = spool_free};
 	s->dir = eda_xstrdup(dir);
 	s->fsync = fsync;
 	s->pid = (int)getpid();

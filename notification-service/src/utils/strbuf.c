@@ -11,7 +11,7 @@
 
 #include "eda/alloc.h"
 
-static void reserve(strbuf_t *b, size_t extra)
+static void reserve(notif_strbuf_t *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 
@@ -24,7 +24,7 @@ static void reserve(strbuf_t *b, size_t extra)
 	b->cap = cap;
 }
 
-void strbuf_append(strbuf_t *b, const char *s, size_t n)
+void notif_strbuf_append(notif_strbuf_t *b, const char *s, size_t n)
 {
 	reserve(b, n);
 	if (n > 0)
@@ -33,17 +33,17 @@ void strbuf_append(strbuf_t *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-void strbuf_puts(strbuf_t *b, const char *s)
+void notif_strbuf_puts(notif_strbuf_t *b, const char *s)
 {
-	strbuf_append(b, s, strlen(s));
+	notif_strbuf_append(b, s, strlen(s));
 }
 
-void strbuf_putc(strbuf_t *b, char c)
+void notif_strbuf_putc(notif_strbuf_t *b, char c)
 {
-	strbuf_append(b, &c, 1);
+	notif_strbuf_append(b, &c, 1);
 }
 
-void strbuf_printf(strbuf_t *b, const char *fmt, ...)
+void notif_strbuf_printf(notif_strbuf_t *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -60,13 +60,13 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-const char *strbuf_cstr(strbuf_t *b)
+const char *notif_strbuf_cstr(notif_strbuf_t *b)
 {
 	reserve(b, 0);
 	return b->data;
 }
 
-char *strbuf_take(strbuf_t *b, size_t *len)
+char *notif_strbuf_take(notif_strbuf_t *b, size_t *len)
 {
 	char *s;
 
@@ -79,7 +79,7 @@ char *strbuf_take(strbuf_t *b, size_t *len)
 	return s;
 }
 
-void strbuf_free(strbuf_t *b)
+void notif_strbuf_free(notif_strbuf_t *b)
 {
 	free(b->data);
 	b->data = NULL;

@@ -1,33 +1,38 @@
 /*
- * Wiring of the gateway (see gateway.h). Shutdown order matters: the HTTP
- * server stops first (no new requests; those parked on the proxy are
- * answered 503 by the server), then the proxy engine aborts what it still
- * carries and joins, and only then is the server freed, because a parked
- * request must stay valid until the engine has let go of it.
+ * Wiring of the gateway (see app.h). Shutdown order matters: the HTTP
+ * server stops first (no new requests; those parked on the upstream engine
+ * are answered 503 by the server), then the engine (services/upstream.c)
+ * aborts what it still carries and joins, and only then is the server freed,
+ * because a parked request must stay valid until the engine has let go of it.
  */
-#include "services/gateway.h"
+#include "app.h"
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "eda/http.h"
+#include "eda/log.h"
+#include "eda/shutdown.h"
+#include "routers/api.h"
 #include "routers/docs.h"
-#include "routers/proxy.h"
+#include "services/jwt_verify.h"
 #include "services/rate_limit.h"
-#include "utils/auth.h"
 
 #include <stdlib.h>
 
 #define DRAIN_MS 5000
+/* Drain (5 s) + server drain (5 s) + margin: a hang past this is a bug and
+ * must not keep the pod from terminating. */
+#define SHUTDOWN_DEADLINE_S 20
 
-struct gw_gateway {
+struct gw_app {
 	const gw_settings_t *settings;
 	eda_metrics_t *metrics;
 	eda_http_server_t *server;
 	gw_auth_t *auth;
 	gw_rate_limit_t *rate;
-	gw_proxy_t *proxy;
+	gw_upstream_t *upstream;
 	gw_docs_t *docs;
-	gw_app_t app;
+	gw_api_t api;
 };
 
 static int order_ready(void *ctx, char *err, size_t errsz)
@@ -44,9 +49,9 @@ static int inventory_ready(void *ctx, char *err, size_t errsz)
 	return gw_upstream_healthy(s->inventory_url, s->ready_timeout_ms, err, errsz);
 }
 
-gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)
+gw_app_t *gw_app_new(const gw_settings_t *s, char *err, size_t errsz)
 {
-	gw_gateway_t *g = eda_xcalloc(1, sizeof(*g));
+	gw_app_t *g = eda_xcalloc(1, sizeof(*g));
 	/* Proxying does not hold server threads (the engine does the waiting),
 	 * so the pool is sized for CPU work: JWT checks and parsing. */
 	eda_http_config_t hc = {.bind_addr = s->bind_addr,
@@ -55,9 +60,9 @@ gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)
 	                        .per_ip_limit = s->per_ip_limit,
 	                        .max_body = s->max_body,
 	                        .service = "api-gateway"};
-	gw_proxy_config_t pc = {.timeout_ms = s->upstream_timeout_ms,
-	                        .connect_timeout_ms = s->connect_timeout_ms,
-	                        .max_inflight = s->max_inflight};
+	gw_upstream_config_t pc = {.timeout_ms = s->upstream_timeout_ms,
+	                           .connect_timeout_ms = s->connect_timeout_ms,
+	                           .max_inflight = s->max_inflight};
 
 	g->settings = s;
 	g->metrics = eda_metrics_new();
@@ -74,14 +79,14 @@ gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)
 	g->server = eda_http_server_new(&hc, err, errsz);
 	if (g->server == NULL)
 		goto fail;
-	g->proxy = gw_proxy_new(&pc, err, errsz);
-	if (g->proxy == NULL)
+	g->upstream = gw_upstream_new(&pc, err, errsz);
+	if (g->upstream == NULL)
 		goto fail;
-	g->app.settings = s;
-	g->app.auth = g->auth;
-	g->app.rate = g->rate;
-	g->app.proxy = g->proxy;
-	if (gw_api_routes_add(g->server, &g->app, err, errsz) != 0)
+	g->api.settings = s;
+	g->api.auth = g->auth;
+	g->api.rate = g->rate;
+	g->api.upstream = g->upstream;
+	if (gw_api_routes_add(g->server, &g->api, err, errsz) != 0)
 		goto fail;
 	if (gw_docs_routes_add(g->server, g->docs) != 0 ||
 	    eda_http_add_ready_check(g->server, "order-service", order_ready, (void *)s) != 0 ||
@@ -92,51 +97,66 @@ gw_gateway_t *gw_gateway_new(const gw_settings_t *s, char *err, size_t errsz)
 	}
 	return g;
 fail:
-	gw_gateway_free(g);
+	gw_app_free(g);
 	return NULL;
 }
 
-int gw_gateway_start(gw_gateway_t *g, char *err, size_t errsz)
+int gw_app_start(gw_app_t *g, char *err, size_t errsz)
 {
 	return eda_http_server_start(g->server, err, errsz);
 }
 
-unsigned short gw_gateway_port(const gw_gateway_t *g)
+int gw_app_run(gw_app_t *g)
+{
+	char err[512];
+	int sig;
+
+	if (gw_app_start(g, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
+		return 1;
+	}
+	sig = eda_shutdown_wait(-1);
+	eda_logf(EDA_LOG_INFO, "shutting down on signal %d", sig);
+	eda_shutdown_deadline(SHUTDOWN_DEADLINE_S);
+	return 0;
+}
+
+unsigned short gw_app_port(const gw_app_t *g)
 {
 	return eda_http_server_port(g->server);
 }
 
-eda_metrics_t *gw_gateway_metrics(const gw_gateway_t *g)
+eda_metrics_t *gw_app_metrics(const gw_app_t *g)
 {
 	return g->metrics;
 }
 
-gw_proxy_t *gw_gateway_proxy(const gw_gateway_t *g)
+gw_upstream_t *gw_app_upstream(const gw_app_t *g)
 {
-	return g->proxy;
+	return g->upstream;
 }
 
-void gw_gateway_stop(gw_gateway_t *g)
+void gw_app_stop(gw_app_t *g)
 {
 	if (g == NULL)
 		return;
 	/* Requests already with an upstream get to finish; only then does the
 	 * server stop, which would answer the ones still parked with 503 (and
 	 * waits for the replies just handed to it to be sent). */
-	if (g->proxy != NULL && g->server != NULL)
-		gw_proxy_drain(g->proxy, DRAIN_MS);
+	if (g->upstream != NULL && g->server != NULL)
+		gw_upstream_drain(g->upstream, DRAIN_MS);
 	eda_http_server_stop(g->server);
-	gw_proxy_stop(g->proxy);
+	gw_upstream_stop(g->upstream);
 }
 
-void gw_gateway_free(gw_gateway_t *g)
+void gw_app_free(gw_app_t *g)
 {
 	if (g == NULL)
 		return;
-	gw_gateway_stop(g);
+	gw_app_stop(g);
 	eda_http_server_free(g->server);
-	gw_proxy_free(g->proxy);
-	gw_api_routes_release(&g->app);
+	gw_upstream_free(g->upstream);
+	gw_api_routes_release(&g->api);
 	gw_docs_free(g->docs);
 	gw_rate_limit_free(g->rate);
 	gw_auth_free(g->auth);

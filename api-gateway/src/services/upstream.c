@@ -1,12 +1,12 @@
 /*
- * The forwarding engine (see proxy.h). Handlers push jobs onto a queue under
+ * The forwarding engine (see upstream.h). Handlers push jobs onto a queue under
  * a mutex and wake the engine's thread with curl_multi_wakeup(); that thread
  * alone touches the multi handle and the easy handles, so libcurl needs no
  * locking. Easy handles are recycled through a free list; connections live
  * in the multi handle's cache, which is what makes keep-alive work across
  * requests that use different easy handles.
  */
-#include "utils/proxy.h"
+#include "services/upstream.h"
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
@@ -37,8 +37,8 @@ struct job {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct gw_proxy {
-	gw_proxy_config_t cfg;
+struct gw_upstream {
+	gw_upstream_config_t cfg;
 	CURLM *multi;
 	pthread_t thread;
 	bool thread_started;
@@ -90,7 +90,8 @@ static void add_reply_headers(eda_http_req_t *r, struct curl_slist *l)
 	}
 }
 
-static void fail_job(gw_proxy_t *p, struct job *j, int status, const char *kind, const char *detail)
+static void fail_job(gw_upstream_t *p, struct job *j, int status, const char *kind,
+                     const char *detail)
 {
 	if (kind != NULL)
 		eda_counter_add(p->m_errors, EDA_LABELS(j->upstream, kind), 1);
@@ -222,7 +223,7 @@ static void drop_connection_options(struct job *j)
 	j->resp_headers = kept;
 }
 
-static void reply_upstream(gw_proxy_t *p, struct job *j)
+static void reply_upstream(gw_upstream_t *p, struct job *j)
 {
 	long status = 0;
 	char *ctype = NULL;
@@ -239,7 +240,7 @@ static void reply_upstream(gw_proxy_t *p, struct job *j)
 	j->len = j->cap = 0;
 }
 
-static void finish(gw_proxy_t *p, struct job *j, CURLcode rc)
+static void finish(gw_upstream_t *p, struct job *j, CURLcode rc)
 {
 	long conns = 0;
 	char detail[CURL_ERROR_SIZE + 128];
@@ -283,14 +284,14 @@ static void finish(gw_proxy_t *p, struct job *j, CURLcode rc)
 
 /* ---- the engine thread -------------------------------------------------- */
 
-static CURL *take_easy(gw_proxy_t *p)
+static CURL *take_easy(gw_upstream_t *p)
 {
 	if (p->nfree > 0)
 		return p->free_easy[--p->nfree];
 	return curl_easy_init();
 }
 
-static void give_easy(gw_proxy_t *p, CURL *e)
+static void give_easy(gw_upstream_t *p, CURL *e)
 {
 	curl_easy_reset(e);
 	p->free_easy = eda_xrealloc(p->free_easy, (p->nfree + 1) * sizeof(*p->free_easy));
@@ -323,7 +324,7 @@ static void set_method(CURL *e, eda_http_req_t *r)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 }
 
-static int start_job(gw_proxy_t *p, struct job *j)
+static int start_job(gw_upstream_t *p, struct job *j)
 {
 	CURL *e = take_easy(p);
 
@@ -356,7 +357,7 @@ static int start_job(gw_proxy_t *p, struct job *j)
 	return 0;
 }
 
-static void unlink_running(gw_proxy_t *p, struct job *j)
+static void unlink_running(gw_upstream_t *p, struct job *j)
 {
 	for (struct job **pp = &p->running; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == j) {
@@ -366,7 +367,7 @@ static void unlink_running(gw_proxy_t *p, struct job *j)
 	}
 }
 
-static void done(gw_proxy_t *p, struct job *j)
+static void done(gw_upstream_t *p, struct job *j)
 {
 	if (j->easy != NULL) {
 		curl_multi_remove_handle(p->multi, j->easy);
@@ -378,7 +379,7 @@ static void done(gw_proxy_t *p, struct job *j)
 
 static void *engine(void *arg)
 {
-	gw_proxy_t *p = arg;
+	gw_upstream_t *p = arg;
 	struct job *j;
 
 	for (;;) {
@@ -426,9 +427,9 @@ static void *engine(void *arg)
 
 /* ---- public ------------------------------------------------------------- */
 
-gw_proxy_t *gw_proxy_new(const gw_proxy_config_t *cfg, char *err, size_t errsz)
+gw_upstream_t *gw_upstream_new(const gw_upstream_config_t *cfg, char *err, size_t errsz)
 {
-	gw_proxy_t *p = eda_xcalloc(1, sizeof(*p));
+	gw_upstream_t *p = eda_xcalloc(1, sizeof(*p));
 
 	p->cfg = *cfg;
 	if (p->cfg.max_inflight <= 0)
@@ -467,11 +468,11 @@ gw_proxy_t *gw_proxy_new(const gw_proxy_config_t *cfg, char *err, size_t errsz)
 	p->thread_started = true;
 	return p;
 fail:
-	gw_proxy_free(p);
+	gw_upstream_free(p);
 	return NULL;
 }
 
-void gw_proxy_forward(gw_proxy_t *p, eda_http_req_t *r, gw_forward_t *fwd)
+void gw_upstream_forward(gw_upstream_t *p, eda_http_req_t *r, gw_forward_t *fwd)
 {
 	struct job *j = eda_xcalloc(1, sizeof(*j));
 	bool accepted = false, wake = false;
@@ -522,7 +523,7 @@ void gw_proxy_forward(gw_proxy_t *p, eda_http_req_t *r, gw_forward_t *fwd)
 		curl_multi_wakeup(p->multi);
 }
 
-int gw_proxy_drain(gw_proxy_t *p, unsigned timeout_ms)
+int gw_upstream_drain(gw_upstream_t *p, unsigned timeout_ms)
 {
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 5 * 1000000L};
 	unsigned waited = 0;
@@ -535,7 +536,7 @@ int gw_proxy_drain(gw_proxy_t *p, unsigned timeout_ms)
 	return atomic_load(&p->inflight) > 0 ? -1 : 0;
 }
 
-void gw_proxy_stop(gw_proxy_t *p)
+void gw_upstream_stop(gw_upstream_t *p)
 {
 	if (p == NULL || !p->thread_started)
 		return;
@@ -547,11 +548,11 @@ void gw_proxy_stop(gw_proxy_t *p)
 	p->thread_started = false;
 }
 
-void gw_proxy_free(gw_proxy_t *p)
+void gw_upstream_free(gw_upstream_t *p)
 {
 	if (p == NULL)
 		return;
-	gw_proxy_stop(p);
+	gw_upstream_stop(p);
 	for (size_t i = 0; i < p->nfree; i++)
 		curl_easy_cleanup(p->free_easy[i]);
 	free(p->free_easy);
@@ -561,7 +562,7 @@ void gw_proxy_free(gw_proxy_t *p)
 	free(p);
 }
 
-long gw_proxy_connections_opened(gw_proxy_t *p)
+long gw_upstream_connections_opened(gw_upstream_t *p)
 {
 	return atomic_load(&p->connections);
 }

@@ -1,5 +1,6 @@
 /*
- * JWT verification and issuing for the gateway, over libjwt 1.10.2.
+ * JWT verification for the gateway, over libjwt 1.10.2 (issuing, for the
+ * `token` command and the tests, is in jwt_issue.h).
  *
  * libjwt 1.10 checks the signature only, and with the algorithm the token
  * names (FACTS.md): this module pins the algorithm from configuration, never
@@ -11,8 +12,8 @@
  * do not change after gw_auth_new(), and its cache of verified tokens (see
  * gw_auth_verify) has its own locks.
  */
-#ifndef GW_AUTH_H
-#define GW_AUTH_H
+#ifndef GW_SERVICES_JWT_VERIFY_H
+#define GW_SERVICES_JWT_VERIFY_H
 
 #include "config/settings.h"
 
@@ -62,17 +63,5 @@ int gw_auth_verify(const gw_auth_t *a, const char *authorization, time_t now, gw
 
 /* True if ROLE is among the identity's roles. */
 bool gw_auth_has_role(const gw_identity_t *id, const char *role);
-
-/* Issues a token signed with ALG and KEY (the HS256 secret or the PEM text of
- * the RS256 private key): sub SUB, email EMAIL (NULL: none), roles ROLES_CSV
- * (comma-separated, NULL or "": none), iat NOW, exp NOW + TTL_S, and iss/aud
- * when not NULL. Returns a new string (free()) or NULL with ERR filled. */
-char *gw_auth_issue(gw_alg_t alg, const void *key, size_t keylen, const char *sub,
-                    const char *email, const char *roles_csv, long ttl_s, const char *issuer,
-                    const char *audience, time_t now, char *err, size_t errsz);
-
-/* Reads a whole (small) file into a new NUL-terminated string; *LEN gets its
- * length. Returns NULL with ERR filled. */
-char *gw_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz);
 
 #endif

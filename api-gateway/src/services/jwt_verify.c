@@ -1,15 +1,15 @@
 /*
- * Bearer-token authentication (see auth.h). The claims are read as one JSON
+ * Bearer-token authentication (see jwt_verify.h). The claims are read as one JSON
  * object (jwt_get_grants_json) and checked with Jansson, because libjwt's
  * typed getters answer 0 for a missing claim and would let an absent "exp"
  * read as "expired in 1970" or, worse, a missing check pass.
  */
-#include "utils/auth.h"
+#include "services/jwt_verify.h"
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "utils/file.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <jwt.h>
 #include <pthread.h>
@@ -98,32 +98,6 @@ gw_auth_t *gw_auth_new(gw_alg_t alg, const void *key, size_t keylen, const char 
 	for (size_t i = 0; i < CACHE_SHARDS; i++)
 		pthread_mutex_init(&a->cache[i].lock, NULL);
 	return a;
-}
-
-char *gw_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (f == NULL) {
-		eda_errf(err, errsz, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = eda_xmalloc(max + 1);
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		eda_errf(err, errsz, "cannot read %s: %s", path,
-		         ferror(f) ? strerror(errno) : "file too large");
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len != NULL)
-		*len = n;
-	return buf;
 }
 
 gw_auth_t *gw_auth_from_settings(const gw_settings_t *s, char *err, size_t errsz)
@@ -482,54 +456,4 @@ bool gw_auth_has_role(const gw_identity_t *id, const char *role)
 			p++;
 	}
 	return false;
-}
-
-static json_t *roles_array(const char *csv)
-{
-	json_t *arr = json_array();
-	char *copy = eda_xstrdup(csv != NULL ? csv : ""), *save = NULL;
-
-	for (char *r = strtok_r(copy, ",", &save); r != NULL; r = strtok_r(NULL, ",", &save))
-		json_array_append_new(arr, json_string(r));
-	free(copy);
-	return arr;
-}
-
-char *gw_auth_issue(gw_alg_t alg, const void *key, size_t keylen, const char *sub,
-                    const char *email, const char *roles_csv, long ttl_s, const char *issuer,
-                    const char *audience, time_t now, char *err, size_t errsz)
-{
-	jwt_t *jwt = NULL;
-	json_t *claims = json_object();
-	char *text = NULL, *out = NULL;
-
-	if (key == NULL || keylen == 0 || sub == NULL || *sub == '\0') {
-		eda_errf(err, errsz, "a key and a subject are required");
-		goto out;
-	}
-	json_object_set_new(claims, "sub", json_string(sub));
-	if (email != NULL)
-		json_object_set_new(claims, "email", json_string(email));
-	json_object_set_new(claims, "roles", roles_array(roles_csv));
-	json_object_set_new(claims, "iat", json_integer((json_int_t)now));
-	json_object_set_new(claims, "exp", json_integer((json_int_t)now + ttl_s));
-	if (issuer != NULL)
-		json_object_set_new(claims, "iss", json_string(issuer));
-	if (audience != NULL)
-		json_object_set_new(claims, "aud", json_string(audience));
-	text = json_dumps(claims, JSON_COMPACT);
-	if (text == NULL || jwt_new(&jwt) != 0 || jwt_add_grants_json(jwt, text) != 0 ||
-	    jwt_set_alg(jwt, jwt_alg_of(alg), key, (int)keylen) != 0) {
-		eda_errf(err, errsz, "cannot build the token (bad claims or key)");
-		goto out;
-	}
-	out = jwt_encode_str(jwt);
-	if (out == NULL)
-		eda_errf(err, errsz, "cannot sign the token (is the key a valid %s key?)",
-		         alg == GW_ALG_RS256 ? "RS256 private" : "HS256");
-out:
-	free(text);
-	json_decref(claims);
-	jwt_free(jwt);
-	return out;
 }

@@ -7,7 +7,7 @@
  * the record survive a crash of the machine too, before the offsets of the
  * batch are stored.
  */
-#include "services/sent_ids.h"
+#include "repositories/sent_ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
  * encoded, each byte may take three. */
 #define LINE_MAX_BYTES (3 * 1024 + 2)
 
-struct sent_ids {
+struct notif_sent_ids {
 	char *path, *old_path; /* PATH and PATH.1 */
 	int fd;                /* PATH for appending; -1 after a failed rotation */
 	int dirfd, lockfd;
@@ -88,7 +88,7 @@ static int decode(char *line)
 
 /* Reads PATH (a missing file is empty): EACH for every valid complete line,
  * *COUNT of them, *END the offset after the last complete line. */
-static int load(const char *path, sent_ids_each_fn each, void *ctx, size_t *count, off_t *end,
+static int load(const char *path, notif_sent_ids_each_fn each, void *ctx, size_t *count, off_t *end,
                 char *err, size_t errsz)
 {
 	FILE *f = fopen(path, "re");
@@ -126,7 +126,7 @@ static int load(const char *path, sent_ids_each_fn each, void *ctx, size_t *coun
 	return rc;
 }
 
-static int open_current(sent_ids_t *r, int flags, char *err, size_t errsz)
+static int open_current(notif_sent_ids_t *r, int flags, char *err, size_t errsz)
 {
 	r->fd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | flags, 0640);
 	if (r->fd < 0) {
@@ -138,7 +138,7 @@ static int open_current(sent_ids_t *r, int flags, char *err, size_t errsz)
 
 /* Makes the names of PATH and PATH.1 durable: a file created or renamed is
  * not found after a crash of the machine until its directory is synced. */
-static int sync_dir(sent_ids_t *r, char *err, size_t errsz)
+static int sync_dir(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	if (fsync(r->dirfd) != 0) {
 		eda_errf(err, errsz, "%s: directory fsync: %s", r->path, strerror(errno));
@@ -147,7 +147,7 @@ static int sync_dir(sent_ids_t *r, char *err, size_t errsz)
 	return 0;
 }
 
-static int open_dir(sent_ids_t *r, char *err, size_t errsz)
+static int open_dir(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	const char *slash = strrchr(r->path, '/');
 	char *dir = slash == NULL      ? eda_xstrdup(".")
@@ -166,7 +166,7 @@ static int open_dir(sent_ids_t *r, char *err, size_t errsz)
 	return rc;
 }
 
-static int take_lock(sent_ids_t *r, char *err, size_t errsz)
+static int take_lock(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	char *lock = eda_xasprintf("%s.lock", r->path);
 	int rc = 0;
@@ -185,10 +185,10 @@ static int take_lock(sent_ids_t *r, char *err, size_t errsz)
 	return rc;
 }
 
-sent_ids_t *sent_ids_open(const char *path, size_t keep, sent_ids_each_fn each, void *ctx,
-                          char *err, size_t errsz)
+notif_sent_ids_t *notif_sent_ids_open(const char *path, size_t keep, notif_sent_ids_each_fn each,
+                                      void *ctx, char *err, size_t errsz)
 {
-	sent_ids_t *r = eda_xcalloc(1, sizeof(*r));
+	notif_sent_ids_t *r = eda_xcalloc(1, sizeof(*r));
 	size_t old_count;
 	off_t end, ignored;
 
@@ -213,11 +213,11 @@ sent_ids_t *sent_ids_open(const char *path, size_t keep, sent_ids_each_fn each, 
 		goto fail;
 	return r;
 fail:
-	sent_ids_close(r);
+	notif_sent_ids_close(r);
 	return NULL;
 }
 
-void sent_ids_close(sent_ids_t *r)
+void notif_sent_ids_close(notif_sent_ids_t *r)
 {
 	if (r == NULL)
 		return;
@@ -232,7 +232,7 @@ void sent_ids_close(sent_ids_t *r)
 	free(r);
 }
 
-int sent_ids_append(sent_ids_t *r, const char *id, char *err, size_t errsz)
+int notif_sent_ids_append(notif_sent_ids_t *r, const char *id, char *err, size_t errsz)
 {
 	char line[LINE_MAX_BYTES];
 	size_t n = encode(id, line, sizeof(line));
@@ -259,8 +259,8 @@ int sent_ids_append(sent_ids_t *r, const char *id, char *err, size_t errsz)
 
 /* PATH (synced) becomes PATH.1, dropping the older half, and a new empty PATH
  * is started. A crash in between leaves PATH.1 with every id and PATH missing
- * or empty, which sent_ids_open() reads as it should. */
-static int rotate(sent_ids_t *r, char *err, size_t errsz)
+ * or empty, which notif_sent_ids_open() reads as it should. */
+static int rotate(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	if (rename(r->path, r->old_path) != 0) {
 		eda_errf(err, errsz, "%s: rename: %s", r->path, strerror(errno));
@@ -273,7 +273,7 @@ static int rotate(sent_ids_t *r, char *err, size_t errsz)
 	return sync_dir(r, err, errsz);
 }
 
-int sent_ids_sync(sent_ids_t *r, char *err, size_t errsz)
+int notif_sent_ids_sync(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	if (r->fd < 0 && open_current(r, 0, err, errsz) != 0)
 		return -1;
@@ -284,7 +284,7 @@ int sent_ids_sync(sent_ids_t *r, char *err, size_t errsz)
 	return r->current >= r->keep / 2 ? rotate(r, err, errsz) : 0;
 }
 
-size_t sent_ids_current(const sent_ids_t *r)
+size_t notif_sent_ids_current(const notif_sent_ids_t *r)
 {
 	return r->current;
 }

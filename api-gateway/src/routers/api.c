@@ -1,8 +1,8 @@
 /*
- * Public routes -> upstream requests (see proxy.h). A request goes through
+ * Public routes -> upstream requests (see api.h). A request goes through
  * CORS, authentication, authorisation and the rate limit on the server
- * thread; everything that talks to an upstream happens on the proxy engine's
- * thread (utils/proxy.c).
+ * thread; everything that talks to an upstream happens on the upstream
+ * engine's thread (services/upstream.c).
  *
  * Request headers are forwarded from a fixed list of end-to-end headers the
  * services use, rather than "everything but hop-by-hop": hop-by-hop and
@@ -11,7 +11,7 @@
  * forwarded per route for the same reason (and because the HTTP server only
  * offers them by name).
  */
-#include "routers/proxy.h"
+#include "routers/api.h"
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
@@ -24,14 +24,14 @@
 #include <time.h>
 
 const gw_route_t gw_routes[] = {
-        {"POST", "/orders", GW_UPSTREAM_ORDER, NULL, ""},
-        {"GET", "/orders", GW_UPSTREAM_ORDER, NULL, "status,limit,cursor"},
-        {"GET", "/orders/{id}", GW_UPSTREAM_ORDER, NULL, "wait"},
-        {"POST", "/orders/{id}/cancel", GW_UPSTREAM_ORDER, NULL, ""},
-        {"GET", "/products", GW_UPSTREAM_INVENTORY, NULL, "limit,cursor"},
-        {"GET", "/products/{sku}", GW_UPSTREAM_INVENTORY, NULL, ""},
-        {"PUT", "/products/{sku}", GW_UPSTREAM_INVENTORY, "admin", ""},
-        {"POST", "/products/{sku}/restock", GW_UPSTREAM_INVENTORY, "admin", ""},
+        {"POST", "/orders", GW_SERVICE_ORDER, NULL, ""},
+        {"GET", "/orders", GW_SERVICE_ORDER, NULL, "status,limit,cursor"},
+        {"GET", "/orders/{id}", GW_SERVICE_ORDER, NULL, "wait"},
+        {"POST", "/orders/{id}/cancel", GW_SERVICE_ORDER, NULL, ""},
+        {"GET", "/products", GW_SERVICE_INVENTORY, NULL, "limit,cursor"},
+        {"GET", "/products/{sku}", GW_SERVICE_INVENTORY, NULL, ""},
+        {"PUT", "/products/{sku}", GW_SERVICE_INVENTORY, "admin", ""},
+        {"POST", "/products/{sku}/restock", GW_SERVICE_INVENTORY, "admin", ""},
 };
 const size_t gw_nroutes = sizeof(gw_routes) / sizeof(gw_routes[0]);
 
@@ -44,43 +44,43 @@ static const char *const forwarded_headers[] = {
 	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id, traceparent"
 #define EXPOSE_HEADERS "X-Request-Id, Location, Retry-After, ETag"
 
-/* Binds a route entry to the app for the handler's context. */
+/* Binds a route entry to the api for the handler's context. */
 struct bound_route {
 	const gw_route_t *route;
-	gw_app_t *app;
+	gw_api_t *api;
 };
 
 /* One allocation per pattern for the OPTIONS route. */
 struct preflight {
 	char methods[64];
-	gw_app_t *app;
+	gw_api_t *api;
 };
 
-/* The handlers' contexts, owned by the app (gw_app_t.routes). */
+/* The handlers' contexts, owned by the api (gw_api_t.routes). */
 struct gw_routes_ctx {
 	struct bound_route bound[sizeof(gw_routes) / sizeof(gw_routes[0])];
 	struct preflight preflights[sizeof(gw_routes) / sizeof(gw_routes[0])];
 };
 
-static const char *upstream_name(gw_upstream_t u)
+static const char *upstream_name(gw_service_t u)
 {
-	return u == GW_UPSTREAM_ORDER ? "order-service" : "inventory-service";
+	return u == GW_SERVICE_ORDER ? "order-service" : "inventory-service";
 }
 
-static const char *upstream_url(const gw_app_t *app, gw_upstream_t u)
+static const char *upstream_url(const gw_api_t *api, gw_service_t u)
 {
-	return u == GW_UPSTREAM_ORDER ? app->settings->order_url : app->settings->inventory_url;
+	return u == GW_SERVICE_ORDER ? api->settings->order_url : api->settings->inventory_url;
 }
 
 /* ---- CORS --------------------------------------------------------------- */
 
 /* The allowed Origin of the request, or NULL when there is none or it is not
  * allowed (then no CORS header is sent and the browser blocks the answer). */
-static const char *cors_origin(const gw_app_t *app, eda_http_req_t *r)
+static const char *cors_origin(const gw_api_t *api, eda_http_req_t *r)
 {
 	const char *origin = eda_http_req_header(r, "Origin");
 
-	return gw_settings_origin_allowed(app->settings, origin) ? origin : NULL;
+	return gw_settings_origin_allowed(api->settings, origin) ? origin : NULL;
 }
 
 static void cors_reply_headers(eda_http_req_t *r, const char *origin)
@@ -104,7 +104,7 @@ static void preflight(eda_http_req_t *r, void *ctx)
 		eda_http_reply(r, 204, NULL, NULL, 0);
 		return;
 	}
-	if (!gw_settings_origin_allowed(pf->app->settings, origin)) {
+	if (!gw_settings_origin_allowed(pf->api->settings, origin)) {
 		eda_http_reply_problem(r, 403, NULL, "this origin is not allowed", NULL);
 		return;
 	}
@@ -118,7 +118,9 @@ static void preflight(eda_http_req_t *r, void *ctx)
 
 /* ---- building the upstream request ---------------------------------------- */
 
-static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
+/* Appends S to the growing URL, percent-encoding every byte that is not a
+ * letter, a digit or one of KEEP. */
+static void append_encoded(char **buf, size_t *len, size_t *cap, const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -130,7 +132,7 @@ static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
 			*buf = eda_xrealloc(*buf, *cap);
 		}
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~') {
+		    strchr(keep, c) != NULL) {
 			(*buf)[(*len)++] = (char)c;
 		} else {
 			(*buf)[(*len)++] = '%';
@@ -141,30 +143,18 @@ static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
 	(*buf)[*len] = '\0';
 }
 
+/* A query value: only RFC 3986's unreserved characters stay as they are. */
+static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	append_encoded(buf, len, cap, s, "-_.~");
+}
+
 /* The raw path as received, with any byte a URL may not carry as it is
  * (raw UTF-8, quotes, spaces...) percent-encoded; existing escapes stay, so
  * the upstream decodes the same segments the gateway's router did. */
 static void append_path(char **buf, size_t *len, size_t *cap, const char *path)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *path != '\0'; path++) {
-		unsigned char c = (unsigned char)*path;
-
-		if (*len + 4 > *cap) {
-			*cap = *cap * 2 + 64;
-			*buf = eda_xrealloc(*buf, *cap);
-		}
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~!$&'()*+,;=:@/%", c) != NULL) {
-			(*buf)[(*len)++] = (char)c;
-		} else {
-			(*buf)[(*len)++] = '%';
-			(*buf)[(*len)++] = hex[c >> 4];
-			(*buf)[(*len)++] = hex[c & 15];
-		}
-	}
-	(*buf)[*len] = '\0';
+	append_encoded(buf, len, cap, path, "-._~!$&'()*+,;=:@/%");
 }
 
 /* BASE + the raw request path (already checked by the router: no "..",
@@ -272,19 +262,19 @@ static struct curl_slist *upstream_headers(eda_http_req_t *r, const gw_identity_
 
 /* ---- the handler ---------------------------------------------------------- */
 
-static void unauthorized(gw_app_t *app, eda_http_req_t *r, const char *origin, int rc,
+static void unauthorized(gw_api_t *api, eda_http_req_t *r, const char *origin, int rc,
                          const char *why)
 {
 	char challenge[320];
 
 	if (rc == GW_AUTH_EMISSING) {
 		snprintf(challenge, sizeof(challenge), "Bearer realm=\"eda\"");
-		eda_counter_add(app->m_auth, EDA_LABELS("missing"), 1);
+		eda_counter_add(api->m_auth, EDA_LABELS("missing"), 1);
 	} else {
 		snprintf(challenge, sizeof(challenge),
 		         "Bearer realm=\"eda\", error=\"invalid_token\", error_description=\"%s\"",
 		         why);
-		eda_counter_add(app->m_auth, EDA_LABELS("invalid"), 1);
+		eda_counter_add(api->m_auth, EDA_LABELS("invalid"), 1);
 	}
 	cors_reply_headers(r, origin);
 	eda_http_reply_header(r, "WWW-Authenticate", challenge);
@@ -302,8 +292,8 @@ static double mono_now(void)
 static void forward(eda_http_req_t *r, void *ctx)
 {
 	struct bound_route *b = ctx;
-	gw_app_t *app = b->app;
-	const char *origin = cors_origin(app, r);
+	gw_api_t *api = b->api;
+	const char *origin = cors_origin(api, r);
 	gw_identity_t id;
 	gw_forward_t fwd = {0};
 	char why[160];
@@ -312,18 +302,18 @@ static void forward(eda_http_req_t *r, void *ctx)
 	/* RFC 6750 allows access_token in the query; we do not, because URLs
 	 * end up in logs, histories and Referer headers. */
 	if (eda_http_req_query(r, "access_token") != NULL) {
-		unauthorized(app, r, origin, GW_AUTH_EINVALID,
+		unauthorized(api, r, origin, GW_AUTH_EINVALID,
 		             "tokens are accepted in the Authorization header only");
 		return;
 	}
-	rc = gw_auth_verify(app->auth, eda_http_req_header(r, "Authorization"), time(NULL), &id,
+	rc = gw_auth_verify(api->auth, eda_http_req_header(r, "Authorization"), time(NULL), &id,
 	                    why, sizeof(why));
 	if (rc != GW_AUTH_OK) {
-		unauthorized(app, r, origin, rc, why);
+		unauthorized(api, r, origin, rc, why);
 		return;
 	}
 	if (b->route->role != NULL && !gw_auth_has_role(&id, b->route->role)) {
-		eda_counter_add(app->m_auth, EDA_LABELS("forbidden"), 1);
+		eda_counter_add(api->m_auth, EDA_LABELS("forbidden"), 1);
 		snprintf(why, sizeof(why), "this operation needs the %s role", b->route->role);
 		cors_reply_headers(r, origin);
 		eda_http_reply_header(r, "WWW-Authenticate",
@@ -331,8 +321,8 @@ static void forward(eda_http_req_t *r, void *ctx)
 		eda_http_reply_problem(r, 403, NULL, why, NULL);
 		return;
 	}
-	if (app->rate != NULL) {
-		unsigned wait = gw_rate_limit_take(app->rate, id.sub, mono_now());
+	if (api->rate != NULL) {
+		unsigned wait = gw_rate_limit_take(api->rate, id.sub, mono_now());
 
 		if (wait > 0) {
 			char secs[16];
@@ -346,7 +336,7 @@ static void forward(eda_http_req_t *r, void *ctx)
 		}
 	}
 	fwd.upstream = upstream_name(b->route->upstream);
-	fwd.url = build_url(upstream_url(app, b->route->upstream), b->route, r);
+	fwd.url = build_url(upstream_url(api, b->route->upstream), b->route, r);
 	fwd.headers = upstream_headers(r, &id);
 	if (origin != NULL) {
 		fwd.reply_headers = add_header(NULL, "Access-Control-Allow-Origin", origin);
@@ -354,33 +344,33 @@ static void forward(eda_http_req_t *r, void *ctx)
 		                               EXPOSE_HEADERS);
 		fwd.reply_headers = add_header(fwd.reply_headers, "Vary", "Origin");
 	}
-	gw_proxy_forward(app->proxy, r, &fwd);
+	gw_upstream_forward(api->upstream, r, &fwd);
 }
 
-int gw_api_routes_add(eda_http_server_t *s, gw_app_t *app, char *err, size_t errsz)
+int gw_api_routes_add(eda_http_server_t *s, gw_api_t *api, char *err, size_t errsz)
 {
 	struct bound_route *bound;
 	struct preflight *preflights;
 	size_t npf = 0;
 	int rc;
 
-	if (app->routes == NULL)
-		app->routes = eda_xcalloc(1, sizeof(*app->routes));
-	bound = app->routes->bound;
-	preflights = app->routes->preflights;
+	if (api->routes == NULL)
+		api->routes = eda_xcalloc(1, sizeof(*api->routes));
+	bound = api->routes->bound;
+	preflights = api->routes->preflights;
 
-	app->m_auth = eda_metrics_counter(eda_http_server_metrics(s), "auth_rejections_total",
+	api->m_auth = eda_metrics_counter(eda_http_server_metrics(s), "auth_rejections_total",
 	                                  "Requests refused by authentication, by reason "
 	                                  "(missing, invalid, forbidden).",
 	                                  "reason", err, errsz);
-	if (app->m_auth == NULL)
+	if (api->m_auth == NULL)
 		return EDA_HTTP_EINVAL;
 	for (size_t i = 0; i < gw_nroutes; i++) {
 		const gw_route_t *rt = &gw_routes[i];
 		size_t j;
 
 		bound[i].route = rt;
-		bound[i].app = app;
+		bound[i].api = api;
 		rc = eda_http_route(s, rt->method, rt->pattern, forward, &bound[i]);
 		if (rc != 0) {
 			eda_errf(err, errsz, "cannot route %s %s: %s", rt->method, rt->pattern,
@@ -392,7 +382,7 @@ int gw_api_routes_add(eda_http_server_t *s, gw_app_t *app, char *err, size_t err
 			;
 		if (j < i)
 			continue;
-		preflights[npf].app = app;
+		preflights[npf].api = api;
 		snprintf(preflights[npf].methods, sizeof(preflights[npf].methods), "OPTIONS");
 		for (size_t k = i; k < gw_nroutes; k++) {
 			size_t n = strlen(preflights[npf].methods);
@@ -413,8 +403,8 @@ int gw_api_routes_add(eda_http_server_t *s, gw_app_t *app, char *err, size_t err
 	return 0;
 }
 
-void gw_api_routes_release(gw_app_t *app)
+void gw_api_routes_release(gw_api_t *api)
 {
-	free(app->routes);
-	app->routes = NULL;
+	free(api->routes);
+	api->routes = NULL;
 }
