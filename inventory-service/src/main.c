@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config/database.h"
+#include "config/migrations.h"
 #include "config/settings.h"
 #include "eda/consumer.h"
 #include "eda/http.h"
@@ -28,7 +29,7 @@
 #include "services/products.h"
 #include "services/retention.h"
 #include "utils/crash.h"
-#include "utils/kafka_ready.h"
+#include "events/kafka_ready.h"
 
 #define SERVICE "inventory-service"
 
@@ -57,7 +58,7 @@ static int open_database(const inv_settings_t *cfg, inv_db_t **out)
 		exit(2);
 	}
 	for (int attempt = 0; attempt < 30; attempt++) {
-		if (inv_db_ensure_indexes(db, err, sizeof(err)) == 0) {
+		if (inv_migrate(db, err, sizeof(err)) == 0) {
 			*out = db;
 			return 0;
 		}

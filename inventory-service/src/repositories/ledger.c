@@ -6,9 +6,8 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "repositories/mongo.h"
 #include "repositories/published.h"
-#include "utils/bson_fields.h"
-#include "utils/find_in.h"
 
 static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 {
