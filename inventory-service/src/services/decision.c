@@ -39,32 +39,32 @@ char *inv_result_event(const eda_event_t *cause, const char *type, const char *o
 	return s;
 }
 
-void inv_decision_publish(const inv_app_t *app, const char *id, const char *event,
+void inv_decision_publish(const inv_ctx_t *ctx, const char *id, const char *event,
                           const char *const *updates, size_t n)
 {
 	const char *events[1 + EDA_EVENT_MAX_ITEMS];
 
-	if (event == NULL || app->publish == NULL)
+	if (event == NULL || ctx->publish == NULL)
 		return;
 	if (n > EDA_EVENT_MAX_ITEMS)
 		n = EDA_EVENT_MAX_ITEMS;
 	events[0] = event;
 	memcpy(events + 1, updates, n * sizeof(*updates));
-	app->publish(app->pub, INV_COLL_OUTBOX, id, events, 1 + n);
+	ctx->publish(ctx->pub, INV_COLL_OUTBOX, id, events, 1 + n);
 }
 
-int inv_decision_finish(const inv_app_t *app, const char *id, char *err, size_t errsz)
+int inv_decision_finish(const inv_ctx_t *ctx, const char *id, char *err, size_t errsz)
 {
 	inv_outbox_row_t row;
-	int rc = inv_pending_has(app->db, INV_COLL_OUTBOX, id, err, errsz);
+	int rc = inv_pending_has(ctx->db, INV_COLL_OUTBOX, id, err, errsz);
 
 	if (rc <= 0)
 		return rc;
-	rc = inv_outbox_get(app->db, id, &row, err, errsz);
+	rc = inv_outbox_get(ctx->db, id, &row, err, errsz);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
-		inv_decision_publish(app, row.id, row.event, (const char *const *)row.updates,
+		inv_decision_publish(ctx, row.id, row.event, (const char *const *)row.updates,
 		                     row.nupdates);
 	inv_outbox_row_clear(&row);
 	return 0;

@@ -17,7 +17,7 @@
 #include "services/reservation_internal.h"
 #include "utils/crash.h"
 
-static inv_stock_rc_t change(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+static inv_stock_rc_t change(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                              const char *sku, int64_t delta, const char *what, const char *cause,
                              inv_ledger_entry_t *entry, char *err, size_t errsz)
 {
@@ -31,15 +31,15 @@ static inv_stock_rc_t change(const inv_app_t *app, const eda_event_t *ev, const 
 	                         .cause = ev};
 
 	inv_op_key(op, order_id, sku, what);
-	return inv_stock_apply(app, &ch, entry, err, errsz);
+	return inv_stock_apply(ctx, &ch, entry, err, errsz);
 }
 
 /* Releases line L of ORDER_ID if it was reserved. Returns 1 released (now or
  * before), 0 not reserved, -1 error. */
-static int release_line(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+static int release_line(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                         const inv_ledger_entry_t *reserve, char *err, size_t errsz)
 {
-	inv_stock_rc_t rc = change(app, ev, order_id, reserve->sku, -reserve->delta, "release",
+	inv_stock_rc_t rc = change(ctx, ev, order_id, reserve->sku, -reserve->delta, "release",
 	                           "release", NULL, err, errsz);
 
 	return rc == INV_STOCK_OK || rc == INV_STOCK_APPLIED ? 1 : -1;
@@ -49,20 +49,20 @@ static int release_line(const inv_app_t *app, const eda_event_t *ev, const char 
  * (answered by the op index) when the order's lines are known, else by a
  * query on order_id, which mongo-java-server answers by scanning the ledger.
  * Returns how many, or -1. */
-int inv_held_by(const inv_app_t *app, const char *order_id, const inv_order_lines_t *lines,
+int inv_held_by(const inv_ctx_t *ctx, const char *order_id, const inv_order_lines_t *lines,
                 inv_ledger_entry_t *held, char *err, size_t errsz)
 {
 	char ops[EDA_EVENT_MAX_ITEMS][INV_OP_MAX];
 	const char *list[EDA_EVENT_MAX_ITEMS];
 
 	if (lines == NULL)
-		return inv_ledger_of_order(app->db, order_id, "reservation", held,
+		return inv_ledger_of_order(ctx->db, order_id, "reservation", held,
 		                           EDA_EVENT_MAX_ITEMS, err, errsz);
 	for (size_t i = 0; i < lines->n; i++) {
 		inv_op_key(ops[i], order_id, lines->line[i].sku, "reserve");
 		list[i] = ops[i];
 	}
-	return inv_ledger_of_ops(app->db, list, lines->n, held, EDA_EVENT_MAX_ITEMS, err, errsz);
+	return inv_ledger_of_ops(ctx->db, list, lines->n, held, EDA_EVENT_MAX_ITEMS, err, errsz);
 }
 
 /* The reservations of an order decided reserved, one per line of LINES
@@ -81,16 +81,16 @@ static int held_by_decision(const inv_order_lines_t *lines, inv_ledger_entry_t *
  * unknown; RESERVED: LINES come from its reserved decision, quantities and
  * all, so the ledger need not be asked). RELEASED (may be NULL) gets the
  * lines. Returns how many, or -1. */
-int inv_release_all(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+int inv_release_all(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                     const inv_order_lines_t *lines, bool reserved, inv_line_t *released, char *err,
                     size_t errsz)
 {
 	inv_ledger_entry_t held[EDA_EVENT_MAX_ITEMS];
 	int n = reserved ? held_by_decision(lines, held)
-	                 : inv_held_by(app, order_id, lines, held, err, errsz);
+	                 : inv_held_by(ctx, order_id, lines, held, err, errsz);
 
 	for (int i = 0; i < n; i++) {
-		if (release_line(app, ev, order_id, &held[i], err, errsz) < 0)
+		if (release_line(ctx, ev, order_id, &held[i], err, errsz) < 0)
 			return -1;
 		if (released != NULL) {
 			memset(&released[i], 0, sizeof(released[i]));
@@ -103,31 +103,31 @@ int inv_release_all(const inv_app_t *app, const eda_event_t *ev, const char *ord
 
 /* Redoes what a decided order still needs (compensation, publication).
  * LINES: the order's lines, or NULL when unknown. */
-int inv_redo_decided(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+int inv_redo_decided(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                      const inv_order_lines_t *lines, const char *id, char *err, size_t errsz)
 {
 	inv_outbox_row_t row;
-	int rc = inv_outbox_get(app->db, id, &row, err, errsz);
+	int rc = inv_outbox_get(ctx->db, id, &row, err, errsz);
 
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0;
 	if (strcmp(row.outcome, "failed") == 0 &&
-	    inv_release_all(app, ev, order_id, lines, false, NULL, err, errsz) < 0) {
+	    inv_release_all(ctx, ev, order_id, lines, false, NULL, err, errsz) < 0) {
 		inv_outbox_row_clear(&row);
 		return -1;
 	}
 	inv_outbox_row_clear(&row);
-	return inv_decision_finish(app, id, err, errsz);
+	return inv_decision_finish(ctx, id, err, errsz);
 }
 
 /* Claims ORDER_ID (repositories/claims.h) before a write for it. Returns 1
  * when this claimed it (nothing of the order exists), 0 when it was claimed
  * before, -1 on failure. */
-static int claim(const inv_app_t *app, const char *order_id, char *err, size_t errsz)
+static int claim(const inv_ctx_t *ctx, const char *order_id, char *err, size_t errsz)
 {
 	int rc;
 
-	if (inv_claims_insert(app->db, &order_id, 1, &rc, err, errsz) != INV_REPO_OK)
+	if (inv_claims_insert(ctx->db, &order_id, 1, &rc, err, errsz) != INV_REPO_OK)
 		return -1;
 	if (rc == INV_REPO_OK)
 		inv_crash_point("claim");
@@ -166,7 +166,7 @@ static bool reserved_lines(const inv_outbox_row_t *row, const char *order_id,
 
 /* Releases what ORDER_ID holds into RELEASED (EDA_EVENT_MAX_ITEMS). FRESH:
  * this cancel claimed the order. Returns how many lines, or -1 with ERR. */
-static int release_held(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+static int release_held(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                         bool fresh, inv_line_t *released, char *err, size_t errsz)
 {
 	char placed[INV_OUTBOX_ID_MAX];
@@ -176,7 +176,7 @@ static int release_held(const inv_app_t *app, const eda_event_t *ev, const char 
 	inv_outbox_id(placed, order_id, "placed");
 	/* A cancel handled before is handled again: its releases report
 	 * "applied before" and its row is found as a duplicate by the caller. */
-	rc = fresh ? 0 : inv_outbox_get(app->db, placed, &row, err, errsz);
+	rc = fresh ? 0 : inv_outbox_get(ctx->db, placed, &row, err, errsz);
 	if (rc < 0)
 		return -1;
 	/* A failed order was compensated already: it holds nothing. A reserved
@@ -187,14 +187,14 @@ static int release_held(const inv_app_t *app, const eda_event_t *ev, const char 
 		inv_order_lines_t lines;
 		bool known = rc == 1 && reserved_lines(&row, order_id, &lines);
 
-		n = inv_release_all(app, ev, order_id, known ? &lines : NULL, known, released, err,
+		n = inv_release_all(ctx, ev, order_id, known ? &lines : NULL, known, released, err,
 		                    errsz);
 	}
 	inv_outbox_row_clear(&row);
 	return n;
 }
 
-int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
+int inv_release_order(const inv_ctx_t *ctx, const eda_event_t *ev, char *err, size_t errsz)
 {
 	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
 	char cancelled[INV_OUTBOX_ID_MAX];
@@ -213,17 +213,17 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 	 * RETENTION_SECONDS): the ledger, kept forever, tells which. Rare (the
 	 * OrderPlaced comes first on the same partition), so its lookup costs
 	 * little. */
-	fresh = claim(app, order_id, err, errsz);
+	fresh = claim(ctx, order_id, err, errsz);
 	if (fresh < 0)
 		return -1;
-	n = release_held(app, ev, order_id, fresh, released, err, errsz);
+	n = release_held(ctx, ev, order_id, fresh, released, err, errsz);
 	if (n < 0)
 		return -1;
 	inv_outbox_id(cancelled, order_id, "cancelled");
 	if (n > 0)
 		event = inv_result_event(ev, EDA_EVENT_INVENTORY_RELEASED, order_id,
 		                         inv_released_data(order_id, released, (size_t)n));
-	rc = inv_outbox_insert(app->db, cancelled, order_id, n > 0 ? "released" : "nothing", event,
+	rc = inv_outbox_insert(ctx->db, cancelled, order_id, n > 0 ? "released" : "nothing", event,
 	                       NULL, 0, err, errsz);
 	if (rc == INV_REPO_OK)
 		inv_crash_point("outbox-insert");
@@ -232,9 +232,9 @@ int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		        order_id, "event_id", ev->id, NULL);
 	/* Our row, our event: publish it without reading the row back. */
 	if (rc == INV_REPO_OK)
-		inv_decision_publish(app, cancelled, event, NULL, 0);
+		inv_decision_publish(ctx, cancelled, event, NULL, 0);
 	free(event);
 	if (rc == INV_REPO_ERR)
 		return -1;
-	return rc == INV_REPO_OK ? 0 : inv_decision_finish(app, cancelled, err, errsz);
+	return rc == INV_REPO_OK ? 0 : inv_decision_finish(ctx, cancelled, err, errsz);
 }

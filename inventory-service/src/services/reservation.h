@@ -112,7 +112,7 @@
 
 /* Handles a validated OrderPlaced. Returns 0 once the outcome is durable (its
  * result event is then in the outbox), -1 with ERR on a transient failure. */
-int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz);
+int inv_reserve_order(const inv_ctx_t *ctx, const eda_event_t *ev, char *err, size_t errsz);
 
 /* Handles the N validated OrderPlaced EVS together (a consumer's group
  * commit): one insert of their claims, one ordered insert of the ledger
@@ -121,10 +121,10 @@ int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
  * goes the per-order way afterwards (reserve.c). Returns 0 once the outcome of
  * every order is durable, -1 with ERR otherwise (some may be: handling them
  * again is harmless). */
-int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size_t n, char *err,
+int inv_reserve_orders(const inv_ctx_t *ctx, const eda_event_t *const *evs, size_t n, char *err,
                        size_t errsz);
 
 /* Handles a validated OrderCancelled, likewise. */
-int inv_release_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz);
+int inv_release_order(const inv_ctx_t *ctx, const eda_event_t *ev, char *err, size_t errsz);
 
 #endif

@@ -43,33 +43,33 @@ char *inv_result_event(const eda_event_t *cause, const char *type, const char *o
 /* Hands the decision row ID that this process just wrote to the publisher:
  * its EVENT, then the N InventoryUpdated UPDATES it carries (all borrowed),
  * without reading the row back. Nothing when EVENT is NULL. */
-void inv_decision_publish(const inv_app_t *app, const char *id, const char *event,
+void inv_decision_publish(const inv_ctx_t *ctx, const char *id, const char *event,
                           const char *const *updates, size_t n);
 
 /* Publishes the outbox row ID unless its publication was acknowledged.
  * Returns 0 or -1 with ERR. */
-int inv_decision_finish(const inv_app_t *app, const char *id, char *err, size_t errsz);
+int inv_decision_finish(const inv_ctx_t *ctx, const char *id, char *err, size_t errsz);
 
 /* release.c ------------------------------------------------------------- */
 
 /* The reservation entries of ORDER_ID into HELD (EDA_EVENT_MAX_ITEMS): by
  * the op keys of LINES when the order's lines are known, else by a query on
  * order_id. Returns how many, or -1 with ERR. */
-int inv_held_by(const inv_app_t *app, const char *order_id, const inv_order_lines_t *lines,
+int inv_held_by(const inv_ctx_t *ctx, const char *order_id, const inv_order_lines_t *lines,
                 inv_ledger_entry_t *held, char *err, size_t errsz);
 
 /* Gives back every reservation ORDER_ID holds (LINES: its lines, or NULL when
  * unknown; RESERVED: LINES come from its reserved decision, quantities and
  * all, so the ledger need not be asked). RELEASED (may be NULL) gets the
  * lines. Returns how many, or -1 with ERR. */
-int inv_release_all(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+int inv_release_all(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                     const inv_order_lines_t *lines, bool reserved, inv_line_t *released, char *err,
                     size_t errsz);
 
 /* Redoes what the order decided in outbox row ID still needs: a failure's
  * compensation, then the row's publication. LINES: the order's lines, or
  * NULL when unknown. Returns 0 or -1 with ERR. */
-int inv_redo_decided(const inv_app_t *app, const eda_event_t *ev, const char *order_id,
+int inv_redo_decided(const inv_ctx_t *ctx, const eda_event_t *ev, const char *order_id,
                      const inv_order_lines_t *lines, const char *id, char *err, size_t errsz);
 
 /* reserve.c ------------------------------------------------------------- */
@@ -82,7 +82,7 @@ inv_stock_change_t inv_reserve_change(const eda_event_t *ev, const char *order_i
  * took in its batch (TOOK) whose InventoryUpdated the winner's row lacks
  * gets it into its own ledger entry (ENTRIES, by line) and is published
  * from there. Returns 0 or -1 with ERR. */
-int inv_reserve_orphans(const inv_app_t *app, const char *id, const inv_order_lines_t *lines,
+int inv_reserve_orphans(const inv_ctx_t *ctx, const char *id, const inv_order_lines_t *lines,
                         const bool *took, const inv_ledger_entry_t *entries, inv_updates_t *u,
                         char *err, size_t errsz);
 
@@ -92,7 +92,7 @@ int inv_reserve_orphans(const inv_app_t *app, const char *id, const inv_order_li
  * whose price is not the catalogue's (services/prices.h): an undecided
  * order then fails with price_changed and takes nothing. Returns 0 once the
  * outcome is durable, -1 with ERR. */
-int inv_reserve_one(const inv_app_t *app, const eda_event_t *ev, bool fresh, json_t *stale,
+int inv_reserve_one(const inv_ctx_t *ctx, const eda_event_t *ev, bool fresh, json_t *stale,
                     char *err, size_t errsz);
 
 #endif

@@ -30,13 +30,13 @@ inv_stock_change_t inv_reserve_change(const eda_event_t *ev, const char *order_i
 }
 
 /* Fills available for the failing line and every line after it. */
-static int note_shortages(const inv_app_t *app, inv_order_lines_t *lines, size_t from, char *err,
+static int note_shortages(const inv_ctx_t *ctx, inv_order_lines_t *lines, size_t from, char *err,
                           size_t errsz)
 {
 	for (size_t i = from; i < lines->n; i++) {
 		inv_line_t *l = &lines->line[i];
 		int64_t bal = 0;
-		int rc = inv_stock_balance(app, l->sku, &bal, err, errsz);
+		int rc = inv_stock_balance(ctx, l->sku, &bal, err, errsz);
 
 		if (rc < 0)
 			return -1;
@@ -51,14 +51,14 @@ static int note_shortages(const inv_app_t *app, inv_order_lines_t *lines, size_t
 
 /* Whether the outbox holds the decision of the order (PLACED) or its cancel
  * (CANCELLED), in one round trip. Returns 0 or -1. */
-static int order_rows(const inv_app_t *app, const char *placed, const char *cancelled,
+static int order_rows(const inv_ctx_t *ctx, const char *placed, const char *cancelled,
                       int *has_placed, int *has_cancelled, char *err, size_t errsz)
 {
 	const char *ids[2] = {placed, cancelled};
 	inv_outbox_row_t rows[2];
 	int found[2];
 
-	if (inv_outbox_get_many(app->db, ids, 2, rows, found, err, errsz) != INV_REPO_OK)
+	if (inv_outbox_get_many(ctx->db, ids, 2, rows, found, err, errsz) != INV_REPO_OK)
 		return -1;
 	inv_outbox_row_clear(&rows[0]);
 	inv_outbox_row_clear(&rows[1]);
@@ -69,12 +69,12 @@ static int order_rows(const inv_app_t *app, const char *placed, const char *canc
 
 /* The InventoryUpdated of every reservation of the order appended via outbox
  * (some perhaps by an earlier delivery that died before D), into U. */
-static int via_outbox_updates(const inv_app_t *app, const eda_event_t *ev,
+static int via_outbox_updates(const inv_ctx_t *ctx, const eda_event_t *ev,
                               const inv_order_lines_t *lines, inv_updates_t *u, char *err,
                               size_t errsz)
 {
 	inv_ledger_entry_t held[EDA_EVENT_MAX_ITEMS];
-	int n = inv_held_by(app, lines->order_id, lines, held, err, errsz);
+	int n = inv_held_by(ctx, lines->order_id, lines, held, err, errsz);
 
 	if (n < 0)
 		return -1;
@@ -102,12 +102,12 @@ static int via_outbox_updates(const inv_app_t *app, const eda_event_t *ev,
 /* Another delivery decided the order first (row ID). Every line this one
  * took in its batch (TOOK) whose InventoryUpdated the winner's row lacks
  * gets it into its own ledger entry and is published from there. */
-int inv_reserve_orphans(const inv_app_t *app, const char *id, const inv_order_lines_t *lines,
+int inv_reserve_orphans(const inv_ctx_t *ctx, const char *id, const inv_order_lines_t *lines,
                         const bool *took, const inv_ledger_entry_t *entries, inv_updates_t *u,
                         char *err, size_t errsz)
 {
 	inv_outbox_row_t row;
-	int rc = inv_outbox_get(app->db, id, &row, err, errsz);
+	int rc = inv_outbox_get(ctx->db, id, &row, err, errsz);
 
 	if (rc <= 0)
 		return rc;
@@ -127,12 +127,12 @@ int inv_reserve_orphans(const inv_app_t *app, const char *id, const inv_order_li
 		}
 		if (carried)
 			continue;
-		if (inv_ledger_attach_event(app->db, &entries[i], u->event[i], err, errsz) != 0) {
+		if (inv_ledger_attach_event(ctx->db, &entries[i], u->event[i], err, errsz) != 0) {
 			inv_outbox_row_clear(&row);
 			return -1;
 		}
-		if (app->publish != NULL)
-			app->publish(app->pub, INV_COLL_LEDGER, entries[i].op,
+		if (ctx->publish != NULL)
+			ctx->publish(ctx->pub, INV_COLL_LEDGER, entries[i].op,
 			             (const char *const *)&u->event[i], 1);
 	}
 	inv_outbox_row_clear(&row);
@@ -142,7 +142,7 @@ int inv_reserve_orphans(const inv_app_t *app, const char *id, const inv_order_li
 /* Takes the lines not taken yet one by one, in order, until one is refused.
  * Lines found taken before that were appended via outbox get their
  * InventoryUpdated into U. Returns 1 when one was refused, 0, or -1. */
-static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_lines_t *lines,
+static int reserve_lines(const inv_ctx_t *ctx, const eda_event_t *ev, inv_order_lines_t *lines,
                          inv_updates_t *u, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < lines->n; i++) {
@@ -155,7 +155,7 @@ static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_
 		if (l->state == INV_LINE_TAKEN)
 			continue;
 		ch = inv_reserve_change(ev, lines->order_id, l, op);
-		rc = inv_stock_apply(app, &ch, &e, err, errsz);
+		rc = inv_stock_apply(ctx, &ch, &e, err, errsz);
 		switch (rc) {
 		case INV_STOCK_APPLIED:
 			if (e.via_outbox && u->event[i] == NULL)
@@ -168,7 +168,7 @@ static int reserve_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_
 		case INV_STOCK_TOO_MUCH:
 		case INV_STOCK_UNKNOWN:
 			l->state = rc == INV_STOCK_UNKNOWN ? INV_LINE_UNKNOWN : INV_LINE_SHORT;
-			return note_shortages(app, lines, i, err, errsz) < 0 ? -1 : 1;
+			return note_shortages(ctx, lines, i, err, errsz) < 0 ? -1 : 1;
 		default:
 			return -1;
 		}
@@ -189,7 +189,7 @@ typedef struct taken {
  * leaves (a shortage, a stale head, a redelivery) is judged line by line.
  * *EVENT gets the result event (owned). Returns 1 when the order failed, 0
  * when it is reserved, -1 with ERR. */
-static int take_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_lines_t *lines,
+static int take_lines(const inv_ctx_t *ctx, const eda_event_t *ev, inv_order_lines_t *lines,
                       taken_t *t, char **event, char *err, size_t errsz)
 {
 	inv_stock_change_t ch[EDA_EVENT_MAX_ITEMS];
@@ -198,19 +198,19 @@ static int take_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_lin
 
 	for (size_t i = 0; i < lines->n; i++)
 		ch[i] = inv_reserve_change(ev, lines->order_id, &lines->line[i], ops[i]);
-	if (inv_stock_apply_batch(app, ch, lines->n, t->entries, t->took, t->u.event, err, errsz) <
+	if (inv_stock_apply_batch(ctx, ch, lines->n, t->entries, t->took, t->u.event, err, errsz) <
 	    0)
 		return -1;
 	for (size_t i = 0; i < lines->n; i++)
 		if (t->took[i])
 			lines->line[i].state = INV_LINE_TAKEN;
-	failed = reserve_lines(app, ev, lines, &t->u, err, errsz);
+	failed = reserve_lines(ctx, ev, lines, &t->u, err, errsz);
 	if (failed < 0)
 		return -1;
 	if (failed) {
 		/* Lines past the refused one may hold entries of an earlier
 		 * delivery: D must carry all of the order's via-outbox events. */
-		if (via_outbox_updates(app, ev, lines, &t->u, err, errsz) < 0)
+		if (via_outbox_updates(ctx, ev, lines, &t->u, err, errsz) < 0)
 			return -1;
 		*event = inv_result_event(ev, EDA_EVENT_INVENTORY_RESERVATION_FAILED,
 		                          lines->order_id, inv_failed_data(lines));
@@ -225,13 +225,13 @@ static int take_lines(const inv_app_t *app, const eda_event_t *ev, inv_order_lin
  * result) as the outbox row PLACED and publishes it; when another delivery
  * decided first, follows that row instead. Returns 0 once the outcome is
  * durable, -1 with ERR. */
-static int store_decision(const inv_app_t *app, const eda_event_t *ev,
+static int store_decision(const inv_ctx_t *ctx, const eda_event_t *ev,
                           const inv_order_lines_t *lines, const char *placed, bool failed,
                           char *event, taken_t *t, char *err, size_t errsz)
 {
 	const char *list[EDA_EVENT_MAX_ITEMS];
 	size_t nupd = inv_updates_list(&t->u, list);
-	int rc = inv_outbox_insert(app->db, placed, lines->order_id, failed ? "failed" : "reserved",
+	int rc = inv_outbox_insert(ctx->db, placed, lines->order_id, failed ? "failed" : "reserved",
 	                           event, list, nupd, err, errsz);
 
 	if (rc == INV_REPO_OK)
@@ -242,7 +242,7 @@ static int store_decision(const inv_app_t *app, const eda_event_t *ev,
 	/* Our row is the decision and we hold its events: publish them without
 	 * reading the row back. */
 	if (rc == INV_REPO_OK && !failed)
-		inv_decision_publish(app, placed, event, list, nupd);
+		inv_decision_publish(ctx, placed, event, list, nupd);
 	free(event);
 	if (rc == INV_REPO_ERR)
 		return -1;
@@ -250,13 +250,13 @@ static int store_decision(const inv_app_t *app, const eda_event_t *ev,
 		return 0;
 	/* A duplicate means another delivery decided first: follow its row. */
 	if (rc == INV_REPO_DUP &&
-	    inv_reserve_orphans(app, placed, lines, t->took, t->entries, &t->u, err, errsz) < 0)
+	    inv_reserve_orphans(ctx, placed, lines, t->took, t->entries, &t->u, err, errsz) < 0)
 		return -1;
 	/* A failure still needs its compensation before its event goes out. */
-	return inv_redo_decided(app, ev, lines->order_id, lines, placed, err, errsz);
+	return inv_redo_decided(ctx, ev, lines->order_id, lines, placed, err, errsz);
 }
 
-int inv_reserve_one(const inv_app_t *app, const eda_event_t *ev, bool fresh, json_t *stale,
+int inv_reserve_one(const inv_ctx_t *ctx, const eda_event_t *ev, bool fresh, json_t *stale,
                     char *err, size_t errsz)
 {
 	inv_order_lines_t lines;
@@ -270,7 +270,7 @@ int inv_reserve_one(const inv_app_t *app, const eda_event_t *ev, bool fresh, jso
 	inv_outbox_id(placed, lines.order_id, "placed");
 	inv_outbox_id(cancelled, lines.order_id, "cancelled");
 	if (!fresh &&
-	    order_rows(app, placed, cancelled, &has_placed, &has_cancelled, err, errsz) < 0)
+	    order_rows(ctx, placed, cancelled, &has_placed, &has_cancelled, err, errsz) < 0)
 		return -1;
 	if (has_cancelled) {
 		eda_log(EDA_LOG_INFO, "order cancelled before placement: nothing reserved",
@@ -278,25 +278,25 @@ int inv_reserve_one(const inv_app_t *app, const eda_event_t *ev, bool fresh, jso
 		return 0;
 	}
 	if (has_placed)
-		return inv_redo_decided(app, ev, lines.order_id, &lines, placed, err, errsz);
+		return inv_redo_decided(ctx, ev, lines.order_id, &lines, placed, err, errsz);
 	if (stale != NULL) {
 		/* Entries an earlier delivery took are given back by the
 		 * failure's compensation (inv_redo_decided, from store_decision);
 		 * D carries their updates, as for any failure. */
 		failed = 1;
-		if (!fresh && via_outbox_updates(app, ev, &lines, &t.u, err, errsz) < 0)
+		if (!fresh && via_outbox_updates(ctx, ev, &lines, &t.u, err, errsz) < 0)
 			failed = -1;
 		else
 			event = inv_result_event(ev, EDA_EVENT_INVENTORY_RESERVATION_FAILED,
 			                         lines.order_id,
 			                         inv_price_changed_data(lines.order_id, stale));
 	} else {
-		failed = take_lines(app, ev, &lines, &t, &event, err, errsz);
+		failed = take_lines(ctx, ev, &lines, &t, &event, err, errsz);
 	}
 	/* store_decision takes EVENT; when nothing was decided there is none. */
 	rc = failed < 0
 	             ? -1
-	             : store_decision(app, ev, &lines, placed, failed == 1, event, &t, err, errsz);
+	             : store_decision(ctx, ev, &lines, placed, failed == 1, event, &t, err, errsz);
 	inv_updates_clear(&t.u);
 	return rc;
 }

@@ -20,7 +20,7 @@
 #include "services/reservation_internal.h"
 #include "utils/crash.h"
 
-int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, size_t errsz)
+int inv_reserve_order(const inv_ctx_t *ctx, const eda_event_t *ev, char *err, size_t errsz)
 {
 	const char *order_id = json_string_value(json_object_get(ev->data, "order_id"));
 
@@ -29,7 +29,7 @@ int inv_reserve_order(const inv_app_t *app, const eda_event_t *ev, char *err, si
 		return -1;
 	}
 	/* The batch's way, for its price check. */
-	return inv_reserve_orders(app, &ev, 1, err, errsz);
+	return inv_reserve_orders(ctx, &ev, 1, err, errsz);
 }
 
 /* One OrderPlaced of a batch. */
@@ -47,7 +47,7 @@ typedef struct staged {
 /* Claims the orders of S in one insert (repositories/claims.h): one claimed
  * before (decided, cancelled, or begun by a delivery that died) goes the
  * slow way, which follows what it holds. */
-static int claim_all(const inv_app_t *app, staged_t *s, size_t n, char *err, size_t errsz)
+static int claim_all(const inv_ctx_t *ctx, staged_t *s, size_t n, char *err, size_t errsz)
 {
 	const char **ids = eda_xcalloc(n + 1, sizeof(*ids));
 	int *rcs = eda_xcalloc(n + 1, sizeof(*rcs));
@@ -61,7 +61,7 @@ static int claim_all(const inv_app_t *app, staged_t *s, size_t n, char *err, siz
 		who[nids] = i;
 		ids[nids++] = s[i].lines.order_id;
 	}
-	if (inv_claims_insert(app->db, ids, nids, rcs, err, errsz) != INV_REPO_OK)
+	if (inv_claims_insert(ctx->db, ids, nids, rcs, err, errsz) != INV_REPO_OK)
 		goto out;
 	for (size_t j = 0; j < nids; j++) {
 		s[who[j]].fresh = rcs[j] == INV_REPO_OK;
@@ -80,7 +80,7 @@ out:
 
 /* The batch's view of the heads of every SKU its fast orders touch, from the
  * hints or the ledger (inv_stock_heads), into the table VIEW. */
-static int view_heads(const inv_app_t *app, const staged_t *s, size_t n, size_t nlines,
+static int view_heads(const inv_ctx_t *ctx, const staged_t *s, size_t n, size_t nlines,
                       inv_heads_t *view, char *err, size_t errsz)
 {
 	const char **skus = eda_xcalloc(nlines + 1, sizeof(*skus));
@@ -99,7 +99,7 @@ static int view_heads(const inv_app_t *app, const staged_t *s, size_t n, size_t 
 			skus[nskus++] = sku;
 		}
 	}
-	if (inv_stock_heads(app, skus, nskus, c, err, errsz) < 0)
+	if (inv_stock_heads(ctx, skus, nskus, c, err, errsz) < 0)
 		goto out;
 	for (size_t j = 0; j < nskus; j++)
 		inv_heads_put(view, skus[j], c[j].version, c[j].stock);
@@ -156,7 +156,7 @@ static void decide_landed(staged_t *s, inv_ledger_entry_t *chain)
 /* Writes the decisions of the landed orders of S in one insert and hands
  * them to the publisher; an order another delivery decided first follows
  * that row, as the per-order way does. Returns 0 or -1. */
-static int write_decisions(const inv_app_t *app, staged_t *s, size_t n, inv_ledger_entry_t *chain,
+static int write_decisions(const inv_ctx_t *ctx, staged_t *s, size_t n, inv_ledger_entry_t *chain,
                            char *err, size_t errsz)
 {
 	inv_outbox_new_t *rows = eda_xcalloc(n + 1, sizeof(*rows));
@@ -183,7 +183,7 @@ static int write_decisions(const inv_app_t *app, staged_t *s, size_t n, inv_ledg
 		goto ok;
 	/* A row of unknown fate fails the whole flush: every order is handled
 	 * again, and the rerun finds what landed. */
-	if (inv_outbox_insert_many(app->db, rows, nrows, rcs, err, errsz) != INV_REPO_OK)
+	if (inv_outbox_insert_many(ctx->db, rows, nrows, rcs, err, errsz) != INV_REPO_OK)
 		goto out;
 	for (size_t j = 0; j < nrows && !stored; j++)
 		stored = rcs[j] == INV_REPO_OK;
@@ -196,16 +196,16 @@ static int write_decisions(const inv_app_t *app, staged_t *s, size_t n, inv_ledg
 		if (rcs[j] == INV_REPO_OK) {
 			eda_log(EDA_LOG_INFO, "reserved", "order_id", o->lines.order_id, "event_id",
 			        o->ev->id, NULL);
-			inv_decision_publish(app, o->placed, o->event, rows[j].updates,
+			inv_decision_publish(ctx, o->placed, o->event, rows[j].updates,
 			                     rows[j].nupdates);
 			continue;
 		}
 		/* Decided by another delivery in the meantime. */
 		for (size_t k = 0; k < o->lines.n; k++)
 			took[k] = true;
-		if (inv_reserve_orphans(app, o->placed, &o->lines, took, &chain[o->first], &o->u,
+		if (inv_reserve_orphans(ctx, o->placed, &o->lines, took, &chain[o->first], &o->u,
 		                        err, errsz) < 0 ||
-		    inv_redo_decided(app, o->ev, o->lines.order_id, &o->lines, o->placed, err,
+		    inv_redo_decided(ctx, o->ev, o->lines.order_id, &o->lines, o->placed, err,
 		                     errsz) < 0)
 			goto out;
 	}
@@ -242,21 +242,21 @@ static int stage(staged_t *s, const eda_event_t *const *evs, size_t n, size_t *n
  * them in one ordered insert; *LANDED gets how many landed. The orders all
  * of whose entries landed are decided reserved (decide_landed), the others
  * are left to the per-order way. Returns 0, or -1 with ERR. */
-static int append_chain(const inv_app_t *app, staged_t *s, size_t n, size_t nlines,
+static int append_chain(const inv_ctx_t *ctx, staged_t *s, size_t n, size_t nlines,
                         inv_ledger_entry_t *chain, size_t *landed, char *err, size_t errsz)
 {
 	inv_heads_t *view = inv_heads_new(nlines + 1);
 	size_t nchain = 0;
 	int rc = -1;
 
-	if (view_heads(app, s, n, nlines, view, err, errsz) < 0)
+	if (view_heads(ctx, s, n, nlines, view, err, errsz) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (!s[i].slow && !chain_order(&s[i], view, chain, &nchain))
 			s[i].slow = true;
 	/* One ordered insert for the whole chain: it stops at the first refused
 	 * entry, so an entry computed from a refused predecessor never lands. */
-	switch (inv_ledger_append_chain(app->db, chain, nchain, landed, err, errsz)) {
+	switch (inv_ledger_append_chain(ctx->db, chain, nchain, landed, err, errsz)) {
 	case INV_REPO_OK:
 	case INV_REPO_DUP:
 		break;
@@ -265,7 +265,7 @@ static int append_chain(const inv_app_t *app, staged_t *s, size_t n, size_t nlin
 	}
 	if (*landed > 0) {
 		inv_crash_point("ledger-append");
-		inv_stock_landed(app, chain, *landed);
+		inv_stock_landed(ctx, chain, *landed);
 	}
 	/* An order with an entry at or past the refused one is judged again on
 	 * the ledger (its landed entries, if any, count as taken there). */
@@ -283,7 +283,7 @@ out:
 	return rc;
 }
 
-int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size_t n, char *err,
+int inv_reserve_orders(const inv_ctx_t *ctx, const eda_event_t *const *evs, size_t n, char *err,
                        size_t errsz)
 {
 	staged_t *s = eda_xcalloc(n + 1, sizeof(*s));
@@ -292,22 +292,22 @@ int inv_reserve_orders(const inv_app_t *app, const eda_event_t *const *evs, size
 	size_t nlines = 0, landed = 0;
 	int rc = -1;
 
-	if (stage(s, evs, n, &nlines, err, errsz) < 0 || claim_all(app, s, n, err, errsz) < 0)
+	if (stage(s, evs, n, &nlines, err, errsz) < 0 || claim_all(ctx, s, n, err, errsz) < 0)
 		goto out;
 	/* After the claims: an order failed on its price is claimed like any. */
-	if (inv_prices_check(app, evs, n, stale, err, errsz) < 0)
+	if (inv_prices_check(ctx, evs, n, stale, err, errsz) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		s[i].slow = s[i].slow || stale[i] != NULL;
 	chain = eda_xcalloc(nlines + 1, sizeof(*chain));
-	if (append_chain(app, s, n, nlines, chain, &landed, err, errsz) < 0 ||
-	    write_decisions(app, s, n, chain, err, errsz) < 0)
+	if (append_chain(ctx, s, n, nlines, chain, &landed, err, errsz) < 0 ||
+	    write_decisions(ctx, s, n, chain, err, errsz) < 0)
 		goto out;
 	/* After the decisions are out: the cache is not on their way. */
-	inv_stock_cache(app, chain, NULL, landed);
+	inv_stock_cache(ctx, chain, NULL, landed);
 	for (size_t i = 0; i < n; i++)
 		if (s[i].slow &&
-		    inv_reserve_one(app, s[i].ev, s[i].fresh, stale[i], err, errsz) < 0)
+		    inv_reserve_one(ctx, s[i].ev, s[i].fresh, stale[i], err, errsz) < 0)
 			goto out;
 	rc = 0;
 out:

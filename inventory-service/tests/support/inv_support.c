@@ -581,7 +581,7 @@ void ts_inv_db_drop(inv_db_t *db, const char *name)
 	inv_db_close(db);
 }
 
-void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock)
+void ts_inv_put(const inv_ctx_t *ctx, const char *sku, int64_t stock)
 {
 	inv_product_t p = {.price_cents = 1000, .stock = stock};
 	bool created;
@@ -589,7 +589,7 @@ void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock)
 
 	snprintf(p.sku, sizeof(p.sku), "%s", sku);
 	p.name = strdup(sku);
-	ck_assert_int_eq(inv_product_put(app, &p, "req-1", &created, err, sizeof(err)),
+	ck_assert_int_eq(inv_product_put(ctx, &p, "req-1", &created, err, sizeof(err)),
 	                 INV_STOCK_OK);
 	inv_product_clear(&p);
 }
