@@ -98,7 +98,7 @@ static int head_window(inv_db_t *db, const char *sku, int64_t from, inv_ledger_e
 		list[i] = ids[i];
 	}
 	if (inv_db_is_ferretdb(db)) {
-		/* One equality lookup per version (find_in.h: a scan inside
+		/* One equality lookup per version (repositories/mongo.h: a scan inside
 		 * PostgreSQL, far cheaper than FerretDB reading the collection
 		 * for $in), stopping at the first missing one: versions are
 		 * contiguous, and the head is usually a few versions past FROM. */

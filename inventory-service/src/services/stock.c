@@ -152,11 +152,45 @@ static inv_stock_rc_t refuse(const inv_ctx_t *ctx, const inv_stock_change_t *ch,
 	return rc;
 }
 
+/* The entry that applies CH on HEAD (NULL: the SKU has no entry yet) into
+ * *E: the next version, and the delta (for a set, what takes the balance
+ * there). Its balance is left for the caller to check. */
+static void next_entry(const inv_stock_change_t *ch, const inv_ledger_entry_t *head,
+                       inv_ledger_entry_t *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->sku, sizeof(e->sku), "%s", ch->sku);
+	snprintf(e->kind, sizeof(e->kind), "%s", ch->kind);
+	snprintf(e->op, sizeof(e->op), "%s", ch->op);
+	if (ch->order_id != NULL)
+		snprintf(e->order_id, sizeof(e->order_id), "%s", ch->order_id);
+	e->version = head != NULL ? head->version + 1 : 1;
+	e->delta = ch->set ? ch->amount - (head != NULL ? head->balance : 0) : ch->amount;
+}
+
+/* Entry E, carrying EVENT (taken), landed: the hints learn it, its event
+ * goes to the publisher, the products cache follows. */
+static void appended(const inv_ctx_t *ctx, const inv_ledger_entry_t *e, char *event)
+{
+	char cerr[256];
+
+	inv_crash_point("ledger-append");
+	inv_heads_put(ctx->heads, e->sku, e->version, e->balance);
+	if (ctx->publish != NULL)
+		ctx->publish(ctx->pub, INV_COLL_LEDGER, e->op, (const char *const *)&event, 1);
+	free(event);
+	/* The cache is only for reads; a failure here is logged, the ledger
+	 * already holds the truth. */
+	if (inv_products_cache_stock(ctx->db, e->sku, e->balance, e->version, cerr, sizeof(cerr)) !=
+	    0)
+		eda_log(EDA_LOG_WARN, "stock cache not updated", "sku", e->sku, "why", cerr, NULL);
+	inv_crash_point("cache-update");
+}
+
 inv_stock_rc_t inv_stock_apply(const inv_ctx_t *ctx, const inv_stock_change_t *ch,
                                inv_ledger_entry_t *entry, char *err, size_t errsz)
 {
 	inv_ledger_entry_t head, e, tmp;
-	char cerr[256];
 	inv_stock_rc_t rc;
 	int exact = 0;    /* head read from the ledger itself, not the cache */
 	int64_t from = 0; /* a version known to exist, where the head search starts */
@@ -181,14 +215,7 @@ inv_stock_rc_t inv_stock_apply(const inv_ctx_t *ctx, const inv_stock_change_t *c
 			inv_heads_put(ctx->heads, ch->sku, head.version, head.balance);
 		if (found == 0 && !ch->set)
 			return refuse(ctx, ch, INV_STOCK_UNKNOWN, entry, NULL, err, errsz);
-		memset(&e, 0, sizeof(e));
-		snprintf(e.sku, sizeof(e.sku), "%s", ch->sku);
-		snprintf(e.kind, sizeof(e.kind), "%s", ch->kind);
-		snprintf(e.op, sizeof(e.op), "%s", ch->op);
-		if (ch->order_id != NULL)
-			snprintf(e.order_id, sizeof(e.order_id), "%s", ch->order_id);
-		e.version = found ? head.version + 1 : 1;
-		e.delta = ch->set ? ch->amount - (found ? head.balance : 0) : ch->amount;
+		next_entry(ch, found ? &head : NULL, &e);
 		if (found && ch->set && e.delta == 0 && exact) {
 			*entry = head;
 			return INV_STOCK_OK; /* nothing changes, nothing to publish */
@@ -207,19 +234,7 @@ inv_stock_rc_t inv_stock_apply(const inv_ctx_t *ctx, const inv_stock_change_t *c
 		event = inv_stock_updated_event(ch, &e);
 		arc = inv_ledger_append(ctx->db, &e, event, err, errsz);
 		if (arc == INV_REPO_OK) {
-			inv_crash_point("ledger-append");
-			inv_heads_put(ctx->heads, e.sku, e.version, e.balance);
-			if (ctx->publish != NULL)
-				ctx->publish(ctx->pub, INV_COLL_LEDGER, e.op,
-				             (const char *const *)&event, 1);
-			free(event);
-			/* The cache is only for reads; a failure here is logged,
-			 * the ledger already holds the truth. */
-			if (inv_products_cache_stock(ctx->db, e.sku, e.balance, e.version, cerr,
-			                             sizeof(cerr)) != 0)
-				eda_log(EDA_LOG_WARN, "stock cache not updated", "sku", e.sku,
-				        "why", cerr, NULL);
-			inv_crash_point("cache-update");
+			appended(ctx, &e, event);
 			*entry = e;
 			return INV_STOCK_OK;
 		}
