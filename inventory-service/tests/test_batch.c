@@ -28,22 +28,22 @@
 #include "support/inv_support.h"
 
 typedef struct fixture {
-	inv_app_t app;
+	inv_ctx_t ctx;
 	char db[64];
 } fixture_t;
 
 static void up(fixture_t *f)
 {
-	memset(&f->app, 0, sizeof(f->app));
-	f->app.db = ts_inv_db_new("invb", f->db);
-	f->app.heads = inv_heads_new(64);
-	f->app.store_currency = "EUR";
+	memset(&f->ctx, 0, sizeof(f->ctx));
+	f->ctx.db = ts_inv_db_new("invb", f->db);
+	f->ctx.heads = inv_heads_new(64);
+	f->ctx.store_currency = "EUR";
 }
 
 static void down(fixture_t *f)
 {
-	inv_heads_free(f->app.heads);
-	ts_inv_db_drop(f->app.db, f->db);
+	inv_heads_free(f->ctx.heads);
+	ts_inv_db_drop(f->ctx.db, f->db);
 }
 
 static eda_event_t *placed(const char *order_id, size_t n, const char *const *skus, const int *qty)
@@ -63,7 +63,7 @@ static const char *outcome(fixture_t *f, const char *order_id, char out[24])
 	int rc;
 
 	inv_outbox_id(id, order_id, "placed");
-	rc = inv_outbox_get(f->app.db, id, &row, err, sizeof(err));
+	rc = inv_outbox_get(f->ctx.db, id, &row, err, sizeof(err));
 	ck_assert_int_ge(rc, 0);
 	snprintf(out, 24, "%s", rc == 1 ? row.outcome : "none");
 	inv_outbox_row_clear(&row);
@@ -75,8 +75,8 @@ static const char *outcome(fixture_t *f, const char *order_id, char out[24])
  * Returns the head's balance. */
 static int64_t check_chain(fixture_t *f, const char *sku)
 {
-	mongoc_client_t *c = inv_db_acquire(f->app.db);
-	mongoc_collection_t *coll = inv_db_collection(f->app.db, c, INV_COLL_LEDGER);
+	mongoc_client_t *c = inv_db_acquire(f->ctx.db);
+	mongoc_collection_t *coll = inv_db_collection(f->ctx.db, c, INV_COLL_LEDGER);
 	bson_t *filter = BCON_NEW("sku", BCON_UTF8(sku));
 	bson_t *opts = BCON_NEW("sort", "{", "version", BCON_INT32(1), "}");
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
@@ -106,7 +106,7 @@ static int64_t check_chain(fixture_t *f, const char *sku)
 	bson_destroy(opts);
 	bson_destroy(filter);
 	mongoc_collection_destroy(coll);
-	inv_db_release(f->app.db, c);
+	inv_db_release(f->ctx.db, c);
 	return balance;
 }
 
@@ -123,13 +123,13 @@ START_TEST(chain_stops_at_a_version_taken_by_another_process)
 	char err[256], o[24];
 
 	up(&f);
-	ts_inv_put(&f.app, "SKU-A", 10);
-	ts_inv_put(&f.app, "SKU-B", 10);
-	ts_inv_competitor_takes(f.app.db, "SKU-A", 5);
+	ts_inv_put(&f.ctx, "SKU-A", 10);
+	ts_inv_put(&f.ctx, "SKU-B", 10);
+	ts_inv_competitor_takes(f.ctx.db, "SKU-A", 5);
 	evs[0] = placed("order-0", 1, b, q1);
 	evs[1] = placed("order-1", 2, ab, q2);
 	evs[2] = placed("order-2", 1, a, q6);
-	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 3, err,
+	ck_assert_msg(inv_reserve_orders(&f.ctx, (const eda_event_t *const *)evs, 3, err,
 	                                 sizeof(err)) == 0,
 	              "%s", err);
 	ck_assert_str_eq(outcome(&f, "order-0", o), "reserved");
@@ -139,7 +139,7 @@ START_TEST(chain_stops_at_a_version_taken_by_another_process)
 	ck_assert_int_eq(check_chain(&f, "SKU-B"), 8);
 	/* Handling the batch again (a redelivery after a failed flush) changes
 	 * nothing. */
-	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 3, err,
+	ck_assert_msg(inv_reserve_orders(&f.ctx, (const eda_event_t *const *)evs, 3, err,
 	                                 sizeof(err)) == 0,
 	              "%s", err);
 	ck_assert_int_eq(check_chain(&f, "SKU-A"), 3);
@@ -161,12 +161,12 @@ START_TEST(later_orders_see_earlier_ones_of_the_batch)
 	char err[256], o[24];
 
 	up(&f);
-	ts_inv_put(&f.app, "SKU-C", 5);
+	ts_inv_put(&f.ctx, "SKU-C", 5);
 	evs[0] = placed("order-a", 1, c, q3);
 	evs[1] = placed("order-a", 1, c, q3);
 	evs[2] = placed("order-b", 1, c, q3);
 	evs[3] = placed("order-c", 1, c, q2);
-	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, 4, err,
+	ck_assert_msg(inv_reserve_orders(&f.ctx, (const eda_event_t *const *)evs, 4, err,
 	                                 sizeof(err)) == 0,
 	              "%s", err);
 	ck_assert_str_eq(outcome(&f, "order-a", o), "reserved");
@@ -197,7 +197,7 @@ START_TEST(a_partly_handled_batch_goes_through_in_one_pass)
 	char err[256], o[24], id[16];
 
 	up(&f);
-	ts_inv_put(&f.app, "SKU-D", 100);
+	ts_inv_put(&f.ctx, "SKU-D", 100);
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "order-%d", i);
 		evs[i] = placed(id, 1, d, q1);
@@ -205,13 +205,13 @@ START_TEST(a_partly_handled_batch_goes_through_in_one_pass)
 	/* The delivery that died decided orders 0, 2 and 4 and only claimed
 	 * order 6. */
 	for (int i = 0; i < N - 2; i += 2)
-		ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)&evs[i], 1,
+		ck_assert_msg(inv_reserve_orders(&f.ctx, (const eda_event_t *const *)&evs[i], 1,
 		                                 err, sizeof(err)) == 0,
 		              "%s", err);
-	ck_assert_int_eq(inv_claims_insert(f.app.db, claimed, 1, rcs, err, sizeof(err)),
+	ck_assert_int_eq(inv_claims_insert(f.ctx.db, claimed, 1, rcs, err, sizeof(err)),
 	                 INV_REPO_OK);
 	ck_assert_int_eq(rcs[0], INV_REPO_OK);
-	ck_assert_msg(inv_reserve_orders(&f.app, (const eda_event_t *const *)evs, N, err,
+	ck_assert_msg(inv_reserve_orders(&f.ctx, (const eda_event_t *const *)evs, N, err,
 	                                 sizeof(err)) == 0,
 	              "%s", err);
 	for (int i = 0; i < N; i++) {
@@ -236,8 +236,8 @@ START_TEST(an_unordered_insert_tells_stored_from_refused)
 	char err[256];
 
 	up(&f);
-	ck_assert_int_eq(inv_claims_insert(f.app.db, first, 2, rcs, err, sizeof(err)), INV_REPO_OK);
-	ck_assert_msg(inv_claims_insert(f.app.db, all, 5, rcs, err, sizeof(err)) == INV_REPO_OK,
+	ck_assert_int_eq(inv_claims_insert(f.ctx.db, first, 2, rcs, err, sizeof(err)), INV_REPO_OK);
+	ck_assert_msg(inv_claims_insert(f.ctx.db, all, 5, rcs, err, sizeof(err)) == INV_REPO_OK,
 	              "%s", err);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(rcs[i], want[i]);
@@ -273,19 +273,19 @@ START_TEST(marking_a_large_backlog_published)
 		snprintf(order, sizeof(order), "order-%d", i);
 		inv_outbox_id(ids[i], order, "placed");
 		list[i] = ids[i];
-		ck_assert_msg(inv_outbox_insert(f.app.db, ids[i], order, "reserved", "{}", NULL, 0,
+		ck_assert_msg(inv_outbox_insert(f.ctx.db, ids[i], order, "reserved", "{}", NULL, 0,
 		                                err, sizeof(err)) == INV_REPO_OK,
 		              "%s", err);
 	}
-	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
+	ck_assert_int_eq(inv_unpublished(f.ctx.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
 	                                 sizeof(err)),
 	                 ROWS);
 	ck_assert_int_eq(left, ROWS);
-	ck_assert_msg(inv_mark_published(f.app.db, INV_COLL_OUTBOX, list, ROWS, err, sizeof(err)) ==
+	ck_assert_msg(inv_mark_published(f.ctx.db, INV_COLL_OUTBOX, list, ROWS, err, sizeof(err)) ==
 	                      INV_REPO_OK,
 	              "%s", err);
 	left = 0;
-	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
+	ck_assert_int_eq(inv_unpublished(f.ctx.db, INV_COLL_OUTBOX, ROWS, count_row, &left, err,
 	                                 sizeof(err)),
 	                 0);
 	ck_assert_int_eq(left, 0);
@@ -308,25 +308,25 @@ START_TEST(a_marker_without_its_row_is_dropped_once_old)
 	int handed = 0;
 
 	up(&f);
-	ck_assert_int_eq(inv_pending_add(f.app.db, INV_COLL_OUTBOX, &young, 1, err, sizeof(err)),
+	ck_assert_int_eq(inv_pending_add(f.ctx.db, INV_COLL_OUTBOX, &young, 1, err, sizeof(err)),
 	                 INV_REPO_OK);
-	c = inv_db_acquire(f.app.db);
-	pending = inv_db_collection(f.app.db, c, INV_COLL_PENDING);
+	c = inv_db_acquire(f.ctx.db);
+	pending = inv_db_collection(f.ctx.db, c, INV_COLL_PENDING);
 	old = BCON_NEW("_id", BCON_UTF8("outbox/old/placed"), "coll", BCON_UTF8(INV_COLL_OUTBOX),
 	               "key", BCON_UTF8("old/placed"), "ts", BCON_INT64(1));
 	ck_assert_msg(mongoc_collection_insert_one(pending, old, NULL, NULL, &be), "%s",
 	              be.message);
 	bson_destroy(old);
 	mongoc_collection_destroy(pending);
-	inv_db_release(f.app.db, c);
+	inv_db_release(f.ctx.db, c);
 
-	ck_assert_int_eq(inv_unpublished(f.app.db, INV_COLL_OUTBOX, 10, count_row, &handed, err,
+	ck_assert_int_eq(inv_unpublished(f.ctx.db, INV_COLL_OUTBOX, 10, count_row, &handed, err,
 	                                 sizeof(err)),
 	                 0);
 	ck_assert_int_eq(handed, 0);
-	ck_assert_int_eq(inv_pending_has(f.app.db, INV_COLL_OUTBOX, "old/placed", err, sizeof(err)),
+	ck_assert_int_eq(inv_pending_has(f.ctx.db, INV_COLL_OUTBOX, "old/placed", err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(inv_pending_has(f.app.db, INV_COLL_OUTBOX, young, err, sizeof(err)), 1);
+	ck_assert_int_eq(inv_pending_has(f.ctx.db, INV_COLL_OUTBOX, young, err, sizeof(err)), 1);
 	down(&f);
 }
 END_TEST

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/database.h"
+#include "config/migrations.h"
 #include "eda/log.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
@@ -101,7 +102,7 @@ static inv_db_t *open_db(const run_t *r)
 	                           r->t.db, 4, 0, err, sizeof(err));
 
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_int_eq(inv_db_ensure_indexes(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(inv_migrate(db, err, sizeof(err)), 0);
 	return db;
 }
 
@@ -109,7 +110,7 @@ static inv_db_t *open_db(const run_t *r)
 static void prepare(run_t *r, const scenario_t *sc)
 {
 	inv_db_t *db = open_db(r);
-	inv_app_t app = {.db = db, .store_currency = "EUR"};
+	inv_ctx_t ctx = {.db = db, .store_currency = "EUR"};
 	char err[256], *placed;
 
 	for (int i = 0; i < NSKU; i++) {
@@ -118,7 +119,7 @@ static void prepare(run_t *r, const scenario_t *sc)
 		bool created;
 
 		snprintf(p.sku, sizeof(p.sku), "%s", skus[i]);
-		ck_assert_int_eq(inv_product_put(&app, &p, NULL, &created, err, sizeof(err)), 0);
+		ck_assert_int_eq(inv_product_put(&ctx, &p, NULL, &created, err, sizeof(err)), 0);
 		inv_product_clear(&p);
 	}
 	ts_uuid(r->order);
@@ -127,7 +128,7 @@ static void prepare(run_t *r, const scenario_t *sc)
 		eda_event_t *ev = NULL;
 
 		ck_assert_int_eq(eda_event_parse(placed, strlen(placed), &ev, err, sizeof(err)), 0);
-		ck_assert_int_eq(inv_reserve_order(&app, ev, err, sizeof(err)), 0);
+		ck_assert_int_eq(inv_reserve_order(&ctx, ev, err, sizeof(err)), 0);
 		eda_event_free(ev);
 	}
 	mark_all(db);
@@ -146,7 +147,7 @@ static void prepare(run_t *r, const scenario_t *sc)
 static void check_outcome(run_t *r, const scenario_t *sc, long n)
 {
 	inv_db_t *db = open_db(r);
-	inv_app_t app = {.db = db, .store_currency = "EUR"};
+	inv_ctx_t ctx = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	ck_assert_msg(ts_events_wait(&r->ev, sc->result, r->order, 1, WAIT_MS) >= 1,
@@ -155,7 +156,7 @@ static void check_outcome(run_t *r, const scenario_t *sc, long n)
 		int64_t bal = -1;
 
 		ts_events_wait(&r->ev, "InventoryUpdated", skus[i], sc->updates[i], WAIT_MS);
-		ck_assert_int_eq(inv_stock_balance(&app, skus[i], &bal, err, sizeof(err)), 1);
+		ck_assert_int_eq(inv_stock_balance(&ctx, skus[i], &bal, err, sizeof(err)), 1);
 		ck_assert_msg(bal == sc->final[i], "%s, crash at %ld: %s stock %lld, want %lld",
 		              sc->name, n, skus[i], (long long)bal, (long long)sc->final[i]);
 		ck_assert_msg(ts_events_distinct(&r->ev, "InventoryUpdated", skus[i]) ==
@@ -297,7 +298,7 @@ static void mix_send(mix_run_t *m, int from, int to)
 static void mix_prepare(mix_run_t *m)
 {
 	inv_db_t *db = open_db(&m->r);
-	inv_app_t app = {.db = db, .store_currency = "EUR"};
+	inv_ctx_t ctx = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	for (int i = 0; i < NSKU; i++) {
@@ -306,7 +307,7 @@ static void mix_prepare(mix_run_t *m)
 		bool created;
 
 		snprintf(p.sku, sizeof(p.sku), "%s", skus[i]);
-		ck_assert_int_eq(inv_product_put(&app, &p, NULL, &created, err, sizeof(err)), 0);
+		ck_assert_int_eq(inv_product_put(&ctx, &p, NULL, &created, err, sizeof(err)), 0);
 		inv_product_clear(&p);
 	}
 	mark_all(db);
@@ -364,7 +365,7 @@ static int mix_crashed(mix_run_t *m, size_t want)
 static void mix_check(mix_run_t *m, long n)
 {
 	inv_db_t *db = open_db(&m->r);
-	inv_app_t app = {.db = db, .store_currency = "EUR"};
+	inv_ctx_t ctx = {.db = db, .store_currency = "EUR"};
 	char err[256];
 
 	for (int i = 0; i < MIX_ALL; i++) {
@@ -378,7 +379,7 @@ static void mix_check(mix_run_t *m, long n)
 	for (int k = 0; k < NSKU; k++) {
 		int64_t bal = -1;
 
-		ck_assert_int_eq(inv_stock_balance(&app, skus[k], &bal, err, sizeof(err)), 1);
+		ck_assert_int_eq(inv_stock_balance(&ctx, skus[k], &bal, err, sizeof(err)), 1);
 		ck_assert_msg(bal == MIX_STOCK - (MIX_ALL - 1) * mix_qty[k],
 		              "crash at %ld: %s stock %lld, want %d", n, skus[k], (long long)bal,
 		              MIX_STOCK - (MIX_ALL - 1) * mix_qty[k]);

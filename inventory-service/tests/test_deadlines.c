@@ -3,9 +3,9 @@
  * server that accepts connections and never answers (ts_silent_start), the
  * products API answers 503 with a problem document and Retry-After, /readyz
  * says not ready within 2 s, and a consumer's batch fails instead of waiting
- * (mongo-c-driver's own socket deadline is 5 minutes). The app is wired as
- * main.c wires it: the real routes and readiness check on the real HTTP
- * server, on a pool opened with a short MONGODB_TIMEOUT_MS.
+ * (mongo-c-driver's own socket deadline is 5 minutes). The services are
+ * wired as src/app.c wires them: the real routes and readiness check on the
+ * real HTTP server, on a pool opened with a short MONGODB_TIMEOUT_MS.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -26,7 +26,7 @@
 
 typedef struct hung {
 	ts_silent_t *silent;
-	inv_app_t app;
+	inv_ctx_t ctx;
 	eda_http_server_t *http;
 } hung_t;
 
@@ -41,25 +41,25 @@ static void up(hung_t *h)
 
 	h->silent = ts_silent_start();
 	snprintf(url, sizeof(url), "mongodb://127.0.0.1:%u/inventory", ts_silent_port(h->silent));
-	memset(&h->app, 0, sizeof(h->app));
-	h->app.db = inv_db_open(url, NULL, 4, TIMEOUT_MS, err, sizeof(err));
-	ck_assert_msg(h->app.db != NULL, "%s", err);
-	h->app.store_currency = "EUR";
+	memset(&h->ctx, 0, sizeof(h->ctx));
+	h->ctx.db = inv_db_open(url, NULL, 4, TIMEOUT_MS, err, sizeof(err));
+	ck_assert_msg(h->ctx.db != NULL, "%s", err);
+	h->ctx.store_currency = "EUR";
 	h->http = eda_http_server_new(&(eda_http_config_t){.bind_addr = "127.0.0.1",
 	                                                   .port = 0,
 	                                                   .threads = 2,
 	                                                   .service = "test-deadlines"},
 	                              err, sizeof(err));
 	ck_assert_msg(h->http != NULL, "%s", err);
-	ck_assert_int_eq(inv_products_routes(h->http, &h->app), 0);
-	ck_assert_int_eq(eda_http_add_ready_check(h->http, "mongodb", mongo_ready, h->app.db), 0);
+	ck_assert_int_eq(inv_products_routes(h->http, &h->ctx), 0);
+	ck_assert_int_eq(eda_http_add_ready_check(h->http, "mongodb", mongo_ready, h->ctx.db), 0);
 	ck_assert_msg(eda_http_server_start(h->http, err, sizeof(err)) == 0, "%s", err);
 }
 
 static void down(hung_t *h)
 {
 	eda_http_server_free(h->http);
-	inv_db_close(h->app.db);
+	inv_db_close(h->ctx.db);
 	ts_silent_stop(h->silent);
 }
 
@@ -178,7 +178,7 @@ START_TEST(a_batch_fails_instead_of_waiting)
 	up(&h);
 	ck_assert_int_eq(eda_event_parse(v, strlen(v), &ev, err, sizeof(err)), 0);
 	ck_assert_int_eq(
-	        inv_reserve_orders(&h.app, (const eda_event_t *const *)&ev, 1, err, sizeof(err)),
+	        inv_reserve_orders(&h.ctx, (const eda_event_t *const *)&ev, 1, err, sizeof(err)),
 	        -1);
 	ck_assert_str_ne(err, "");
 	eda_event_free(ev);

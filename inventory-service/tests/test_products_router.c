@@ -216,6 +216,9 @@ static int run_daemon(const ts_inv_t *t, const char *const *argv_tail, const cha
 
 		setenv("TOPIC_ORDERS", t->orders, 1);
 		setenv("TOPIC_INVENTORY", t->inventory, 1);
+		/* A seed publishes ProductChanged: to this test's topic, never
+		 * to the running system's "products" (topic-guard.sh). */
+		setenv("TOPIC_PRODUCTS", t->products, 1);
 		setenv("CONSUMER_GROUP", t->group, 1);
 		setenv("MONGODB_DATABASE", t->db, 1);
 		setenv("LOG_LEVEL", "error", 1);

@@ -25,26 +25,26 @@
 #define RETENTION_S 3600
 
 typedef struct fixture {
-	inv_app_t app;
+	inv_ctx_t ctx;
 	char db[64];
 } fixture_t;
 
 static void up(fixture_t *f)
 {
-	memset(&f->app, 0, sizeof(f->app));
-	f->app.db = ts_inv_db_new("invr", f->db);
-	f->app.store_currency = "EUR";
+	memset(&f->ctx, 0, sizeof(f->ctx));
+	f->ctx.db = ts_inv_db_new("invr", f->db);
+	f->ctx.store_currency = "EUR";
 }
 
 static void down(fixture_t *f)
 {
-	ts_inv_db_drop(f->app.db, f->db);
+	ts_inv_db_drop(f->ctx.db, f->db);
 }
 
 static int64_t count(fixture_t *f, const char *coll)
 {
-	mongoc_client_t *c = inv_db_acquire(f->app.db);
-	mongoc_collection_t *cl = inv_db_collection(f->app.db, c, coll);
+	mongoc_client_t *c = inv_db_acquire(f->ctx.db);
+	mongoc_collection_t *cl = inv_db_collection(f->ctx.db, c, coll);
 	bson_t *q = bson_new();
 	bson_error_t be;
 	int64_t n = mongoc_collection_count_documents(cl, q, NULL, NULL, NULL, &be);
@@ -52,7 +52,7 @@ static int64_t count(fixture_t *f, const char *coll)
 	ck_assert_msg(n >= 0, "%s", be.message);
 	bson_destroy(q);
 	mongoc_collection_destroy(cl);
-	inv_db_release(f->app.db, c);
+	inv_db_release(f->ctx.db, c);
 	return n;
 }
 
@@ -63,7 +63,7 @@ static int has_row(fixture_t *f, const char *order_id)
 	int rc;
 
 	inv_outbox_id(id, order_id, "placed");
-	rc = inv_outbox_get(f->app.db, id, &row, err, sizeof(err));
+	rc = inv_outbox_get(f->ctx.db, id, &row, err, sizeof(err));
 	ck_assert_int_ge(rc, 0);
 	inv_outbox_row_clear(&row);
 	return rc;
@@ -73,7 +73,7 @@ static void reserve(fixture_t *f, eda_event_t *ev)
 {
 	char err[256];
 
-	ck_assert_msg(inv_reserve_orders(&f->app, (const eda_event_t *const *)&ev, 1, err,
+	ck_assert_msg(inv_reserve_orders(&f->ctx, (const eda_event_t *const *)&ev, 1, err,
 	                                 sizeof(err)) == 0,
 	              "%s", err);
 }
@@ -97,7 +97,7 @@ static void cancel(fixture_t *f, const char *order_id)
 
 	ck_assert_msg(eda_event_parse(v, strlen(v), &ev, err, sizeof(err)) == 0, "%s", err);
 	free(v);
-	ck_assert_msg(inv_release_order(&f->app, ev, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(inv_release_order(&f->ctx, ev, err, sizeof(err)) == 0, "%s", err);
 	eda_event_free(ev);
 }
 
@@ -106,7 +106,7 @@ static int64_t stock(fixture_t *f)
 	int64_t bal = -1;
 	char err[256];
 
-	ck_assert_int_eq(inv_stock_balance(&f->app, "RET-1", &bal, err, sizeof(err)), 1);
+	ck_assert_int_eq(inv_stock_balance(&f->ctx, "RET-1", &bal, err, sizeof(err)), 1);
 	return bal;
 }
 
@@ -122,26 +122,26 @@ START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 
 	up(&f);
 	snprintf(p.sku, sizeof(p.sku), "RET-1");
-	ck_assert_int_eq(inv_product_put(&f.app, &p, NULL, &created, err, sizeof(err)), 0);
+	ck_assert_int_eq(inv_product_put(&f.ctx, &p, NULL, &created, err, sizeof(err)), 0);
 	inv_product_clear(&p);
 	/* Without a publisher both decisions wait for Kafka; one is then
 	 * acknowledged. */
 	reserve(&f, published);
 	reserve(&f, waiting);
-	ck_assert_int_eq(inv_mark_published(f.app.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
+	ck_assert_int_eq(inv_mark_published(f.ctx.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
 	                 INV_REPO_OK);
 	ledger = count(&f, INV_COLL_LEDGER);
 	ck_assert_int_eq(stock(&f), 6);
 
 	/* Young rows stay. */
-	ck_assert_int_eq(inv_retention_purge(f.app.db, RETENTION_S, inv_now_ms(), err, sizeof(err)),
+	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S, inv_now_ms(), err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(count(&f, INV_COLL_CLAIMS), 2);
 	ck_assert_int_eq(has_row(&f, "order-published"), 1);
 
 	/* Past the retention: the claims and the published decision go; the
 	 * decision still waiting for Kafka stays, and so does the ledger. */
-	ck_assert_int_eq(inv_retention_purge(f.app.db, RETENTION_S,
+	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S,
 	                                     inv_now_ms() + (RETENTION_S + 1) * 1000LL, err,
 	                                     sizeof(err)),
 	                 3);
@@ -160,9 +160,9 @@ START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 	/* A CONFIRMED order cancelled after the retention, its claim and
 	 * decision purged: the ledger still tells what it holds, and the cancel
 	 * gives it back. */
-	ck_assert_int_eq(inv_mark_published(f.app.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
+	ck_assert_int_eq(inv_mark_published(f.ctx.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
 	                 INV_REPO_OK);
-	ck_assert_int_eq(inv_retention_purge(f.app.db, RETENTION_S,
+	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S,
 	                                     inv_now_ms() + (RETENTION_S + 1) * 1000LL, err,
 	                                     sizeof(err)) >= 1,
 	                 1);

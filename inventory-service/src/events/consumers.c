@@ -19,16 +19,16 @@ typedef struct staged_msg {
 } staged_msg_t;
 
 struct inv_order_batch {
-	const inv_app_t *app;
+	const inv_ctx_t *ctx;
 	staged_msg_t *msg;
 	size_t n, cap;
 };
 
-inv_order_batch_t *inv_order_batch_new(const inv_app_t *app)
+inv_order_batch_t *inv_order_batch_new(const inv_ctx_t *ctx)
 {
 	inv_order_batch_t *b = eda_xcalloc(1, sizeof(*b));
 
-	b->app = app;
+	b->ctx = ctx;
 	return b;
 }
 
@@ -102,14 +102,14 @@ static int run(inv_order_batch_t *b, eda_event_t **evs, char *err, size_t errsz)
 		size_t j = i;
 
 		if (strcmp(evs[i]->type, EDA_EVENT_ORDER_CANCELLED) == 0) {
-			if (inv_release_order(b->app, evs[i], err, errsz) < 0)
+			if (inv_release_order(b->ctx, evs[i], err, errsz) < 0)
 				return -1;
 			i++;
 			continue;
 		}
 		while (j < b->n && strcmp(evs[j]->type, EDA_EVENT_ORDER_CANCELLED) != 0)
 			j++;
-		if (inv_reserve_orders(b->app, (const eda_event_t *const *)&evs[i], j - i, err,
+		if (inv_reserve_orders(b->ctx, (const eda_event_t *const *)&evs[i], j - i, err,
 		                       errsz) < 0)
 			return -1;
 		i = j;
@@ -130,18 +130,18 @@ int inv_order_batch_flush(void *ctx, char *reason, size_t reasonsz)
 		if (eda_event_parse(b->msg[i].value, b->msg[i].len, &evs[i], err, sizeof(err)) != 0)
 			goto out;
 	}
-	/* One flush at a time in the process (app->flush_lock): the batches of
+	/* One flush at a time in the process (ctx->flush_lock): the batches of
 	 * the process's consumers start from the same head hints, so two flushing
 	 * at once would chain on the same versions of the SKUs they share and
 	 * refuse each other's entries (safely, but every order past a refusal then
 	 * goes the slow way). The store is the bottleneck, so running them one
 	 * after the other costs little; the other consumers go on polling and
 	 * staging meanwhile. */
-	if (b->app->flush_lock != NULL)
-		pthread_mutex_lock(b->app->flush_lock);
+	if (b->ctx->flush_lock != NULL)
+		pthread_mutex_lock(b->ctx->flush_lock);
 	rc = run(b, evs, err, sizeof(err));
-	if (b->app->flush_lock != NULL)
-		pthread_mutex_unlock(b->app->flush_lock);
+	if (b->ctx->flush_lock != NULL)
+		pthread_mutex_unlock(b->ctx->flush_lock);
 out:
 	if (rc != 0) {
 		snprintf(reason, reasonsz, "%s", err);

@@ -22,8 +22,9 @@
  * only). */
 typedef struct inv_order_batch inv_order_batch_t;
 
-/* A batch for a consumer of APP (borrowed; it must outlive the batch). */
-inv_order_batch_t *inv_order_batch_new(const inv_app_t *app);
+/* A batch for a consumer of the services' context CTX (borrowed; it must
+ * outlive the batch). */
+inv_order_batch_t *inv_order_batch_new(const inv_ctx_t *ctx);
 void inv_order_batch_free(inv_order_batch_t *b);
 
 /* The eda_consumer handler; CTX is the consumer's inv_order_batch_t. */

@@ -346,11 +346,6 @@ eda_producer_t *inv_publisher_producer(inv_publisher_t *pub)
 	return pub->producer;
 }
 
-long inv_publisher_pending(inv_publisher_t *pub)
-{
-	return atomic_load(&pub->pending);
-}
-
 static void replay_one(void *ctx, const char *id, const char *const *events, size_t n)
 {
 	inv_publisher_t *pub = ((void **)ctx)[0];

@@ -38,9 +38,6 @@ void inv_publisher_send(inv_publisher_t *pub, const char *collection, const char
 /* Sends every unpublished row of both outboxes. Returns how many, or -1. */
 int inv_publisher_replay(inv_publisher_t *pub, char *err, size_t errsz);
 
-/* Messages sent and not yet marked. */
-long inv_publisher_pending(inv_publisher_t *pub);
-
 /* Waits up to TIMEOUT_MS for everything to be acknowledged and marked. Returns
  * 0, or -1 when some is still pending. */
 int inv_publisher_drain(inv_publisher_t *pub, int timeout_ms);

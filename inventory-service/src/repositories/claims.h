@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#include "config/database.h"
-#include "repositories/ledger.h" /* INV_REPO_* */
+#include "repositories/ledger.h"
+#include "repositories/mongo.h"
 
 /* Claims the N orders ORDER_IDS in one unordered insert. RCS[i] gets
  * INV_REPO_OK (claimed now: nothing of the order existed) or INV_REPO_DUP

@@ -6,9 +6,8 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "repositories/mongo.h"
 #include "repositories/published.h"
-#include "utils/bson_fields.h"
-#include "utils/find_in.h"
 
 static void entry_from_bson(const bson_t *doc, inv_ledger_entry_t *e)
 {
@@ -99,7 +98,7 @@ static int head_window(inv_db_t *db, const char *sku, int64_t from, inv_ledger_e
 		list[i] = ids[i];
 	}
 	if (inv_db_is_ferretdb(db)) {
-		/* One equality lookup per version (find_in.h: a scan inside
+		/* One equality lookup per version (repositories/mongo.h: a scan inside
 		 * PostgreSQL, far cheaper than FerretDB reading the collection
 		 * for $in), stopping at the first missing one: versions are
 		 * contiguous, and the head is usually a few versions past FROM. */

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/database.h"
 #include "models/reservation.h"
+#include "repositories/mongo.h"
 
 typedef struct inv_ledger_entry {
 	char sku[INV_SKU_MAX + 1];

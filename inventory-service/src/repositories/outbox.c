@@ -7,8 +7,8 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
+#include "repositories/mongo.h"
 #include "repositories/published.h"
-#include "utils/find_in.h"
 
 void inv_outbox_id(char out[static INV_OUTBOX_ID_MAX], const char *order_id, const char *kind)
 {

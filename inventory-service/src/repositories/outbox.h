@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/database.h"
 #include "repositories/ledger.h"
+#include "repositories/mongo.h"
 
 #define INV_OUTBOX_ID_MAX (INV_ORDER_ID_MAX + 16)
 

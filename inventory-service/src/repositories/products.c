@@ -7,8 +7,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "repositories/ledger.h"
-#include "utils/bson_fields.h"
-#include "utils/find_in.h"
+#include "repositories/mongo.h"
 
 static void product_from_bson(const bson_t *doc, inv_product_t *p)
 {

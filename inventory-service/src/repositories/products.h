@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/database.h"
 #include "models/product.h"
+#include "repositories/mongo.h"
 
 /* Creates the product or replaces its name, price, currency and revision
  * (stock is the ledger's business). Returns INV_REPO_OK or INV_REPO_ERR. */

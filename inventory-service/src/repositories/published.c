@@ -8,8 +8,8 @@
 #include "eda/errbuf.h"
 #include "eda/event.h"
 #include "models/product.h"
+#include "repositories/mongo.h"
 #include "utils/crash.h"
-#include "utils/find_in.h"
 
 /* Markers named in one delete command. */
 #define MARKERS_PER_DELETE 256

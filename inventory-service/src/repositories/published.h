@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "config/database.h"
+#include "repositories/mongo.h"
 
 /* Called with the key and the N serialized events of one unpublished row (a
  * ledger entry has one; an outbox row its result event, then the

@@ -7,8 +7,8 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "repositories/mongo.h"
 #include "repositories/published.h"
-#include "utils/find_in.h"
 
 /* Rows looked up and deleted per round. The selection by ts is not an
  * equality, which FerretDB answers by reading the collection; a large chunk

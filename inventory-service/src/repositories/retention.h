@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "config/database.h"
+#include "repositories/mongo.h"
 
 /* Deletes the rows of COLLECTION (INV_COLL_OUTBOX or INV_COLL_CLAIMS) whose
  * ts is before CUTOFF_MS (ms since the epoch), except outbox rows still

@@ -215,14 +215,14 @@ static void restock(eda_http_req_t *r, void *ctx)
 	inv_product_clear(&p);
 }
 
-int inv_products_routes(eda_http_server_t *s, inv_app_t *app)
+int inv_products_routes(eda_http_server_t *s, inv_ctx_t *ctx)
 {
 	int rc;
 
-	if ((rc = eda_http_route(s, "GET", "/products", list_products, app)) != 0 ||
-	    (rc = eda_http_route(s, "GET", "/products/{sku}", get_product, app)) != 0 ||
-	    (rc = eda_http_route(s, "PUT", "/products/{sku}", put_product, app)) != 0 ||
-	    (rc = eda_http_route(s, "POST", "/products/{sku}/restock", restock, app)) != 0)
+	if ((rc = eda_http_route(s, "GET", "/products", list_products, ctx)) != 0 ||
+	    (rc = eda_http_route(s, "GET", "/products/{sku}", get_product, ctx)) != 0 ||
+	    (rc = eda_http_route(s, "PUT", "/products/{sku}", put_product, ctx)) != 0 ||
+	    (rc = eda_http_route(s, "POST", "/products/{sku}/restock", restock, ctx)) != 0)
 		return rc;
 	return 0;
 }

@@ -10,9 +10,9 @@
 #include "eda/http.h"
 #include "services/context.h"
 
-/* Routes the API on S with APP as context (APP must outlive S). Returns 0 or
+/* Routes the API on S with the services' context CTX (CTX must outlive S). Returns 0 or
  * an EDA_HTTP_* code. */
-int inv_products_routes(eda_http_server_t *s, inv_app_t *app);
+int inv_products_routes(eda_http_server_t *s, inv_ctx_t *ctx);
 
 /* 1 if the comma-separated ROLES (may be NULL) holds ROLE. */
 int inv_has_role(const char *roles, const char *role);

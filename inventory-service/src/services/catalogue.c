@@ -55,43 +55,43 @@ static bool same_content(const char *event, const inv_product_t *p)
 	return same;
 }
 
-static void default_currency(const inv_app_t *app, inv_product_t *p)
+static void default_currency(const inv_ctx_t *ctx, inv_product_t *p)
 {
 	if (p->currency[0] == '\0')
-		snprintf(p->currency, sizeof(p->currency), "%s", app->store_currency);
+		snprintf(p->currency, sizeof(p->currency), "%s", ctx->store_currency);
 }
 
 /* Row ID of the outbox exists with P's content: hands its event to the
  * publisher again while its marker says it was not acknowledged. */
-static int follow_row(const inv_app_t *app, const char *id, const inv_outbox_row_t *row, char *err,
+static int follow_row(const inv_ctx_t *ctx, const char *id, const inv_outbox_row_t *row, char *err,
                       size_t errsz)
 {
-	int pending = inv_pending_has(app->db, INV_COLL_OUTBOX, id, err, errsz);
+	int pending = inv_pending_has(ctx->db, INV_COLL_OUTBOX, id, err, errsz);
 
 	if (pending < 0)
 		return -1;
-	if (pending && app->publish != NULL && row->event != NULL)
-		app->publish(app->pub, INV_COLL_OUTBOX, id, (const char *const *)&row->event, 1);
+	if (pending && ctx->publish != NULL && row->event != NULL)
+		ctx->publish(ctx->pub, INV_COLL_OUTBOX, id, (const char *const *)&row->event, 1);
 	return 0;
 }
 
 /* Another change took P's revision with other content: P becomes the
  * document as it is now, at a revision past both. */
-static int overtake(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz)
+static int overtake(const inv_ctx_t *ctx, inv_product_t *p, char *err, size_t errsz)
 {
 	inv_product_t now;
 	int64_t taken = p->revision;
-	int rc = inv_products_get(app->db, p->sku, &now, err, errsz);
+	int rc = inv_products_get(ctx->db, p->sku, &now, err, errsz);
 
 	if (rc <= 0) {
 		if (rc == 0)
 			snprintf(err, errsz, "product %s vanished", p->sku);
 		return -1;
 	}
-	default_currency(app, &now);
+	default_currency(ctx, &now);
 	now.revision = (now.revision > taken ? now.revision : taken) + 1;
-	if (inv_products_upsert(app->db, &now, err, errsz) != INV_REPO_OK ||
-	    inv_catalogue_token_bump(app->db, err, errsz) != INV_REPO_OK) {
+	if (inv_products_upsert(ctx->db, &now, err, errsz) != INV_REPO_OK ||
+	    inv_catalogue_token_bump(ctx->db, err, errsz) != INV_REPO_OK) {
 		inv_product_clear(&now);
 		return -1;
 	}
@@ -100,7 +100,7 @@ static int overtake(const inv_app_t *app, inv_product_t *p, char *err, size_t er
 	return 0;
 }
 
-int inv_catalogue_announce(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz)
+int inv_catalogue_announce(const inv_ctx_t *ctx, inv_product_t *p, char *err, size_t errsz)
 {
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		char id[INV_OUTBOX_ID_MAX + INV_SKU_MAX];
@@ -110,11 +110,11 @@ int inv_catalogue_announce(const inv_app_t *app, inv_product_t *p, char *err, si
 
 		snprintf(id, sizeof(id), "product/%s/%lld", p->sku, (long long)p->revision);
 		/* The row's order_id names the SKU: retention only reads ts. */
-		rc = inv_outbox_insert(app->db, id, p->sku, "product", event, NULL, 0, err, errsz);
+		rc = inv_outbox_insert(ctx->db, id, p->sku, "product", event, NULL, 0, err, errsz);
 		if (rc == INV_REPO_OK) {
 			inv_crash_point("outbox-insert");
-			if (app->publish != NULL)
-				app->publish(app->pub, INV_COLL_OUTBOX, id,
+			if (ctx->publish != NULL)
+				ctx->publish(ctx->pub, INV_COLL_OUTBOX, id,
 				             (const char *const *)&event, 1);
 		}
 		free(event);
@@ -122,19 +122,19 @@ int inv_catalogue_announce(const inv_app_t *app, inv_product_t *p, char *err, si
 			return -1;
 		if (rc == INV_REPO_DUP) {
 			/* A crash after O, or a change racing this one. */
-			if (inv_outbox_get(app->db, id, &row, err, errsz) < 0)
+			if (inv_outbox_get(ctx->db, id, &row, err, errsz) < 0)
 				return -1;
-			rc = same_content(row.event, p) ? follow_row(app, id, &row, err, errsz) : 1;
+			rc = same_content(row.event, p) ? follow_row(ctx, id, &row, err, errsz) : 1;
 			inv_outbox_row_clear(&row);
 			if (rc < 0)
 				return -1;
 			if (rc == 1) {
-				if (overtake(app, p, err, errsz) < 0)
+				if (overtake(ctx, p, err, errsz) < 0)
 					return -1;
 				continue;
 			}
 		}
-		if (inv_products_mark_published(app->db, p->sku, p->revision, err, errsz) !=
+		if (inv_products_mark_published(ctx->db, p->sku, p->revision, err, errsz) !=
 		    INV_REPO_OK)
 			return -1;
 		inv_crash_point("product-published");
@@ -144,14 +144,14 @@ int inv_catalogue_announce(const inv_app_t *app, inv_product_t *p, char *err, si
 	return -1;
 }
 
-int inv_catalogue_recover(const inv_app_t *app, char *err, size_t errsz)
+int inv_catalogue_recover(const inv_ctx_t *ctx, char *err, size_t errsz)
 {
 	inv_product_t page[SWEEP_PAGE];
 	char after[INV_SKU_MAX + 1] = "";
 	int announced = 0, n;
 
 	do {
-		n = inv_products_list(app->db, after[0] != '\0' ? after : NULL, SWEEP_PAGE, page,
+		n = inv_products_list(ctx->db, after[0] != '\0' ? after : NULL, SWEEP_PAGE, page,
 		                      err, errsz);
 		if (n < 0)
 			return -1;
@@ -165,13 +165,13 @@ int inv_catalogue_recover(const inv_app_t *app, char *err, size_t errsz)
 				/* Before revisions existed: revision 1, with the
 				 * currency it was read as written down. */
 				if (p->revision == 0) {
-					default_currency(app, p);
+					default_currency(ctx, p);
 					p->revision = 1;
-					rc = inv_products_upsert(app->db, p, err, errsz);
+					rc = inv_products_upsert(ctx->db, p, err, errsz);
 				}
-				default_currency(app, p);
+				default_currency(ctx, p);
 				if (rc == 0)
-					rc = inv_catalogue_announce(app, p, err, errsz);
+					rc = inv_catalogue_announce(ctx, p, err, errsz);
 				announced += rc == 0;
 			}
 			if (rc != 0) {
@@ -185,7 +185,7 @@ int inv_catalogue_recover(const inv_app_t *app, char *err, size_t errsz)
 	} while (n == SWEEP_PAGE);
 	/* Caches of other processes may hold prices of a document written
 	 * just before a crash that kept it from renewing the token. */
-	if (inv_catalogue_token_bump(app->db, err, errsz) != INV_REPO_OK)
+	if (inv_catalogue_token_bump(ctx->db, err, errsz) != INV_REPO_OK)
 		return -1;
 	if (announced > 0)
 		eda_logf(EDA_LOG_INFO, "announced %d products whose ProductChanged was missing",

@@ -31,13 +31,13 @@
  * currency) into the outbox, publishes it and marks it on the document. If
  * another change took that revision first with other content, P is re-read
  * and announced at a newer revision (P is updated). Returns 0 or -1 with ERR. */
-int inv_catalogue_announce(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz);
+int inv_catalogue_announce(const inv_ctx_t *ctx, inv_product_t *p, char *err, size_t errsz);
 
 /* The start-up sweep: announces every product whose revision was never put
  * into the outbox (a crash between P and A; documents from before revisions
  * get revision 1 and the store's currency) and renews the change token.
  * Reads the products collection once, page by page (start-up only). Returns
  * how many products it announced, or -1 with ERR. */
-int inv_catalogue_recover(const inv_app_t *app, char *err, size_t errsz);
+int inv_catalogue_recover(const inv_ctx_t *ctx, char *err, size_t errsz);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * What the services need from the process: the database and a way to hand a
- * durable event row to the publisher (a callback, so that services depend on
- * neither Kafka nor the events/ folder).
+ * The services' context (inv_ctx_t): what the services need from the
+ * process, wired by src/app.c: the database and a way to hand a durable
+ * event row to the publisher (a callback, so that services depend on neither
+ * Kafka nor the events/ folder), plus the caches every service shares.
  */
 #ifndef INV_CONTEXT_H
 #define INV_CONTEXT_H
@@ -19,7 +20,7 @@
 typedef void (*inv_publish_fn)(void *pub, const char *collection, const char *id,
                                const char *const *events, size_t n);
 
-typedef struct inv_app {
+typedef struct inv_ctx {
 	inv_db_t *db;
 	inv_publish_fn publish; /* may be NULL: rows are then published at the next start */
 	void *pub;
@@ -35,6 +36,6 @@ typedef struct inv_app {
 	/* Prices a reservation checks, cached under the catalogue's change
 	 * token (services/prices.h); may be NULL: then read every time. */
 	struct inv_prices *prices;
-} inv_app_t;
+} inv_ctx_t;
 
 #endif

@@ -91,10 +91,10 @@ static size_t distinct_skus(const eda_event_t *const *evs, size_t n, const char 
 /* The prices of the K SKUS into PRICE: from the cache while the token is the
  * one it was filled under, else (and for what it lacks) from the documents,
  * which are read after the token. Called with the cache's lock held. */
-static int lookup(const inv_app_t *app, const char **skus, size_t k, inv_price_t *price, char *err,
+static int lookup(const inv_ctx_t *ctx, const char **skus, size_t k, inv_price_t *price, char *err,
                   size_t errsz)
 {
-	inv_prices_t *c = app->prices;
+	inv_prices_t *c = ctx->prices;
 	char token[INV_TOKEN_LEN];
 	const char **missing = eda_xcalloc(k + 1, sizeof(*missing));
 	size_t *where = eda_xcalloc(k + 1, sizeof(*where)), nm = 0;
@@ -102,7 +102,7 @@ static int lookup(const inv_app_t *app, const char **skus, size_t k, inv_price_t
 	int rc = -1;
 
 	if (c != NULL) {
-		if (inv_catalogue_token(app->db, token, err, errsz) != INV_REPO_OK)
+		if (inv_catalogue_token(ctx->db, token, err, errsz) != INV_REPO_OK)
 			goto out;
 		if (strcmp(token, c->token) != 0) {
 			inv_heads_free(c->cache);
@@ -120,12 +120,12 @@ static int lookup(const inv_app_t *app, const char **skus, size_t k, inv_price_t
 		where[nm] = i;
 		missing[nm++] = skus[i];
 	}
-	if (nm > 0 && inv_products_prices(app->db, missing, nm, got, err, errsz) != INV_REPO_OK)
+	if (nm > 0 && inv_products_prices(ctx->db, missing, nm, got, err, errsz) != INV_REPO_OK)
 		goto out;
 	for (size_t j = 0; j < nm; j++) {
 		/* A document from before currencies existed is in the store's. */
 		if (got[j].found && got[j].currency[0] == '\0')
-			memcpy(got[j].currency, app->store_currency, INV_CURRENCY_LEN + 1);
+			memcpy(got[j].currency, ctx->store_currency, INV_CURRENCY_LEN + 1);
 		price[where[j]] = got[j];
 		if (c != NULL)
 			inv_heads_put(c->cache, missing[j], 1, pack(&got[j]));
@@ -182,7 +182,7 @@ static json_t *mismatches(const eda_event_t *ev, const char **skus, size_t k,
 	return details;
 }
 
-int inv_prices_check(const inv_app_t *app, const eda_event_t *const *evs, size_t n, json_t **stale,
+int inv_prices_check(const inv_ctx_t *ctx, const eda_event_t *const *evs, size_t n, json_t **stale,
                      char *err, size_t errsz)
 {
 	const char **skus = eda_xcalloc(n * EDA_EVENT_MAX_ITEMS + 1, sizeof(*skus));
@@ -194,11 +194,11 @@ int inv_prices_check(const inv_app_t *app, const eda_event_t *const *evs, size_t
 		stale[i] = NULL;
 	k = distinct_skus(evs, n, skus);
 	price = eda_xcalloc(k + 1, sizeof(*price));
-	if (app->prices != NULL)
-		pthread_mutex_lock(&app->prices->mu);
-	rc = lookup(app, skus, k, price, err, errsz);
-	if (app->prices != NULL)
-		pthread_mutex_unlock(&app->prices->mu);
+	if (ctx->prices != NULL)
+		pthread_mutex_lock(&ctx->prices->mu);
+	rc = lookup(ctx, skus, k, price, err, errsz);
+	if (ctx->prices != NULL)
+		pthread_mutex_unlock(&ctx->prices->mu);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		stale[i] = mismatches(evs[i], skus, k, price);
 	free(price);

@@ -34,7 +34,7 @@ void inv_prices_free(inv_prices_t *p);
  * to the stock check, which finds it unknown), else a new array of
  * {sku, quoted, price} for each line that does not (the caller owns it).
  * Returns 0, or -1 with ERR (every STALE[i] is then NULL). */
-int inv_prices_check(const inv_app_t *app, const eda_event_t *const *evs, size_t n, json_t **stale,
+int inv_prices_check(const inv_ctx_t *ctx, const eda_event_t *const *evs, size_t n, json_t **stale,
                      char *err, size_t errsz);
 
 #endif

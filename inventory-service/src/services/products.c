@@ -12,16 +12,16 @@
 #include "utils/crash.h"
 
 /* The ledger holds the stock; the product document its name and price. */
-static int with_ledger_stock(const inv_app_t *app, inv_product_t *p, char *err, size_t errsz)
+static int with_ledger_stock(const inv_ctx_t *ctx, inv_product_t *p, char *err, size_t errsz)
 {
 	inv_ledger_entry_t head;
-	int rc = inv_ledger_head(app->db, p->sku, p->version, &head, err, errsz);
+	int rc = inv_ledger_head(ctx->db, p->sku, p->version, &head, err, errsz);
 
 	if (rc < 0)
 		return -1;
 	/* A document from before currencies existed is in the store's. */
 	if (p->currency[0] == '\0')
-		snprintf(p->currency, sizeof(p->currency), "%s", app->store_currency);
+		snprintf(p->currency, sizeof(p->currency), "%s", ctx->store_currency);
 	if (rc == 1) {
 		p->stock = head.balance;
 		p->version = head.version;
@@ -31,27 +31,27 @@ static int with_ledger_stock(const inv_app_t *app, inv_product_t *p, char *err, 
 	return 0;
 }
 
-int inv_product_get(const inv_app_t *app, const char *sku, inv_product_t *p, char *err,
+int inv_product_get(const inv_ctx_t *ctx, const char *sku, inv_product_t *p, char *err,
                     size_t errsz)
 {
-	int rc = inv_products_get(app->db, sku, p, err, errsz);
+	int rc = inv_products_get(ctx->db, sku, p, err, errsz);
 
 	if (rc <= 0)
 		return rc < 0 ? -1 : 0;
-	if (with_ledger_stock(app, p, err, errsz) < 0) {
+	if (with_ledger_stock(ctx, p, err, errsz) < 0) {
 		inv_product_clear(p);
 		return -1;
 	}
 	return 1;
 }
 
-int inv_product_list(const inv_app_t *app, const char *after, size_t limit, inv_product_t *out,
+int inv_product_list(const inv_ctx_t *ctx, const char *after, size_t limit, inv_product_t *out,
                      char *err, size_t errsz)
 {
-	int n = inv_products_list(app->db, after, limit, out, err, errsz);
+	int n = inv_products_list(ctx->db, after, limit, out, err, errsz);
 
 	for (int i = 0; i < n; i++) {
-		if (with_ledger_stock(app, &out[i], err, errsz) < 0) {
+		if (with_ledger_stock(ctx, &out[i], err, errsz) < 0) {
 			for (int j = 0; j < n; j++)
 				inv_product_clear(&out[j]);
 			return -1;
@@ -70,7 +70,7 @@ static void fresh_op(char *out, size_t size, const char *prefix)
 	snprintf(out, size, "%s/%s", prefix, s);
 }
 
-inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const char *request_id,
+inv_stock_rc_t inv_product_put(const inv_ctx_t *ctx, inv_product_t *p, const char *request_id,
                                bool *created, char *err, size_t errsz)
 {
 	char op[64];
@@ -87,12 +87,12 @@ inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const cha
 	inv_stock_rc_t rc;
 
 	if (p->currency[0] == '\0')
-		snprintf(p->currency, sizeof(p->currency), "%s", app->store_currency);
-	found = inv_products_get(app->db, p->sku, &old, err, errsz);
+		snprintf(p->currency, sizeof(p->currency), "%s", ctx->store_currency);
+	found = inv_products_get(ctx->db, p->sku, &old, err, errsz);
 	if (found < 0)
 		return INV_STOCK_ERR;
 	if (found && old.currency[0] == '\0')
-		snprintf(old.currency, sizeof(old.currency), "%s", app->store_currency);
+		snprintf(old.currency, sizeof(old.currency), "%s", ctx->store_currency);
 	/* A new revision for a change of what ProductChanged carries (and for a
 	 * document from before revisions); a stock-only PUT keeps it. */
 	changed = !found || old.revision == 0 || inv_product_catalogue_differs(&old, p);
@@ -105,28 +105,28 @@ inv_stock_rc_t inv_product_put(const inv_app_t *app, inv_product_t *p, const cha
 	/* Ledger first: a crash before the document leaves stock that only a
 	 * repeated PUT makes visible, never a product without a ledger. */
 	fresh_op(op, sizeof(op), "set");
-	rc = inv_stock_apply(app, &ch, &e, err, errsz);
+	rc = inv_stock_apply(ctx, &ch, &e, err, errsz);
 	if (rc != INV_STOCK_OK)
 		return rc;
 	p->updated_ms = inv_now_ms();
-	if (inv_products_upsert(app->db, p, err, errsz) != 0)
+	if (inv_products_upsert(ctx->db, p, err, errsz) != 0)
 		return INV_STOCK_ERR;
 	if (changed) {
 		inv_crash_point("product-write");
 		/* After the document: a reservation that sees the new token
 		 * reads the new price (services/prices.h). */
-		if (inv_catalogue_token_bump(app->db, err, errsz) != INV_REPO_OK)
+		if (inv_catalogue_token_bump(ctx->db, err, errsz) != INV_REPO_OK)
 			return INV_STOCK_ERR;
 		inv_crash_point("catalogue-token");
 	}
-	if ((changed || unannounced) && inv_catalogue_announce(app, p, err, errsz) < 0)
+	if ((changed || unannounced) && inv_catalogue_announce(ctx, p, err, errsz) < 0)
 		return INV_STOCK_ERR;
 	p->stock = e.balance;
 	p->version = e.version;
 	return INV_STOCK_OK;
 }
 
-inv_stock_rc_t inv_product_restock(const inv_app_t *app, const char *sku, int64_t quantity,
+inv_stock_rc_t inv_product_restock(const inv_ctx_t *ctx, const char *sku, int64_t quantity,
                                    const char *op_key, const char *request_id, int64_t *stock,
                                    char *err, size_t errsz)
 {
@@ -144,12 +144,12 @@ inv_stock_rc_t inv_product_restock(const inv_app_t *app, const char *sku, int64_
 		snprintf(op, sizeof(op), "restock/%s/%.128s", sku, op_key);
 	else
 		fresh_op(op, sizeof(op), "restock");
-	rc = inv_stock_apply(app, &ch, &e, err, errsz);
+	rc = inv_stock_apply(ctx, &ch, &e, err, errsz);
 	if (rc == INV_STOCK_OK || rc == INV_STOCK_APPLIED) {
 		int64_t bal;
 
 		if (rc == INV_STOCK_APPLIED) {
-			if (inv_stock_balance(app, sku, &bal, err, errsz) < 0)
+			if (inv_stock_balance(ctx, sku, &bal, err, errsz) < 0)
 				return INV_STOCK_ERR;
 			*stock = bal;
 		} else {
@@ -159,7 +159,7 @@ inv_stock_rc_t inv_product_restock(const inv_app_t *app, const char *sku, int64_
 	return rc;
 }
 
-int inv_catalogue_load(const inv_app_t *app, const char *path, char *err, size_t errsz)
+int inv_catalogue_load(const inv_ctx_t *ctx, const char *path, char *err, size_t errsz)
 {
 	json_error_t je;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *list, *it;
@@ -201,7 +201,7 @@ int inv_catalogue_load(const inv_app_t *app, const char *path, char *err, size_t
 		}
 		json_decref(body);
 		snprintf(p.sku, sizeof(p.sku), "%s", sku);
-		rc = inv_product_put(app, &p, NULL, &created, err, errsz);
+		rc = inv_product_put(ctx, &p, NULL, &created, err, errsz);
 		inv_product_clear(&p);
 		if (rc != INV_STOCK_OK) {
 			if (rc != INV_STOCK_ERR)

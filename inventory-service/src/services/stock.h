@@ -40,7 +40,7 @@ typedef struct inv_stock_change {
 
 /* Applies CH. ENTRY (may be NULL) gets the appended entry, or for
  * INV_STOCK_APPLIED the earlier one, or for SHORT/TOO_MUCH the head read. */
-inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *ch,
+inv_stock_rc_t inv_stock_apply(const inv_ctx_t *ctx, const inv_stock_change_t *ch,
                                inv_ledger_entry_t *entry, char *err, size_t errsz);
 
 /* Applies the N changes CH (deltas on distinct SKUs) as one batch on the
@@ -53,14 +53,14 @@ inv_stock_rc_t inv_stock_apply(const inv_app_t *app, const inv_stock_change_t *c
  * stale; it was applied before; its insert failed) must be applied with
  * inv_stock_apply, which judges it on the ledger. Returns 0, or -1 when the
  * heads could not be read (nothing done). */
-int inv_stock_apply_batch(const inv_app_t *app, const inv_stock_change_t *ch, size_t n,
+int inv_stock_apply_batch(const inv_ctx_t *ctx, const inv_stock_change_t *ch, size_t n,
                           inv_ledger_entry_t *entries, bool *done, char **updates, char *err,
                           size_t errsz);
 
 /* The heads of the N SKUs SKUS into C (C[i].sku = SKUS[i]): from the
  * process's hints, else read from the ledger (starting at the products
  * cache's version). A SKU without entries gets version 0. Returns 0 or -1. */
-int inv_stock_heads(const inv_app_t *app, const char *const *skus, size_t n, inv_cached_stock_t *c,
+int inv_stock_heads(const inv_ctx_t *ctx, const char *const *skus, size_t n, inv_cached_stock_t *c,
                     char *err, size_t errsz);
 
 /* The entry of delta CH appended on head C into *E (version C->version + 1,
@@ -71,18 +71,18 @@ bool inv_stock_entry(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
                      inv_ledger_entry_t *e);
 
 /* Notes the N durable entries E in the head hints. */
-void inv_stock_landed(const inv_app_t *app, const inv_ledger_entry_t *e, size_t n);
+void inv_stock_landed(const inv_ctx_t *ctx, const inv_ledger_entry_t *e, size_t n);
 
 /* Refreshes the products cache from the N durable entries E (those whose
  * DONE is true; DONE may be NULL) whose version is a multiple of
  * CACHE_EVERY. A failure is only logged: the ledger holds the truth. */
-void inv_stock_cache(const inv_app_t *app, const inv_ledger_entry_t *e, const bool *done, size_t n);
+void inv_stock_cache(const inv_ctx_t *ctx, const inv_ledger_entry_t *e, const bool *done, size_t n);
 
 /* The serialized InventoryUpdated of entry E made by change CH. */
 char *inv_stock_updated_event(const inv_stock_change_t *ch, const inv_ledger_entry_t *e);
 
 /* The current balance of SKU from the ledger. Returns 1, 0 (unknown) or -1. */
-int inv_stock_balance(const inv_app_t *app, const char *sku, int64_t *balance, char *err,
+int inv_stock_balance(const inv_ctx_t *ctx, const char *sku, int64_t *balance, char *err,
                       size_t errsz);
 
 const char *inv_stock_strerror(inv_stock_rc_t rc);

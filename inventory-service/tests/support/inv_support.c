@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "config/migrations.h"
 #include "repositories/ledger.h"
 #include "services/products.h"
 #include "support/kafka_support.h"
@@ -565,7 +566,7 @@ inv_db_t *ts_inv_db_new(const char *prefix, char name[64])
 	snprintf(name, 64, "%s_%d_%ld_%d", prefix, (int)getpid(), (long)time(NULL) % 100000, seq++);
 	db = inv_db_open(url, name, 4, 0, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_msg(inv_db_ensure_indexes(db, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(inv_migrate(db, err, sizeof(err)) == 0, "%s", err);
 	return db;
 }
 
@@ -580,7 +581,7 @@ void ts_inv_db_drop(inv_db_t *db, const char *name)
 	inv_db_close(db);
 }
 
-void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock)
+void ts_inv_put(const inv_ctx_t *ctx, const char *sku, int64_t stock)
 {
 	inv_product_t p = {.price_cents = 1000, .stock = stock};
 	bool created;
@@ -588,7 +589,7 @@ void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock)
 
 	snprintf(p.sku, sizeof(p.sku), "%s", sku);
 	p.name = strdup(sku);
-	ck_assert_int_eq(inv_product_put(app, &p, "req-1", &created, err, sizeof(err)),
+	ck_assert_int_eq(inv_product_put(ctx, &p, "req-1", &created, err, sizeof(err)),
 	                 INV_STOCK_OK);
 	inv_product_clear(&p);
 }

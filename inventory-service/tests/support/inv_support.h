@@ -42,10 +42,10 @@ void ts_inv_db_drop(inv_db_t *db, const char *name);
 
 /* Creates or replaces SKU with STOCK through the service (no HTTP); asserts
  * success. */
-void ts_inv_put(const inv_app_t *app, const char *sku, int64_t stock);
+void ts_inv_put(const inv_ctx_t *ctx, const char *sku, int64_t stock);
 
 /* Another process reserves QTY of SKU (op "other/<sku>/reserve"): appends
- * head + 1 on the ledger of DB without APP's head hints learning of it. */
+ * head + 1 on the ledger of DB without CTX's head hints learning of it. */
 void ts_inv_competitor_takes(inv_db_t *db, const char *sku, int64_t qty);
 
 /* Waits up to TIMEOUT_MS for a line of the log of the daemon on PORT (in

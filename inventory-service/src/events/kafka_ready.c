@@ -1,5 +1,5 @@
 /* Kafka readiness probe; see kafka_ready.h. */
-#include "utils/kafka_ready.h"
+#include "events/kafka_ready.h"
 
 #include <stdlib.h>
 
