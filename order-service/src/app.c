@@ -159,8 +159,8 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	a->pool = os_db_pool_new(cfg->database_url, cfg->db_pool_size, cfg->db_timeout_ms);
 	if (migrate(a, err, errsz) != 0)
 		goto fail;
-	if (cfg->notify && (a->notifier = os_notifier_start(cfg->database_url, cfg->db_timeout_ms,
-	                                                    err, errsz)) == NULL)
+	if (cfg->notify && (a->notifier = os_notify_start(cfg->database_url, cfg->db_timeout_ms,
+	                                                  err, errsz)) == NULL)
 		goto fail;
 	if (start_kafka(a, err, errsz) != 0)
 		goto fail;
@@ -263,7 +263,7 @@ void os_app_stop(os_app_t *a)
 		pthread_join(a->maintenance, NULL);
 		a->maintenance_started = false;
 	}
-	os_notifier_stop(a->notifier);
+	os_notify_stop(a->notifier);
 	a->notifier = NULL;
 	eda_http_server_free(a->http);
 	a->http = NULL;

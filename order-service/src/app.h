@@ -19,8 +19,8 @@
 #include "eda/producer.h"
 #include "events/catalogue.h"
 #include "events/consumers.h"
-#include "events/notifier.h"
-#include "events/producers.h"
+#include "events/relay.h"
+#include "repositories/notify.h"
 #include "routers/orders.h"
 #include "services/order_service.h"
 #include "services/order_waiters.h"
@@ -29,7 +29,7 @@ typedef struct os_app {
 	os_settings_t cfg;
 	eda_metrics_t *metrics;
 	os_db_pool_t *pool;
-	os_notifier_t *notifier;
+	os_notify_t *notifier;
 	os_relay_t *relay;
 	eda_producer_t *producer;
 	os_waiters_t *waiters;

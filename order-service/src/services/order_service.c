@@ -65,7 +65,7 @@ static void announce_status(os_service_t *s, const char *order_id)
 {
 	if (s->status_changed != NULL)
 		s->status_changed(order_id, s->status_ctx);
-	os_notifier_status(s->notifier, order_id);
+	os_notify_status(s->notifier, order_id);
 }
 
 static void after_commit(os_service_t *s, const char *status_order_id)
@@ -73,7 +73,7 @@ static void after_commit(os_service_t *s, const char *status_order_id)
 	if (s->wake_relay != NULL)
 		s->wake_relay(s->relay_ctx);
 	if (s->relay_leads == NULL || !s->relay_leads(s->relay_ctx))
-		os_notifier_outbox(s->notifier);
+		os_notify_outbox(s->notifier);
 	if (status_order_id != NULL)
 		announce_status(s, status_order_id);
 }

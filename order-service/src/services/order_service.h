@@ -16,8 +16,8 @@
 #include "config/database.h"
 #include "eda/event.h"
 #include "eda/metrics.h"
-#include "events/notifier.h"
 #include "models/order.h"
+#include "repositories/notify.h"
 
 #define OS_SOURCE "/order-service"
 
@@ -38,7 +38,7 @@ typedef struct os_service {
 	os_db_pool_t *pool;
 	int db_wait_ms;
 	const char *topic_orders;
-	os_notifier_t *notifier; /* may be NULL: single replica */
+	os_notify_t *notifier; /* may be NULL: single replica */
 	void (*wake_relay)(void *ctx);
 	/* Whether the relay of this process is the leader: then no other replica
 	 * needs to hear of new outbox rows. May be NULL. */

@@ -21,7 +21,7 @@
 
 #include "eda/alloc.h"
 #include "eda/log.h"
-#include "events/notifier.h"
+#include "repositories/notify.h"
 #include "models/order.h"
 #include "repositories/orders.h"
 #include "schemas/order.h"

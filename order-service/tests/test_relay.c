@@ -1,5 +1,5 @@
 /*
- * Tests for src/events/producers.c, the outbox relay, against the real
+ * Tests for src/events/relay.c, the outbox relay, against the real
  * PostgreSQL and Kafka: a fresh database and fresh topics per test.
  *   - rows are published once each, in order per order id, with key = order
  *     id, and every event validates against common/schemas/;

@@ -16,8 +16,8 @@
  * or reordered, and rows still undelivered at shutdown stay unpublished for
  * the next leader (at-least-once; consumers deduplicate by event id).
  */
-#ifndef OS_PRODUCERS_H
-#define OS_PRODUCERS_H
+#ifndef OS_EVENTS_RELAY_H
+#define OS_EVENTS_RELAY_H
 
 #include <stdbool.h>
 #include <stddef.h>

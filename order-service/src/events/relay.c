@@ -1,7 +1,7 @@
 /*
- * The outbox relay (see producers.h).
+ * The outbox relay (see relay.h).
  */
-#include "events/producers.h"
+#include "events/relay.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,8 +19,8 @@
 #include "eda/event.h"
 #include "eda/event_bus.h"
 #include "eda/log.h"
-#include "events/notifier.h"
 #include "events/outbox_cursor.h"
+#include "repositories/notify.h"
 #include "repositories/outbox.h"
 #include "utils/pg.h"
 
