@@ -20,6 +20,7 @@
 #include "config/migrations.h"
 #include "eda/log.h"
 #include "repositories/outbox.h"
+#include "services/maintenance.h"
 #include "support/check_main.h"
 #include "support/kafka_support.h"
 #include "support/os_support.h"

@@ -398,19 +398,9 @@ void os_relay_wake(os_relay_t *r)
 		eda_logf(EDA_LOG_WARN, "relay: cannot signal: %s", strerror(errno));
 }
 
-void os_relay_wake_hook(void *ctx)
-{
-	os_relay_wake(ctx);
-}
-
 bool os_relay_is_leader(os_relay_t *r)
 {
 	return __atomic_load_n(&r->leader, __ATOMIC_RELAXED);
-}
-
-bool os_relay_leads_hook(void *ctx)
-{
-	return ctx != NULL && os_relay_is_leader(ctx);
 }
 
 unsigned long long os_relay_published(os_relay_t *r)
