@@ -18,7 +18,6 @@
 #include "events/consumers.h"
 #include "services/maintenance.h"
 #include "services/price_cache.h"
-#include "utils/pg.h"
 
 static int db_ready(void *ctx, char *err, size_t errsz)
 {
@@ -86,23 +85,9 @@ static void *maintenance(void *arg)
 
 static int migrate(os_app_t *a, char *err, size_t errsz)
 {
-	PGconn *c = os_db_checkout(a->pool, a->cfg.db_wait_ms, err, errsz);
-	char set[64];
-	int n = -1;
+	int n = os_migrate_pooled(a->pool, a->cfg.db_wait_ms, a->cfg.migrations_dir,
+	                          a->cfg.migration_timeout_ms, a->cfg.db_timeout_ms, err, errsz);
 
-	if (c == NULL)
-		return -1;
-	/* A migration may rewrite a large table, and another replica may hold
-	 * the migration lock while it does: longer deadlines than a request's,
-	 * on both sides, for this session only. */
-	snprintf(set, sizeof(set), "SET statement_timeout = %d", a->cfg.migration_timeout_ms);
-	os_pg_set_timeout(c, a->cfg.migration_timeout_ms);
-	if (os_pg_cmd(c, set, err, errsz) == 0)
-		n = os_migrate(c, a->cfg.migrations_dir, err, errsz);
-	os_pg_set_timeout(c, a->cfg.db_timeout_ms);
-	if (n >= 0 && os_pg_cmd(c, "RESET statement_timeout", err, errsz) != 0)
-		n = -1;
-	os_db_checkin(a->pool, c);
 	if (n > 0)
 		eda_logf(EDA_LOG_INFO, "applied %d migrations", n);
 	return n < 0 ? -1 : 0;
