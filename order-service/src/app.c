@@ -16,14 +16,37 @@
 #include "eda/kafka.h"
 #include "eda/log.h"
 #include "events/consumers.h"
+#include "services/maintenance.h"
 #include "services/price_cache.h"
-#include "utils/pg.h"
 
 static int db_ready(void *ctx, char *err, size_t errsz)
 {
 	os_app_t *a = ctx;
 
 	return os_db_probe(a->pool, a->cfg.db_ready_timeout_ms, err, errsz);
+}
+
+/* The service's after-commit hook for new outbox rows: the relay of this
+ * process at once (in-process), and, unless that relay is the leader, the
+ * leader in another replica through a coalesced NOTIFY. */
+static void on_outbox_added(void *ctx)
+{
+	os_app_t *a = ctx;
+
+	os_relay_wake(a->relay);
+	if (a->relay == NULL || !os_relay_is_leader(a->relay))
+		os_notify_outbox(a->notify);
+}
+
+/* The service's after-commit hook for a status change: the long-polls of
+ * this process, and through NOTIFY those of other replicas. */
+static void on_status_changed(const char *order_id, void *ctx)
+{
+	os_app_t *a = ctx;
+
+	if (a->waiters != NULL)
+		os_waiters_wake(a->waiters, order_id);
+	os_notify_status(a->notify, order_id);
 }
 
 /* Keeps outbox_pending fresh on every replica (the leader's relay updates it
@@ -62,23 +85,9 @@ static void *maintenance(void *arg)
 
 static int migrate(os_app_t *a, char *err, size_t errsz)
 {
-	PGconn *c = os_db_checkout(a->pool, a->cfg.db_wait_ms, err, errsz);
-	char set[64];
-	int n = -1;
+	int n = os_migrate_pooled(a->pool, a->cfg.db_wait_ms, a->cfg.migrations_dir,
+	                          a->cfg.migration_timeout_ms, a->cfg.db_timeout_ms, err, errsz);
 
-	if (c == NULL)
-		return -1;
-	/* A migration may rewrite a large table, and another replica may hold
-	 * the migration lock while it does: longer deadlines than a request's,
-	 * on both sides, for this session only. */
-	snprintf(set, sizeof(set), "SET statement_timeout = %d", a->cfg.migration_timeout_ms);
-	os_pg_set_timeout(c, a->cfg.migration_timeout_ms);
-	if (os_pg_cmd(c, set, err, errsz) == 0)
-		n = os_migrate(c, a->cfg.migrations_dir, err, errsz);
-	os_pg_set_timeout(c, a->cfg.db_timeout_ms);
-	if (n >= 0 && os_pg_cmd(c, "RESET statement_timeout", err, errsz) != 0)
-		n = -1;
-	os_db_checkin(a->pool, c);
 	if (n > 0)
 		eda_logf(EDA_LOG_INFO, "applied %d migrations", n);
 	return n < 0 ? -1 : 0;
@@ -159,25 +168,22 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 	a->pool = os_db_pool_new(cfg->database_url, cfg->db_pool_size, cfg->db_timeout_ms);
 	if (migrate(a, err, errsz) != 0)
 		goto fail;
-	if (cfg->notify && (a->notifier = os_notifier_start(cfg->database_url, cfg->db_timeout_ms,
-	                                                    err, errsz)) == NULL)
+	if (cfg->notify && (a->notify = os_notify_start(cfg->database_url, cfg->db_timeout_ms, err,
+	                                                errsz)) == NULL)
 		goto fail;
 	if (start_kafka(a, err, errsz) != 0)
-		goto fail;
-	a->waiters = os_waiters_start(a->pool, cfg->db_wait_ms, cfg->db_timeout_ms,
-	                              cfg->notify ? cfg->database_url : NULL, err, errsz);
-	if (a->waiters == NULL)
 		goto fail;
 	a->svc = (os_service_t){.pool = a->pool,
 	                        .db_wait_ms = cfg->db_wait_ms,
 	                        .topic_orders = a->cfg.topic_orders,
-	                        .notifier = a->notifier,
-	                        .wake_relay = os_relay_wake_hook,
-	                        .relay_leads = os_relay_leads_hook,
-	                        .relay_ctx = a->relay,
-	                        .status_changed = os_waiters_wake_hook,
-	                        .status_ctx = a->waiters,
+	                        .hooks = {.outbox_added = on_outbox_added,
+	                                  .status_changed = on_status_changed,
+	                                  .ctx = a},
 	                        .prices = os_price_cache_new(cfg->catalogue_cache_ms)};
+	a->waiters = os_waiters_start(&a->svc, cfg->db_timeout_ms,
+	                              cfg->notify ? cfg->database_url : NULL, err, errsz);
+	if (a->waiters == NULL)
+		goto fail;
 	if (payment_metrics(a, err, errsz) != 0)
 		goto fail;
 	a->router = (os_orders_router_t){
@@ -263,8 +269,8 @@ void os_app_stop(os_app_t *a)
 		pthread_join(a->maintenance, NULL);
 		a->maintenance_started = false;
 	}
-	os_notifier_stop(a->notifier);
-	a->notifier = NULL;
+	os_notify_stop(a->notify);
+	a->notify = NULL;
 	eda_http_server_free(a->http);
 	a->http = NULL;
 	os_price_cache_free(a->svc.prices);

@@ -19,17 +19,18 @@
 #include "eda/producer.h"
 #include "events/catalogue.h"
 #include "events/consumers.h"
-#include "events/notifier.h"
-#include "events/producers.h"
+#include "events/relay.h"
+#include "repositories/notify.h"
+#include "routers/order_waiters.h"
 #include "routers/orders.h"
 #include "services/order_service.h"
-#include "services/order_waiters.h"
+#include "services/saga.h"
 
 typedef struct os_app {
 	os_settings_t cfg;
 	eda_metrics_t *metrics;
 	os_db_pool_t *pool;
-	os_notifier_t *notifier;
+	os_notify_t *notify; /* NULL: single replica (NOTIFY off) */
 	os_relay_t *relay;
 	eda_producer_t *producer;
 	os_waiters_t *waiters;
@@ -51,7 +52,7 @@ int os_app_start(os_app_t *a, const os_settings_t *cfg, char *err, size_t errsz)
 
 /* Stops in order: HTTP, consumers (committing their last batch and offsets;
  * the batch's commit still wakes long-polls), long-polls, relay, producer
- * (flushing), notifier. Frees everything. Idempotent. */
+ * (flushing), NOTIFY sender. Frees everything. Idempotent. */
 void os_app_stop(os_app_t *a);
 
 /* The HTTP port (useful when started with PORT=0 in tests). */

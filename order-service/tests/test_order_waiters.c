@@ -1,5 +1,5 @@
 /*
- * Tests for src/services/order_waiters.c through the daemon in-process: a
+ * Tests for src/routers/order_waiters.c through the daemon in-process: a
  * long-poll answers as soon as the order's status changes, or with the
  * unchanged order when its time runs out, and keeps the access rules.
  */

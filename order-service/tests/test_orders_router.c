@@ -3,8 +3,8 @@
  * (real PostgreSQL: a fresh database for this program; relay on, consumers
  * off): the validation table over HTTP, pagination, access rules,
  * cancellation and the operations endpoints. Idempotency and atomicity are in
- * test_order_service.c, long-polls in test_order_waiters.c. Each test uses its own customer ids, so
- * tests sharing the database cannot see each other's orders.
+ * test_orders_service.c, long-polls in test_order_waiters.c. Each test uses its own customer ids,
+ * so tests sharing the database cannot see each other's orders.
  */
 #include <check.h>
 #include <ctype.h>

@@ -64,11 +64,6 @@ void os_db_pool_free(os_db_pool_t *p)
 	free(p);
 }
 
-const char *os_db_pool_url(const os_db_pool_t *p)
-{
-	return p->url;
-}
-
 /* Server notices ("relation already exists, skipping") would reach stderr as
  * non-JSON lines; they carry nothing an operator needs, so log them at debug. */
 static void on_notice(void *arg, const char *message)

@@ -46,7 +46,4 @@ void os_db_checkin(os_db_pool_t *p, PGconn *c);
  * options itself keeps its values. Returns NULL with ERR filled (redacted). */
 PGconn *os_db_connect(const char *url, int timeout_ms, char *err, size_t errsz);
 
-/* The URL the pool was made with. */
-const char *os_db_pool_url(const os_db_pool_t *p);
-
 #endif

@@ -240,3 +240,26 @@ out:
 	free(m);
 	return applied;
 }
+
+int os_migrate_pooled(os_db_pool_t *pool, int wait_ms, const char *dir, int timeout_ms,
+                      int db_timeout_ms, char *err, size_t errsz)
+{
+	PGconn *c = os_db_checkout(pool, wait_ms, err, errsz);
+	char set[64];
+	int n = -1;
+
+	if (c == NULL)
+		return -1;
+	/* A migration may rewrite a large table, and another replica may hold
+	 * the migration lock while it does: longer deadlines than a request's,
+	 * on both sides, for this session only. */
+	snprintf(set, sizeof(set), "SET statement_timeout = %d", timeout_ms);
+	os_pg_set_timeout(c, timeout_ms);
+	if (os_pg_cmd(c, set, err, errsz) == 0)
+		n = os_migrate(c, dir, err, errsz);
+	os_pg_set_timeout(c, db_timeout_ms);
+	if (n >= 0 && os_pg_cmd(c, "RESET statement_timeout", err, errsz) != 0)
+		n = -1;
+	os_db_checkin(pool, c);
+	return n;
+}

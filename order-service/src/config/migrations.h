@@ -17,10 +17,19 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "config/database.h"
+
 /* Applies what is missing and the repeatables. Returns the number of
  * numbered files applied (>= 0), or -1
  * with ERR filled (a bad file name, an unreadable file, a failing statement:
  * nothing of that file is applied). */
 int os_migrate(PGconn *c, const char *dir, char *err, size_t errsz);
+
+/* os_migrate on a connection of POOL (waiting up to WAIT_MS for one) with
+ * TIMEOUT_MS as the deadline of each statement and round trip instead of the
+ * pool's DB_TIMEOUT_MS, which the connection gets back before its check-in.
+ * Same return values. */
+int os_migrate_pooled(os_db_pool_t *pool, int wait_ms, const char *dir, int timeout_ms,
+                      int db_timeout_ms, char *err, size_t errsz);
 
 #endif

@@ -30,8 +30,8 @@ static eda_handler_result_t apply(os_consumers_ctx_t *x, const eda_event_t *ev, 
 	/* Its own transaction, on another connection: commit the batch first, so
 	 * that it holds no row lock this one could wait for. */
 	os_apply_batch_commit(x->batch);
-	rc = os_service_apply(x->svc, ev, from, to, reason, amount, currency, outcome,
-	                      sizeof(outcome));
+	rc = os_saga_apply(x->svc, ev, from, to, reason, amount, currency, outcome,
+	                   sizeof(outcome));
 	if (rc == OS_OK)
 		return EDA_HANDLER_DONE;
 	snprintf(m->reason, sizeof(m->reason), "%s", outcome[0] ? outcome : os_strerror(rc));

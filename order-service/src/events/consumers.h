@@ -7,8 +7,8 @@
  *                                                       currency must match)
  *   PaymentFailed              nothing moves           (recorded, logged)
  * Every payment is recorded in `payments` with what it did (see
- * os_service_apply: refunds, mismatches).
- * Each event is applied once (os_service_apply records it by source and id in
+ * os_saga_apply: refunds, mismatches).
+ * Each event is applied once (os_saga_apply records it by source and id in
  * the same transaction as the change and its outbox row); one that no longer
  * applies is recorded and ignored; a database failure is retried with the
  * consumer's backoff; a malformed event goes to dlq.<group>.
@@ -25,7 +25,7 @@
 #include <stddef.h>
 
 #include "eda/consumer.h"
-#include "services/order_service.h"
+#include "services/saga.h"
 
 /* What the handler works with; must outlive the consumer. */
 typedef struct os_consumers_ctx {

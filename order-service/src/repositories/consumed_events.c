@@ -3,7 +3,6 @@
  */
 #include "repositories/consumed_events.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "models/order.h"
@@ -44,22 +43,4 @@ int os_repo_consumed_set_outcome(PGconn *c, const char *source, const char *id, 
 		return -1;
 	PQclear(r);
 	return 1;
-}
-
-int os_repo_consumed_outcome(PGconn *c, const char *source, const char *id, char *out, size_t outsz,
-                             char *err, size_t errsz)
-{
-	const char *p[2] = {source, id};
-	PGresult *r = os_pg_exec(c,
-	                         "SELECT outcome FROM consumed_events WHERE source = $1 AND "
-	                         "event_id = $2",
-	                         2, p, err, errsz, NULL);
-	int rc;
-
-	if (r == NULL)
-		return -1;
-	rc = PQntuples(r) > 0;
-	snprintf(out, outsz, "%s", rc ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	return rc;
 }

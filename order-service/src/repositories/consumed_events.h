@@ -18,8 +18,4 @@ int os_repo_consumed_insert(PGconn *c, const char *source, const char *id, const
 int os_repo_consumed_set_outcome(PGconn *c, const char *source, const char *id, const char *outcome,
                                  char *err, size_t errsz);
 
-/* The recorded outcome into OUT ("" when not recorded). Returns 1, 0 or -1. */
-int os_repo_consumed_outcome(PGconn *c, const char *source, const char *id, char *out, size_t outsz,
-                             char *err, size_t errsz);
-
 #endif

@@ -1,7 +1,10 @@
 /*
- * SQL for orders and their lines. All of the daemon's SQL lives in
- * repositories/ (orders.c, outbox.c, consumed_events.c, idempotency.c); the
- * services decide what to do, these files only say how it is stored.
+ * SQL for orders and their lines. All of the daemon's SQL about its data
+ * lives in repositories/ (orders.c, outbox.c, consumed_events.c,
+ * idempotency.c, catalogue.c, payments.c, tx.c for transactions, notify.c for
+ * NOTIFY/LISTEN); config/ keeps only the connections' own (readiness probe,
+ * migrations). The services decide what to do, these files only say how it
+ * is stored.
  *
  * Functions take a connection the caller checked out (and, where a
  * transaction is needed, opened); they return 1 (found / changed), 0 (not

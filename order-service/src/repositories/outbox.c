@@ -1,15 +1,23 @@
 /*
- * The outbox in PostgreSQL (see outbox.h), and the retention purge of the
- * three tables that would otherwise grow for ever.
+ * The outbox in PostgreSQL (see outbox.h): rows, the relay's session and
+ * leader lock, and the retention purge of the three tables that would
+ * otherwise grow for ever.
  */
 #include "repositories/outbox.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/database.h"
 #include "eda/alloc.h"
+#include "repositories/notify.h"
 #include "utils/pg.h"
+
+/* An arbitrary constant naming "the order-service outbox relay" among
+ * advisory locks: its holder is the one relay that publishes. */
+#define RELAY_LOCK "7401923002"
 
 int os_repo_outbox_insert(PGconn *c, const char *aggregate_id, const char *topic, const char *type,
                           const char *event_id, const char *payload, char *err, size_t errsz)
@@ -192,4 +200,30 @@ long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz)
 		} while (n == PURGE_BATCH);
 	}
 	return total;
+}
+
+PGconn *os_repo_outbox_session(const char *url, int timeout_ms, char *err, size_t errsz)
+{
+	PGconn *c = os_db_connect(url, timeout_ms, err, errsz);
+
+	if (c != NULL && os_pg_cmd(c, "SET synchronous_commit = off", err, errsz) != 0) {
+		PQfinish(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int os_repo_outbox_lead(PGconn *c, char *err, size_t errsz)
+{
+	PGresult *r = os_pg_exec(c, "SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0, NULL, err,
+	                         errsz, NULL);
+	bool got;
+
+	if (r == NULL)
+		return -1;
+	got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!got)
+		return 0;
+	return os_pg_cmd(c, "LISTEN " OS_CHANNEL_OUTBOX, err, errsz) != 0 ? -1 : 1;
 }

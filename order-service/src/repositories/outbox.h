@@ -42,4 +42,18 @@ long long os_repo_outbox_pending(PGconn *c, char *err, size_t errsz);
  * or -1 (what earlier statements deleted stays deleted). */
 long long os_repo_purge(PGconn *c, long retention_s, char *err, size_t errsz);
 
+/* The relay's own session (not pooled) to URL, every round trip bounded by
+ * TIMEOUT_MS, with synchronous_commit off: marking rows published need not
+ * wait for a WAL flush (a mark lost in a server crash only makes the next
+ * leader publish those rows again, which consumers absorb: they deduplicate
+ * by event id), which takes a disk flush off every relay round. Returns NULL
+ * with ERR filled. */
+PGconn *os_repo_outbox_session(const char *url, int timeout_ms, char *err, size_t errsz);
+
+/* Tries to take the relay's leader lock (a session advisory lock, released
+ * with the session) on C and, once it holds it, LISTENs on
+ * OS_CHANNEL_OUTBOX there. Returns 1 (leader), 0 (another session holds it)
+ * or -1 with ERR (the session is lost). */
+int os_repo_outbox_lead(PGconn *c, char *err, size_t errsz);
+
 #endif

@@ -119,6 +119,7 @@ static void post_orders(eda_http_req_t *r, void *ctx)
 	os_result_t res;
 	os_caller_t who;
 	json_t *body;
+	char loc[64];
 	int rc;
 
 	if (caller(r, &who) != 0)
@@ -139,22 +140,20 @@ static void post_orders(eda_http_req_t *r, void *ctx)
 	}
 	if (eda_http_req_json(r, &body) != 0)
 		return;
-	rc = os_service_place(rt->svc, &who, body, key, eda_http_req_id(r), &res);
+	rc = os_orders_place(rt->svc, &who, body, key, eda_http_req_id(r), &res);
 	json_decref(body);
 	if (rc != OS_OK) {
 		reply_error(r, rc, &res);
 		return;
 	}
-	if (res.status == 201) {
-		char loc[64];
-
-		snprintf(loc, sizeof(loc), "/orders/%s",
-		         json_string_value(json_object_get(res.body, "id")));
-		eda_http_reply_header(r, "Location", loc);
-	}
+	/* A replay answers as the first request was answered: an Idempotency-Key
+	 * is kept only with an order it created (repositories/orders.c), so 201. */
+	snprintf(loc, sizeof(loc), "/orders/%s",
+	         json_string_value(json_object_get(res.body, "id")));
+	eda_http_reply_header(r, "Location", loc);
 	if (key != NULL)
 		eda_http_reply_header(r, "Idempotency-Key", key);
-	eda_http_reply_json(r, res.status, res.body);
+	eda_http_reply_json(r, 201, res.body);
 }
 
 /* Parses an integer query parameter in [MIN, MAX]; -1 when absent, -2 bad. */
@@ -199,9 +198,9 @@ static void get_orders(eda_http_req_t *r, void *ctx)
 		                       errors);
 		return;
 	}
-	rc = os_service_list(rt->svc, &who, status_s != NULL ? &status : NULL,
-	                     cursor != NULL && cursor[0] != '\0' ? cursor : NULL,
-	                     limit < 0 ? DEFAULT_LIMIT : (int)limit, &res);
+	rc = os_orders_list(rt->svc, &who, status_s != NULL ? &status : NULL,
+	                    cursor != NULL && cursor[0] != '\0' ? cursor : NULL,
+	                    limit < 0 ? DEFAULT_LIMIT : (int)limit, &res);
 	if (rc != OS_OK) {
 		reply_error(r, rc, &res);
 		return;
@@ -240,7 +239,7 @@ static void get_order(eda_http_req_t *r, void *ctx)
 		                       eda_problem_field_error(NULL, "wait", msg));
 		return;
 	}
-	rc = os_service_get(rt->svc, &who, id, &o, res.detail, sizeof(res.detail));
+	rc = os_orders_get(rt->svc, &who, id, &o, res.detail, sizeof(res.detail));
 	if (rc != OS_OK) {
 		reply_error(r, rc, &res);
 		return;
@@ -261,7 +260,7 @@ static void get_order(eda_http_req_t *r, void *ctx)
 	os_waiters_add(rt->waiters, r, id_lower, (int)wait);
 	/* The status may have changed between the read and the registration, and
 	 * that wake-up went to nobody: look once more. */
-	if (os_service_get(rt->svc, &who, id_lower, &o, res.detail, sizeof(res.detail)) == OS_OK) {
+	if (os_orders_get(rt->svc, &who, id_lower, &o, res.detail, sizeof(res.detail)) == OS_OK) {
 		if (o.status != OS_PENDING)
 			os_waiters_wake(rt->waiters, id_lower);
 		os_order_clear(&o);
@@ -278,7 +277,7 @@ static void cancel_order(eda_http_req_t *r, void *ctx)
 
 	if (caller(r, &who) != 0)
 		return;
-	rc = os_service_cancel(rt->svc, &who, order_id(r, id_lower), eda_http_req_id(r), &res);
+	rc = os_orders_cancel(rt->svc, &who, order_id(r, id_lower), eda_http_req_id(r), &res);
 	if (rc != OS_OK) {
 		reply_error(r, rc, &res);
 		return;

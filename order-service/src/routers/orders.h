@@ -1,6 +1,7 @@
 /*
  * HTTP routes of the order API (DESIGN.md, "HTTP API"): translate requests
- * into order-service calls and results into JSON or RFC 9457 problems.
+ * into calls of services/orders.h and their results into status codes, JSON
+ * and RFC 9457 problems.
  *
  *   POST /orders                 201 + Location; Idempotency-Key honoured
  *   GET  /orders                 ?status=&limit=1..100&cursor=
@@ -15,8 +16,8 @@
 #define OS_ROUTERS_ORDERS_H
 
 #include "eda/http.h"
-#include "services/order_service.h"
-#include "services/order_waiters.h"
+#include "routers/order_waiters.h"
+#include "services/orders.h"
 
 typedef struct os_orders_router {
 	os_service_t *svc;

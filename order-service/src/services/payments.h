@@ -2,7 +2,7 @@
  * Payments from outside (the payment service is not part of this project):
  * what a PaymentProcessed or PaymentFailed means for its order, recorded in
  * `payments` with that outcome (README, "Payments"). Part of the saga step
- * of order_service.c, inside its transaction. No SQL here.
+ * of saga.c, inside its transaction. No SQL here.
  */
 #ifndef OS_PAYMENTS_H
 #define OS_PAYMENTS_H

@@ -331,8 +331,3 @@ PGconn *os_pg_connect(const char *const *keys, const char *const *vals, int time
 	os_pg_set_timeout(c, timeout_ms);
 	return c;
 }
-
-bool os_pg_unique_violation(const char *sqlstate)
-{
-	return sqlstate != NULL && strcmp(sqlstate, "23505") == 0;
-}

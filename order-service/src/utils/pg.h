@@ -1,8 +1,7 @@
 /*
  * Thin helpers over libpq for the repositories: run a parameterised statement
- * and turn any failure into one line in an error buffer, plus the SQLSTATEs
- * the daemon reacts to. Parameters are always text and always bound, never
- * spliced into SQL.
+ * and turn any failure into one line in an error buffer. Parameters are
+ * always text and always bound, never spliced into SQL.
  *
  * Every round trip has a deadline, the connection's timeout (set by
  * os_pg_connect, changed with os_pg_set_timeout): a server that stops
@@ -14,7 +13,6 @@
 #define OS_PG_H
 
 #include <libpq-fe.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 /* Runs SQL with N text PARAMS (entries may be NULL for SQL NULL). Returns the
@@ -70,8 +68,5 @@ int os_pg_timeout(PGconn *c);
  * failed half-way): C is CONNECTION_BAD afterwards, and the caller finishes
  * it as usual. */
 void os_pg_abandon(PGconn *c);
-
-/* SQLSTATE 23505. */
-bool os_pg_unique_violation(const char *sqlstate);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Tests for src/events/producers.c, the outbox relay, against the real
+ * Tests for src/events/relay.c, the outbox relay, against the real
  * PostgreSQL and Kafka: a fresh database and fresh topics per test.
  *   - rows are published once each, in order per order id, with key = order
  *     id, and every event validates against common/schemas/;
@@ -20,6 +20,7 @@
 #include "config/migrations.h"
 #include "eda/log.h"
 #include "repositories/outbox.h"
+#include "services/maintenance.h"
 #include "support/check_main.h"
 #include "support/kafka_support.h"
 #include "support/os_support.h"

@@ -1,7 +1,7 @@
 /*
- * The coalescing NOTIFY sender (see notifier.h).
+ * The coalescing NOTIFY sender and the LISTEN helpers (see notify.h).
  */
-#include "events/notifier.h"
+#include "repositories/notify.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,7 +20,7 @@
 #define MAX_IDS         1000 /* order ids per round; more only cost a later round */
 #define MIN_INTERVAL_US 5000
 
-struct os_notifier {
+struct os_notify {
 	char *url;
 	int timeout_ms;
 	pthread_t thread;
@@ -29,11 +29,10 @@ struct os_notifier {
 	bool stopping, outbox;
 	size_t nids;
 	char (*ids)[OS_UUID_LEN + 1];
-	unsigned long sent;
 	PGconn *conn;
 };
 
-static PGconn *connect_session(const os_notifier_t *n)
+static PGconn *connect_session(const os_notify_t *n)
 {
 	char err[256];
 	PGconn *c = os_db_connect(n->url, n->timeout_ms, err, sizeof(err));
@@ -47,7 +46,7 @@ static PGconn *connect_session(const os_notifier_t *n)
 	return c;
 }
 
-static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 1], size_t nids)
+static void send_round(os_notify_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 1], size_t nids)
 {
 	static const os_pg_stmt_t notify = {
 	        "notify",
@@ -70,7 +69,6 @@ static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 
 		r = os_pg_run(n->conn, &notify, p, err, sizeof(err), NULL);
 		if (r != NULL) {
 			PQclear(r);
-			__atomic_add_fetch(&n->sent, 1, __ATOMIC_RELAXED);
 			break;
 		}
 		eda_log(EDA_LOG_WARN, "notify failed", "error", err, NULL);
@@ -82,7 +80,7 @@ static void send_round(os_notifier_t *n, bool outbox, char (*ids)[OS_UUID_LEN + 
 
 static void *run(void *arg)
 {
-	os_notifier_t *n = arg;
+	os_notify_t *n = arg;
 	char(*ids)[OS_UUID_LEN + 1] = eda_xmalloc(MAX_IDS * sizeof(*ids));
 
 	n->conn = connect_session(n);
@@ -116,9 +114,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-os_notifier_t *os_notifier_start(const char *url, int timeout_ms, char *err, size_t errsz)
+os_notify_t *os_notify_start(const char *url, int timeout_ms, char *err, size_t errsz)
 {
-	os_notifier_t *n = eda_xcalloc(1, sizeof(*n));
+	os_notify_t *n = eda_xcalloc(1, sizeof(*n));
 
 	n->url = eda_xstrdup(url);
 	n->timeout_ms = timeout_ms;
@@ -135,7 +133,7 @@ os_notifier_t *os_notifier_start(const char *url, int timeout_ms, char *err, siz
 	return n;
 }
 
-void os_notifier_stop(os_notifier_t *n)
+void os_notify_stop(os_notify_t *n)
 {
 	if (n == NULL)
 		return;
@@ -151,7 +149,7 @@ void os_notifier_stop(os_notifier_t *n)
 	free(n);
 }
 
-void os_notifier_outbox(os_notifier_t *n)
+void os_notify_outbox(os_notify_t *n)
 {
 	if (n == NULL)
 		return;
@@ -161,7 +159,7 @@ void os_notifier_outbox(os_notifier_t *n)
 	pthread_mutex_unlock(&n->lock);
 }
 
-void os_notifier_status(os_notifier_t *n, const char *order_id)
+void os_notify_status(os_notify_t *n, const char *order_id)
 {
 	if (n == NULL)
 		return;
@@ -172,7 +170,29 @@ void os_notifier_status(os_notifier_t *n, const char *order_id)
 	pthread_mutex_unlock(&n->lock);
 }
 
-unsigned long os_notifier_sent(os_notifier_t *n)
+PGconn *os_notify_listen(const char *url, const char *channel, int timeout_ms, char *err,
+                         size_t errsz)
 {
-	return n != NULL ? __atomic_load_n(&n->sent, __ATOMIC_RELAXED) : 0;
+	char sql[128];
+	PGconn *c = os_db_connect(url, timeout_ms, err, errsz);
+
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	if (c != NULL && os_pg_cmd(c, sql, err, errsz) != 0) {
+		PQfinish(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int os_notify_drain(PGconn *c, void (*on_notify)(const char *payload, void *ctx), void *ctx)
+{
+	PGnotify *n;
+
+	if (PQconsumeInput(c) == 0)
+		return -1;
+	while ((n = PQnotifies(c)) != NULL) {
+		on_notify(n->extra, ctx);
+		PQfreemem(n);
+	}
+	return 0;
 }

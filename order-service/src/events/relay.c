@@ -1,7 +1,7 @@
 /*
- * The outbox relay (see producers.h).
+ * The outbox relay (see relay.h).
  */
-#include "events/producers.h"
+#include "events/relay.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -14,18 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config/database.h"
 #include "eda/alloc.h"
 #include "eda/event.h"
 #include "eda/event_bus.h"
 #include "eda/log.h"
-#include "events/notifier.h"
 #include "events/outbox_cursor.h"
+#include "repositories/notify.h"
 #include "repositories/outbox.h"
-#include "utils/pg.h"
-
-/* An arbitrary constant naming "the order-service outbox relay" among advisory locks. */
-#define RELAY_LOCK "7401923002"
 
 static const double lag_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                      0.1,   0.25,  0.5,   1,    2.5,  10};
@@ -163,37 +158,20 @@ static bool stopping(os_relay_t *r)
 static bool elect(os_relay_t *r)
 {
 	char err[256];
-	PGresult *res;
-	bool got;
+	int rc;
 
 	if (r->conn == NULL) {
-		if ((r->conn = os_db_connect(r->url, r->db_timeout_ms, err, sizeof(err))) == NULL) {
+		r->conn = os_repo_outbox_session(r->url, r->db_timeout_ms, err, sizeof(err));
+		if (r->conn == NULL) {
 			eda_log(EDA_LOG_WARN, "relay cannot connect", "error", err, NULL);
 			return false;
 		}
-		/* Marking rows published need not wait for a WAL flush: a mark lost
-		 * in a server crash only makes the next leader publish those rows
-		 * again, which consumers absorb (they deduplicate by event id). It
-		 * takes a disk flush off every relay round. */
-		if (os_pg_cmd(r->conn, "SET synchronous_commit = off", err, sizeof(err)) != 0) {
-			drop_session(r, err);
-			return false;
-		}
 	}
-	res = os_pg_exec(r->conn, "SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0, NULL, err,
-	                 sizeof(err), NULL);
-	if (res == NULL) {
+	rc = os_repo_outbox_lead(r->conn, err, sizeof(err));
+	if (rc < 0)
 		drop_session(r, err);
+	if (rc <= 0)
 		return false;
-	}
-	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (!got)
-		return false;
-	if (os_pg_cmd(r->conn, "LISTEN " OS_CHANNEL_OUTBOX, err, sizeof(err)) != 0) {
-		drop_session(r, err);
-		return false;
-	}
 	/* Another leader may have published anything meanwhile. */
 	os_outbox_cursor_sweep(r->cursor);
 	__atomic_store_n(&r->leader, true, __ATOMIC_RELAXED);
@@ -203,39 +181,15 @@ static bool elect(os_relay_t *r)
 	return true;
 }
 
-/* One round: fetch, send, wait for every report, mark. Returns the number of
- * rows published, 0 when there was nothing, -1 on a database error, -2 when
- * stopping or a delivery failed (retry after a pause). */
-static int round_trip(os_relay_t *r)
+/* Sends the N rows of the batch in order, each with its row id as opaque.
+ * A row that cannot be sent ends the send: it and the rest count as not
+ * delivered (later rows must not overtake it); a fatal producer error also
+ * stops the relay. */
+static void send_batch(os_relay_t *r, os_outbox_row_t *rows, int n)
 {
 	char err[512];
-	os_outbox_row_t *rows;
-	const long long *gaps;
-	long long after, *ids;
-	size_t ngaps;
-	int n, marked, rc;
+	int rc;
 
-	os_outbox_cursor_next(r->cursor, wall_now(), &after, &gaps, &ngaps);
-	n = os_repo_outbox_fetch(r->conn, r->batch_size, after, gaps, ngaps, &rows, err,
-	                         sizeof(err));
-	if (n < 0) {
-		drop_session(r, err);
-		return -1;
-	}
-	ids = eda_xcalloc((size_t)n + 1, sizeof(*ids));
-	for (int i = 0; i < n; i++)
-		ids[i] = rows[i].id;
-	os_outbox_cursor_saw(r->cursor, wall_now(), ids, (size_t)n, n == r->batch_size);
-	free(ids);
-	if (n == 0) {
-		os_repo_outbox_free(rows, 0);
-		return 0;
-	}
-	pthread_mutex_lock(&r->lock);
-	r->batch = rows;
-	r->nbatch = n;
-	r->outstanding = n;
-	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < n; i++) {
 		for (;;) {
 			rc = eda_producer_send(r->producer, rows[i].topic, rows[i].aggregate_id,
@@ -266,16 +220,17 @@ static int round_trip(os_relay_t *r)
 				r->stopping = true;
 				pthread_mutex_unlock(&r->lock);
 			}
-			break;
+			return;
 		}
 	}
-	pthread_mutex_lock(&r->lock);
-	while (r->outstanding > 0 && !r->stopping)
-		pthread_cond_wait(&r->cond, &r->lock);
-	/* Detach the batch: late reports (after stop) must find nothing. */
-	r->batch = NULL;
-	r->nbatch = 0;
-	pthread_mutex_unlock(&r->lock);
+}
+
+/* Marks the delivered rows of the batch published and counts them. Returns
+ * how many were marked, or -1 with the session dropped. */
+static int mark_delivered(os_relay_t *r, os_outbox_row_t *rows, int n)
+{
+	char err[512];
+	int marked;
 
 	/* A row may be marked only if every earlier row of the batch was delivered:
 	 * otherwise a failed row would be retried after later ones of the same
@@ -289,7 +244,6 @@ static int round_trip(os_relay_t *r)
 	marked = os_repo_outbox_mark(r->conn, rows, n, err, sizeof(err));
 	if (marked < 0) {
 		drop_session(r, err);
-		os_repo_outbox_free(rows, n);
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -301,6 +255,56 @@ static int round_trip(os_relay_t *r)
 			eda_histogram_observe(r->m_lag, NULL,
 			                      rows[i].delivered_at - rows[i].created_at);
 	}
+	return marked;
+}
+
+/* One round: fetch, send, wait for every report, mark. Returns the number of
+ * rows published, 0 when there was nothing, -1 on a database error, -2 when
+ * stopping or a delivery failed (retry after a pause). */
+static int round_trip(os_relay_t *r)
+{
+	char err[512];
+	os_outbox_row_t *rows;
+	const long long *gaps;
+	long long after, *ids;
+	size_t ngaps;
+	int n, marked;
+
+	os_outbox_cursor_next(r->cursor, wall_now(), &after, &gaps, &ngaps);
+	n = os_repo_outbox_fetch(r->conn, r->batch_size, after, gaps, ngaps, &rows, err,
+	                         sizeof(err));
+	if (n < 0) {
+		drop_session(r, err);
+		return -1;
+	}
+	ids = eda_xcalloc((size_t)n + 1, sizeof(*ids));
+	for (int i = 0; i < n; i++)
+		ids[i] = rows[i].id;
+	os_outbox_cursor_saw(r->cursor, wall_now(), ids, (size_t)n, n == r->batch_size);
+	free(ids);
+	if (n == 0) {
+		os_repo_outbox_free(rows, 0);
+		return 0;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->batch = rows;
+	r->nbatch = n;
+	r->outstanding = n;
+	pthread_mutex_unlock(&r->lock);
+	send_batch(r, rows, n);
+	pthread_mutex_lock(&r->lock);
+	while (r->outstanding > 0 && !r->stopping)
+		pthread_cond_wait(&r->cond, &r->lock);
+	/* Detach the batch: late reports (after stop) must find nothing. */
+	r->batch = NULL;
+	r->nbatch = 0;
+	pthread_mutex_unlock(&r->lock);
+
+	marked = mark_delivered(r, rows, n);
+	if (marked < 0) {
+		os_repo_outbox_free(rows, n);
+		return -1;
+	}
 	pthread_mutex_lock(&r->lock);
 	r->published += (unsigned long long)marked;
 	pthread_mutex_unlock(&r->lock);
@@ -309,6 +313,12 @@ static int round_trip(os_relay_t *r)
 	if (marked < n)
 		os_outbox_cursor_sweep(r->cursor);
 	return marked < n ? -2 : marked;
+}
+
+static void ignore_notify(const char *payload, void *ctx)
+{
+	(void)payload;
+	(void)ctx;
 }
 
 static void wait_for_work(os_relay_t *r, int timeout_ms)
@@ -325,16 +335,10 @@ static void wait_for_work(os_relay_t *r, int timeout_ms)
 
 		if (pfd[0].revents & POLLIN)
 			(void)!read(r->efd, &v, sizeof(v));
-		if (nfd == 2 && pfd[1].revents != 0) {
-			PGnotify *n;
-
-			if (PQconsumeInput(r->conn) == 0) {
-				drop_session(r, PQerrorMessage(r->conn));
-				return;
-			}
-			while ((n = PQnotifies(r->conn)) != NULL)
-				PQfreemem(n);
-		}
+		/* A NOTIFY only wakes the relay: what to publish is in the table. */
+		if (nfd == 2 && pfd[1].revents != 0 &&
+		    os_notify_drain(r->conn, ignore_notify, NULL) != 0)
+			drop_session(r, PQerrorMessage(r->conn));
 	}
 }
 
@@ -398,19 +402,9 @@ void os_relay_wake(os_relay_t *r)
 		eda_logf(EDA_LOG_WARN, "relay: cannot signal: %s", strerror(errno));
 }
 
-void os_relay_wake_hook(void *ctx)
-{
-	os_relay_wake(ctx);
-}
-
 bool os_relay_is_leader(os_relay_t *r)
 {
 	return __atomic_load_n(&r->leader, __ATOMIC_RELAXED);
-}
-
-bool os_relay_leads_hook(void *ctx)
-{
-	return ctx != NULL && os_relay_is_leader(ctx);
 }
 
 unsigned long long os_relay_published(os_relay_t *r)

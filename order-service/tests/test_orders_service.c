@@ -1,5 +1,5 @@
 /*
- * Tests for src/services/order_service.c through the daemon in-process (real
+ * Tests for src/services/orders.c (placing orders) through the daemon in-process (real
  * PostgreSQL, a fresh database for this program): Idempotency-Key replay,
  * conflict, scope and a race of concurrent retries; and outbox atomicity (a
  * failed outbox insert leaves neither order nor lines).

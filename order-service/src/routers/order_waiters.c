@@ -5,7 +5,7 @@
  * deadline. The list is short in practice (one entry per open long-poll), so
  * a linear scan beats a heap in simplicity at no measurable cost.
  */
-#include "services/order_waiters.h"
+#include "routers/order_waiters.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,11 +21,10 @@
 
 #include "eda/alloc.h"
 #include "eda/log.h"
-#include "events/notifier.h"
 #include "models/order.h"
-#include "repositories/orders.h"
+#include "repositories/notify.h"
 #include "schemas/order.h"
-#include "utils/pg.h"
+#include "services/orders.h"
 
 struct waiter {
 	struct waiter *next;
@@ -43,8 +42,8 @@ struct waiter {
 #define LISTEN_RETRY_MAX_MS 30000
 
 struct os_waiters {
-	os_db_pool_t *pool;
-	int db_wait_ms, db_timeout_ms;
+	os_service_t *svc;
+	int db_timeout_ms;
 	char *listen_url;
 	PGconn *listen;
 	int64_t next_listen_try;
@@ -80,29 +79,28 @@ static void kick(os_waiters_t *w)
  * the database answered. */
 static bool answer(os_waiters_t *w, struct waiter *x, bool try)
 {
-	char err[256] = "not tried: the database failed for an earlier waiter";
+	char detail[256];
 	os_order_t o;
-	PGconn *c = try ? os_db_checkout(w->pool, w->db_wait_ms, err, sizeof(err)) : NULL;
-	int rc = -1;
+	int rc = OS_EUNAVAILABLE;
 
-	if (c != NULL) {
-		rc = os_repo_order_get(c, x->order_id, 0, &o, err, sizeof(err));
-		os_db_checkin(w->pool, c);
-	}
-	if (rc == 1) {
+	if (try)
+		rc = os_orders_read(w->svc, x->order_id, &o, detail, sizeof(detail));
+	if (rc == OS_OK) {
 		eda_http_reply_json(x->req, 200, os_order_to_json(&o));
 		os_order_clear(&o);
-	} else if (rc == 0) {
+	} else if (rc == OS_ENOTFOUND) {
 		eda_http_reply_problem(x->req, 404, NULL, "order not found", NULL);
 	} else {
-		eda_log(EDA_LOG_ERROR, "long-poll: cannot read order", "order_id", x->order_id,
-		        "error", err, NULL);
+		if (!try)
+			eda_log(EDA_LOG_ERROR, "long-poll: cannot read order", "order_id",
+			        x->order_id, "error",
+			        "not tried: the database failed for an earlier waiter", NULL);
 		eda_http_reply_header(x->req, "Retry-After", "1");
 		eda_http_reply_problem(x->req, 503, NULL, "the order database is unavailable",
 		                       NULL);
 	}
 	free(x);
-	return rc >= 0;
+	return rc != OS_EUNAVAILABLE;
 }
 
 /* Opens the LISTEN session if it is missing, at most once a second. */
@@ -112,15 +110,10 @@ static void ensure_listen(os_waiters_t *w)
 
 	if (w->listen_url == NULL || w->listen != NULL || now_ms() < w->next_listen_try)
 		return;
-	w->listen = os_db_connect(w->listen_url,
-	                          w->db_timeout_ms < LISTEN_CONNECT_MS ? w->db_timeout_ms
-	                                                               : LISTEN_CONNECT_MS,
-	                          err, sizeof(err));
-	if (w->listen != NULL &&
-	    os_pg_cmd(w->listen, "LISTEN " OS_CHANNEL_STATUS, err, sizeof(err)) != 0) {
-		PQfinish(w->listen);
-		w->listen = NULL;
-	}
+	w->listen = os_notify_listen(w->listen_url, OS_CHANNEL_STATUS,
+	                             w->db_timeout_ms < LISTEN_CONNECT_MS ? w->db_timeout_ms
+	                                                                  : LISTEN_CONNECT_MS,
+	                             err, sizeof(err));
 	if (w->listen != NULL) {
 		w->listen_retry_ms = 1000;
 		return;
@@ -131,18 +124,16 @@ static void ensure_listen(os_waiters_t *w)
 		w->listen_retry_ms *= 2;
 }
 
+static void wake_notified(const char *order_id, void *ctx)
+{
+	os_waiters_wake(ctx, order_id);
+}
+
 static void drain_notifies(os_waiters_t *w)
 {
-	PGnotify *n;
-
-	if (PQconsumeInput(w->listen) == 0) {
+	if (os_notify_drain(w->listen, wake_notified, w) != 0) {
 		PQfinish(w->listen);
 		w->listen = NULL;
-		return;
-	}
-	while ((n = PQnotifies(w->listen)) != NULL) {
-		os_waiters_wake(w, n->extra);
-		PQfreemem(n);
 	}
 }
 
@@ -200,13 +191,12 @@ static void *run(void *arg)
 	return NULL;
 }
 
-os_waiters_t *os_waiters_start(os_db_pool_t *pool, int db_wait_ms, int db_timeout_ms,
-                               const char *listen_url, char *err, size_t errsz)
+os_waiters_t *os_waiters_start(os_service_t *svc, int db_timeout_ms, const char *listen_url,
+                               char *err, size_t errsz)
 {
 	os_waiters_t *w = eda_xcalloc(1, sizeof(*w));
 
-	w->pool = pool;
-	w->db_wait_ms = db_wait_ms;
+	w->svc = svc;
 	w->db_timeout_ms = db_timeout_ms;
 	w->listen_retry_ms = 1000;
 	w->listen_url = listen_url != NULL ? eda_xstrdup(listen_url) : NULL;
@@ -253,11 +243,6 @@ void os_waiters_wake(os_waiters_t *w, const char *order_id)
 	pthread_mutex_unlock(&w->lock);
 	if (any)
 		kick(w);
-}
-
-void os_waiters_wake_hook(const char *order_id, void *ctx)
-{
-	os_waiters_wake(ctx, order_id);
 }
 
 size_t os_waiters_count(os_waiters_t *w)

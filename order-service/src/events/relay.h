@@ -16,8 +16,8 @@
  * or reordered, and rows still undelivered at shutdown stay unpublished for
  * the next leader (at-least-once; consumers deduplicate by event id).
  */
-#ifndef OS_PRODUCERS_H
-#define OS_PRODUCERS_H
+#ifndef OS_EVENTS_RELAY_H
+#define OS_EVENTS_RELAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,11 +52,9 @@ int os_relay_start(os_relay_t *r, eda_producer_t *p, char *err, size_t errsz);
 
 /* Wakes the relay now (new rows committed). Safe from any thread; NULL is fine. */
 void os_relay_wake(os_relay_t *r);
-void os_relay_wake_hook(void *ctx);
 
-/* Whether this relay currently holds the leader lock. */
+/* Whether this relay currently holds the leader lock (R not NULL). */
 bool os_relay_is_leader(os_relay_t *r);
-bool os_relay_leads_hook(void *ctx);
 
 /* Rows published by this relay since start. */
 unsigned long long os_relay_published(os_relay_t *r);
