@@ -45,26 +45,6 @@ struct eda_producer {
 	char fatal_why[512];
 };
 
-const char *eda_producer_strerror(int code)
-{
-	switch (code) {
-	case EDA_PRODUCER_OK:
-		return "ok";
-	case EDA_PRODUCER_ERR:
-		return "delivery failed";
-	case EDA_PRODUCER_QUEUE_FULL:
-		return "local queue full";
-	case EDA_PRODUCER_FATAL:
-		return "fatal producer error";
-	case EDA_PRODUCER_INVALID:
-		return "invalid arguments";
-	case EDA_PRODUCER_TIMEOUT:
-		return "timed out waiting for delivery";
-	default:
-		return "unknown producer error";
-	}
-}
-
 static void wait_release(struct sync_wait *w)
 {
 	int left;
@@ -315,11 +295,6 @@ int eda_producer_flush(eda_producer_t *p, int timeout_ms)
 	return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR
 	               ? EDA_PRODUCER_OK
 	               : EDA_PRODUCER_TIMEOUT;
-}
-
-int eda_producer_outq_len(eda_producer_t *p)
-{
-	return rd_kafka_outq_len(p->rk);
 }
 
 void eda_producer_free(eda_producer_t *p, int timeout_ms)
