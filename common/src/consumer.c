@@ -30,6 +30,7 @@
 
 #include "consumer_lag.h"
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 
 #define DLQ_TIMEOUT_MS        30000
@@ -107,14 +108,6 @@ struct eda_consumer {
 };
 
 static const char *const result_names[] = {"done", "retry", "dead"};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const void *eda_consumed_header(const eda_consumed_t *m, const char *name, size_t *len)
 {
@@ -363,7 +356,7 @@ static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int
 	        .attempt = attempt,
 	        .raw = m,
 	};
-	int64_t t0 = now_ms();
+	int64_t t0 = eda_clock_mono_ms();
 	eda_handler_result_t r = c->cfg.handler(&msg, c->cfg.ctx);
 
 	if (r == EDA_HANDLER_PENDING && c->cfg.flush == NULL) {
@@ -381,7 +374,7 @@ static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int
 		count(c, msg.topic, msg.type, r, 1);
 	if (c->duration != NULL)
 		eda_histogram_observe(c->duration, EDA_LABELS(msg.topic),
-		                      (double)(now_ms() - t0) / 1000.0);
+		                      (double)(eda_clock_mono_ms() - t0) / 1000.0);
 	if (r == EDA_HANDLER_RETRY) {
 		char off[32];
 
@@ -396,7 +389,7 @@ static eda_handler_result_t handle(eda_consumer_t *c, rd_kafka_message_t *m, int
 static void note_pending(eda_consumer_t *c)
 {
 	if (c->npending++ == 0)
-		c->pending_since_ms = now_ms();
+		c->pending_since_ms = eda_clock_mono_ms();
 }
 
 /* Flushes the pending messages and settles them: their offsets stored after a
@@ -411,7 +404,7 @@ static void flush_pending(eda_consumer_t *c)
 		c->flush_failures = 0;
 	} else {
 		c->flush_failures++;
-		resume_at = now_ms() + backoff_ms(c, c->flush_failures);
+		resume_at = eda_clock_mono_ms() + backoff_ms(c, c->flush_failures);
 		eda_logf(EDA_LOG_WARN,
 		         "group %s: flush of %zu pending messages failed (%s); "
 		         "they will be handled again",
@@ -480,7 +473,7 @@ static void settle(eda_consumer_t *c, struct hold *h, rd_kafka_message_t *m, eda
 /* Handles the held messages of every hold whose backoff has passed. */
 static void drain_holds(eda_consumer_t *c)
 {
-	int64_t now = now_ms();
+	int64_t now = eda_clock_mono_ms();
 
 	for (size_t i = 0; i < c->nholds && !atomic_load(&c->stop); i++) {
 		struct hold *h = &c->holds[i];
@@ -498,7 +491,7 @@ static void drain_holds(eda_consumer_t *c)
 			if (e->state != ENTRY_SETTLED)
 				r = handle(c, e->m, ++e->tries, &type);
 			if (r == EDA_HANDLER_RETRY) {
-				h->resume_at_ms = now_ms() + backoff_ms(c, e->tries);
+				h->resume_at_ms = eda_clock_mono_ms() + backoff_ms(c, e->tries);
 				break;
 			}
 			if (r != EDA_HANDLER_PENDING && h->npend == 0) {
@@ -518,7 +511,7 @@ static void drain_holds(eda_consumer_t *c)
 
 static int next_poll_ms(const eda_consumer_t *c)
 {
-	int64_t now = now_ms(), wait = 100;
+	int64_t now = eda_clock_mono_ms(), wait = 100;
 
 	/* Pending messages: look whether more are waiting, flush if not. */
 	if (c->npending > 0)
@@ -552,7 +545,7 @@ static void on_message(eda_consumer_t *c, rd_kafka_message_t *m)
 	r = handle(c, m, 1, &type);
 	if (r == EDA_HANDLER_RETRY) {
 		h = hold_get(c, rd_kafka_topic_name(m->rkt), m->partition);
-		h->resume_at_ms = now_ms() + backoff_ms(c, 1);
+		h->resume_at_ms = eda_clock_mono_ms() + backoff_ms(c, 1);
 		hold_push(h, m);
 		h->q[h->head + h->n - 1].tries = 1;
 		set_paused(c, h, true);
@@ -580,7 +573,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			c->cfg.on_assign(parts, c->cfg.ctx);
 		return;
 	}
-	atomic_store(&c->lost_at_ms, now_ms());
+	atomic_store(&c->lost_at_ms, eda_clock_mono_ms());
 	atomic_store(&c->assignment, ASSIGN_LOST);
 	/* Make the batch durable while its offsets can still be stored; if that
 	 * fails, its messages become held and are dropped below. */
@@ -648,7 +641,7 @@ int eda_consumer_ready_check(void *ctx, char *err, size_t errsz)
 	case ASSIGN_HELD:
 		return 0;
 	case ASSIGN_LOST:
-		if (now_ms() - atomic_load(&c->lost_at_ms) < c->session_ms)
+		if (eda_clock_mono_ms() - atomic_load(&c->lost_at_ms) < c->session_ms)
 			return 0;
 		snprintf(err, errsz, "group %s: partitions lost, waiting for new ones", c->group);
 		return 1;
@@ -914,7 +907,7 @@ static bool handle_dead(eda_consumer_t *c)
 	if (c->rk != NULL && rd_kafka_fatal_error(c->rk, NULL, 0) == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return false;
 	if (c->fatal_at_ms == 0) {
-		c->fatal_at_ms = now_ms();
+		c->fatal_at_ms = eda_clock_mono_ms();
 		atomic_store(&c->fenced, true); /* /readyz: not ready until renewed */
 	}
 	return true;
@@ -933,14 +926,16 @@ void eda_consumer_run(eda_consumer_t *c)
 		rd_kafka_message_t *m;
 
 		if (c->npending >= (size_t)c->cfg.batch_max ||
-		    (c->npending > 0 && now_ms() - c->pending_since_ms >= c->cfg.batch_max_ms))
+		    (c->npending > 0 &&
+		     eda_clock_mono_ms() - c->pending_since_ms >= c->cfg.batch_max_ms))
 			flush_pending(c);
 		if (handle_dead(c)) {
 			/* Nothing to poll: wait out a session timeout, then renew. */
-			if (now_ms() - c->fatal_at_ms < c->session_ms)
+			if (eda_clock_mono_ms() - c->fatal_at_ms < c->session_ms)
 				usleep(100 * 1000);
 			else if (renew_handle(c) != 0)
-				c->fatal_at_ms = now_ms(); /* try again a session later */
+				c->fatal_at_ms =
+				        eda_clock_mono_ms(); /* try again a session later */
 			continue;
 		}
 		drain_holds(c);

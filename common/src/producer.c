@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 
 struct sync_wait {
@@ -265,13 +266,7 @@ int eda_producer_send_sync(eda_producer_t *p, const char *topic, const void *key
 		wait_release(w);
 		return rc;
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = eda_clock_deadline(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	while (!w->done) {
 		if (pthread_cond_timedwait(&w->cond, &w->lock, &deadline) != 0)

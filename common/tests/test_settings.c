@@ -338,6 +338,32 @@ START_TEST(kafka_env_table)
 }
 END_TEST
 
+/* linger.ms 1 unless KAFKA_LINGER_MS chose: each test runs in its own process,
+ * so the environment set here goes with it. */
+START_TEST(kafka_low_latency_default)
+{
+	char *envp[] = {"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_LINGER_MS=7", NULL};
+	char err[256] = "", got[64];
+	size_t n = sizeof(got);
+	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(envp, err, sizeof(err));
+
+	ck_assert_msg(conf != NULL, "err: %s", err);
+	unsetenv("KAFKA_LINGER_MS");
+	ck_assert_int_eq(eda_kafka_conf_low_latency(conf, err, sizeof(err)), 0);
+	ck_assert_int_eq(rd_kafka_conf_get(conf, "linger.ms", got, &n), RD_KAFKA_CONF_OK);
+	ck_assert_str_eq(got, "1");
+
+	/* With KAFKA_LINGER_MS set, the deployment's value stays. */
+	ck_assert_int_eq(eda_kafka_conf_set(conf, "linger.ms", "7", err, sizeof(err)), 0);
+	setenv("KAFKA_LINGER_MS", "7", 1);
+	ck_assert_int_eq(eda_kafka_conf_low_latency(conf, err, sizeof(err)), 0);
+	n = sizeof(got);
+	ck_assert_int_eq(rd_kafka_conf_get(conf, "linger.ms", got, &n), RD_KAFKA_CONF_OK);
+	ck_assert_str_eq(got, "7");
+	rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("settings");
@@ -356,6 +382,7 @@ int main(void)
 	tcase_add_test(tc, exit_on_error_returns_when_ok);
 	tcase_add_test(tc, env_instance_id);
 	tcase_add_loop_test(tk, kafka_env_table, 0, sizeof(kafka_cases) / sizeof(kafka_cases[0]));
+	tcase_add_test(tk, kafka_low_latency_default);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tk);
 	return ts_run_suite(s);
