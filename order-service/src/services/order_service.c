@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "eda/log.h"
 #include "eda/money.h"
@@ -45,18 +46,6 @@ const char *os_strerror(int code)
 	default:
 		return "internal error";
 	}
-}
-
-void os_now_rfc3339(char out[OS_TIME_LEN])
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, OS_TIME_LEN, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
 }
 
 /* Tells the long-poll waiters, here and in other replicas, that ORDER_ID's
@@ -121,7 +110,7 @@ static char *event_payload(const os_order_t *o, const char *type, const char *re
 static int price(os_service_t *s, PGconn *c, os_order_t *o, os_result_t *res)
 {
 	os_product_t *products = eda_xcalloc(o->nitems, sizeof(*products));
-	int64_t now = os_price_cache_clock();
+	int64_t now = eda_clock_mono_ms();
 	char err[512];
 	int n = 0, rc;
 
@@ -220,7 +209,7 @@ int os_service_place(os_service_t *s, const os_caller_t *who, const json_t *requ
 	snprintf(o.customer_id, sizeof(o.customer_id), "%s", who->customer_id);
 	snprintf(o.customer_email, sizeof(o.customer_email), "%s", who->email);
 	o.status = OS_PENDING;
-	os_now_rfc3339(o.created_at);
+	eda_clock_rfc3339(o.created_at);
 	memcpy(o.updated_at, o.created_at, OS_TIME_LEN);
 	memcpy(o.status_at[OS_PENDING], o.created_at, OS_TIME_LEN);
 	payload = event_payload(&o, EDA_EVENT_ORDER_PLACED, NULL, NULL, request_id, event_id);
@@ -310,7 +299,7 @@ int os_service_get(os_service_t *s, const os_caller_t *who, const char *id, os_o
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	if (!os_uuid_valid(id))
+	if (!eda_uuid_valid(id))
 		return OS_ENOTFOUND;
 	if ((c = checkout(s, detail, detailsz)) == NULL)
 		return OS_EUNAVAILABLE;
@@ -391,7 +380,7 @@ int os_service_cancel(os_service_t *s, const os_caller_t *who, const char *id,
 	memset(res, 0, sizeof(*res));
 	memset(&o, 0, sizeof(o));
 	memset(&after, 0, sizeof(after));
-	if (!os_uuid_valid(id))
+	if (!eda_uuid_valid(id))
 		return OS_ENOTFOUND;
 	if ((c = checkout(s, res->detail, sizeof(res->detail))) == NULL)
 		return OS_EUNAVAILABLE;

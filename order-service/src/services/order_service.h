@@ -140,7 +140,4 @@ long long os_service_purge(os_service_t *s, long retention_s);
 /* Rows of the outbox not yet published, or -1. */
 long long os_service_outbox_pending(os_service_t *s);
 
-/* Current UTC time as RFC 3339 with milliseconds ("2026-11-23T10:30:00.123Z"). */
-void os_now_rfc3339(char out[OS_TIME_LEN]);
-
 #endif
