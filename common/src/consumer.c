@@ -753,45 +753,36 @@ static int subscribe(eda_consumer_t *c, char *err, size_t errsz)
 	return 0;
 }
 
-eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
-                                 size_t errsz)
+/* The configuration's zeros and out-of-order values made the defaults. */
+static void apply_defaults(eda_consumer_config_t *cfg)
 {
-	eda_consumer_t *c = eda_xcalloc(1, sizeof(*c));
+	if (cfg->retry_initial_ms <= 0)
+		cfg->retry_initial_ms = 100;
+	if (cfg->retry_max_ms <= 0)
+		cfg->retry_max_ms = 30000;
+	if (cfg->retry_max_ms < cfg->retry_initial_ms)
+		cfg->retry_max_ms = cfg->retry_initial_ms;
+	if (cfg->stats_interval_ms == 0)
+		cfg->stats_interval_ms = 5000;
+	if (cfg->batch_max <= 0)
+		cfg->batch_max = DEFAULT_BATCH_MAX;
+	if (cfg->batch_max_ms <= 0)
+		cfg->batch_max_ms = DEFAULT_BATCH_MAX_MS;
+}
+
+/* Sets on CONF what the consumer's guarantees need (offsets stored only after
+ * a message is settled) and our defaults where the deployment left
+ * librdkafka's, and the static member id (CONF's or CFG's) into C. Returns 0,
+ * or -1 with ERR filled. */
+static int set_group_props(eda_consumer_t *c, rd_kafka_conf_t *conf,
+                           const eda_consumer_config_t *cfg, char *err, size_t errsz)
+{
 	char why[512], interval[16], reset[32];
 	size_t reset_len = sizeof(reset);
 	char queued[32], session[32];
 	size_t queued_len = sizeof(queued), session_len = sizeof(session);
 	char instance[256];
 	size_t instance_len = sizeof(instance);
-
-	pthread_mutex_init(&c->settled_lock, NULL);
-	pthread_mutex_init(&c->rk_lock, NULL);
-
-	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
-	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
-		snprintf(err, errsz,
-		         "consumer: group, topics, handler and dlq_producer are required");
-		goto fail;
-	}
-	c->cfg = *cfg;
-	c->group = eda_xstrdup(cfg->group);
-	c->dlq_topic = eda_xasprintf("dlq.%s", cfg->group);
-	c->cfg.group = c->group;
-	c->cfg.topics = NULL; /* not kept: only used to subscribe below */
-	if (c->cfg.retry_initial_ms <= 0)
-		c->cfg.retry_initial_ms = 100;
-	if (c->cfg.retry_max_ms <= 0)
-		c->cfg.retry_max_ms = 30000;
-	if (c->cfg.retry_max_ms < c->cfg.retry_initial_ms)
-		c->cfg.retry_max_ms = c->cfg.retry_initial_ms;
-	if (c->cfg.stats_interval_ms == 0)
-		c->cfg.stats_interval_ms = 5000;
-	if (c->cfg.batch_max <= 0)
-		c->cfg.batch_max = DEFAULT_BATCH_MAX;
-	if (c->cfg.batch_max_ms <= 0)
-		c->cfg.batch_max_ms = DEFAULT_BATCH_MAX_MS;
-	if (register_metrics(c, err, errsz) != 0)
-		goto fail;
 
 	if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &reset_len) != RD_KAFKA_CONF_OK ||
 	    strcmp(reset, "largest") ==
@@ -834,9 +825,35 @@ eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_confi
 			continue;
 		if (eda_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "%s: %s", props[i][0], why);
-			goto fail;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+eda_consumer_t *eda_consumer_new(rd_kafka_conf_t *conf, const eda_consumer_config_t *cfg, char *err,
+                                 size_t errsz)
+{
+	eda_consumer_t *c = eda_xcalloc(1, sizeof(*c));
+	char why[512];
+
+	pthread_mutex_init(&c->settled_lock, NULL);
+	pthread_mutex_init(&c->rk_lock, NULL);
+
+	if (cfg->group == NULL || *cfg->group == '\0' || cfg->topics == NULL ||
+	    cfg->topics[0] == NULL || cfg->handler == NULL || cfg->dlq_producer == NULL) {
+		snprintf(err, errsz,
+		         "consumer: group, topics, handler and dlq_producer are required");
+		goto fail;
+	}
+	c->cfg = *cfg;
+	c->group = eda_xstrdup(cfg->group);
+	c->dlq_topic = eda_xasprintf("dlq.%s", cfg->group);
+	c->cfg.group = c->group;
+	c->cfg.topics = NULL; /* not kept: only used to subscribe below */
+	apply_defaults(&c->cfg);
+	if (register_metrics(c, err, errsz) != 0 || set_group_props(c, conf, cfg, err, errsz) != 0)
+		goto fail;
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_error_cb(conf, on_error);

@@ -284,6 +284,29 @@ int eda_event_type_is_known(const char *type)
 static int check_object(const json_t *obj, const struct field *fields, const char *path, char *err,
                         size_t errsz);
 
+/* An array of F->min..F->max objects, each checked against F->members. */
+static int check_array(const json_t *v, const struct field *f, const char *path, char *err,
+                       size_t errsz)
+{
+	if (!json_is_array(v) || json_array_size(v) < (size_t)f->min ||
+	    json_array_size(v) > (size_t)f->max)
+		return eda_event__fail(EDA_EVENT_BAD_DATA, err, errsz,
+		                       "%s: must be an array of %lld to %lld entries", path, f->min,
+		                       f->max);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		char sub[PATH_MAX_LEN];
+		int rc;
+
+		if (snprintf(sub, sizeof(sub), "%s[%zu]", path, i) >= (int)sizeof(sub))
+			return eda_event__fail(EDA_EVENT_BAD_DATA, err, errsz, "%s: too deep",
+			                       path);
+		rc = check_object(json_array_get(v, i), f->members, sub, err, errsz);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int check_value(const json_t *v, const struct field *f, const char *path, char *err,
                        size_t errsz)
 {
@@ -349,22 +372,7 @@ static int check_value(const json_t *v, const struct field *f, const char *path,
 	case K_OBJECT:
 		return check_object(v, f->members, path, err, errsz);
 	case K_ARRAY:
-		if (!json_is_array(v) || json_array_size(v) < (size_t)f->min ||
-		    json_array_size(v) > (size_t)f->max)
-			return eda_event__fail(EDA_EVENT_BAD_DATA, err, errsz,
-			                       "%s: must be an array of %lld to %lld entries", path,
-			                       f->min, f->max);
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			char sub[PATH_MAX_LEN];
-
-			if (snprintf(sub, sizeof(sub), "%s[%zu]", path, i) >= (int)sizeof(sub))
-				return eda_event__fail(EDA_EVENT_BAD_DATA, err, errsz,
-				                       "%s: too deep", path);
-			rc = check_object(json_array_get(v, i), f->members, sub, err, errsz);
-			if (rc != 0)
-				return rc;
-		}
-		return 0;
+		return check_array(v, f, path, err, errsz);
 	}
 bad:
 	return eda_event__fail(EDA_EVENT_BAD_DATA, err, errsz, "%s: not a valid %s", path,
