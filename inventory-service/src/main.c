@@ -83,15 +83,13 @@ static rd_kafka_conf_t *kafka_conf(void)
 }
 
 /* The producer's configuration: result events should leave at once, since
- * an order waits on each, so linger 1 ms instead of librdkafka's 5 unless
- * KAFKA_LINGER_MS says otherwise. */
+ * an order waits on each (eda_kafka_conf_low_latency). */
 static rd_kafka_conf_t *producer_conf(void)
 {
 	rd_kafka_conf_t *conf = kafka_conf();
 	char err[256];
 
-	if (getenv("KAFKA_LINGER_MS") == NULL &&
-	    eda_kafka_conf_set(conf, "linger.ms", "1", err, sizeof(err)) != 0) {
+	if (eda_kafka_conf_low_latency(conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: configuration error: linger.ms: %s\n", SERVICE, err);
 		exit(2);
 	}
