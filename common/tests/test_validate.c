@@ -33,11 +33,14 @@ static const struct text_case {
         {NULL, false},
 };
 
+static void check_case(bool (*rule)(const char *), const struct text_case *c)
+{
+	ck_assert_msg(rule(c->in) == c->ok, "'%s'", c->in ? c->in : "(null)");
+}
+
 START_TEST(sku_table)
 {
-	const struct text_case *c = &sku_cases[_i];
-
-	ck_assert_msg(eda_sku_valid(c->in) == c->ok, "'%s'", c->in ? c->in : "(null)");
+	check_case(eda_sku_valid, &sku_cases[_i]);
 }
 END_TEST
 
@@ -67,9 +70,7 @@ static const struct text_case uuid_cases[] = {
 
 START_TEST(uuid_table)
 {
-	const struct text_case *c = &uuid_cases[_i];
-
-	ck_assert_msg(eda_uuid_valid(c->in) == c->ok, "'%s'", c->in ? c->in : "(null)");
+	check_case(eda_uuid_valid, &uuid_cases[_i]);
 }
 END_TEST
 
@@ -96,9 +97,7 @@ static const struct text_case email_cases[] = {
 
 START_TEST(email_table)
 {
-	const struct text_case *c = &email_cases[_i];
-
-	ck_assert_msg(eda_email_valid(c->in) == c->ok, "'%s'", c->in ? c->in : "(null)");
+	check_case(eda_email_valid, &email_cases[_i]);
 }
 END_TEST
 
