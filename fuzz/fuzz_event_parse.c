@@ -1,5 +1,6 @@
 /*
- * libFuzzer driver for the event envelope parser (common/src/event.c), which
+ * libFuzzer driver for the event envelope parser (common/src/event_envelope.c,
+ * with the contract of event_contract.c), which
  * reads every Kafka message a daemon consumes. Any bytes must either be refused
  * with a printable reason (it ends up in log lines and DLQ headers) or give an
  * event that validates without crashing and survives serialize -> parse with

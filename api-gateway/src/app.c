@@ -56,7 +56,7 @@ gw_app_t *gw_app_new(const gw_settings_t *s, char *err, size_t errsz)
 	 * so the pool is sized for CPU work: JWT checks and parsing. */
 	eda_http_config_t hc = {.bind_addr = s->bind_addr,
 	                        .port = s->port,
-	                        .threads = s->threads,
+	                        .threads = s->http_threads,
 	                        .per_ip_limit = s->per_ip_limit,
 	                        .max_body = s->max_body,
 	                        .service = "api-gateway"};

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern char **environ;
@@ -26,6 +27,13 @@ int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *valu
 		return -1;
 	}
 	return 0;
+}
+
+int eda_kafka_conf_low_latency(rd_kafka_conf_t *conf, char *err, size_t errsz)
+{
+	if (getenv("KAFKA_LINGER_MS") != NULL)
+		return 0;
+	return eda_kafka_conf_set(conf, "linger.ms", "1", err, errsz);
 }
 
 /* KAFKA_SSL_CA_LOCATION -> ssl.ca.location; returns -1 for an empty or too long name. */

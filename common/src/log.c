@@ -16,6 +16,7 @@
 #include "eda/log.h"
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 
 #include "log_internal.h"
 
@@ -254,19 +255,14 @@ static void log_line(eda_log_level_t level, const char *msg, va_list *fields)
 {
 	line_t l;
 	char scratch[LINE_CAP];
-	struct timespec ts;
-	struct tm tm;
-	char stamp[48];
+	char stamp[EDA_RFC3339_LEN];
 	size_t n;
 
 	l.len = 0;
 	l.cap = sizeof(l.buf) - (sizeof(TRUNCATED_TAIL) - 1);
 	l.truncated = false;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	eda_clock_rfc3339(stamp);
 
 	line_put_literal(&l, "{\"ts\":\"");
 	line_put_literal(&l, stamp);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 
 struct sync_wait {
@@ -44,26 +45,6 @@ struct eda_producer {
 	pthread_mutex_t fatal_lock;
 	char fatal_why[512];
 };
-
-const char *eda_producer_strerror(int code)
-{
-	switch (code) {
-	case EDA_PRODUCER_OK:
-		return "ok";
-	case EDA_PRODUCER_ERR:
-		return "delivery failed";
-	case EDA_PRODUCER_QUEUE_FULL:
-		return "local queue full";
-	case EDA_PRODUCER_FATAL:
-		return "fatal producer error";
-	case EDA_PRODUCER_INVALID:
-		return "invalid arguments";
-	case EDA_PRODUCER_TIMEOUT:
-		return "timed out waiting for delivery";
-	default:
-		return "unknown producer error";
-	}
-}
 
 static void wait_release(struct sync_wait *w)
 {
@@ -285,13 +266,7 @@ int eda_producer_send_sync(eda_producer_t *p, const char *topic, const void *key
 		wait_release(w);
 		return rc;
 	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = eda_clock_deadline(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	while (!w->done) {
 		if (pthread_cond_timedwait(&w->cond, &w->lock, &deadline) != 0)
@@ -315,11 +290,6 @@ int eda_producer_flush(eda_producer_t *p, int timeout_ms)
 	return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR
 	               ? EDA_PRODUCER_OK
 	               : EDA_PRODUCER_TIMEOUT;
-}
-
-int eda_producer_outq_len(eda_producer_t *p)
-{
-	return rd_kafka_outq_len(p->rk);
 }
 
 void eda_producer_free(eda_producer_t *p, int timeout_ms)

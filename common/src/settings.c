@@ -205,3 +205,14 @@ void eda_env_exit_on_error(const eda_env_t *env, const char *service)
 	fprintf(stderr, "%s: configuration error: %s\n", service, env->err);
 	exit(2);
 }
+
+void eda_daemon_settings_load(eda_daemon_settings_t *s, eda_env_t *env,
+                              const eda_daemon_defaults_t *def)
+{
+	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
+	s->port = (unsigned short)eda_env_long(env, "PORT", def->port,
+	                                       def->port_may_be_zero ? 0 : 1, 65535);
+	s->http_threads = (unsigned)eda_env_long(env, "HTTP_THREADS", def->http_threads, 1,
+	                                         def->http_threads_max);
+	s->log_level = eda_env_log_level(env, "LOG_LEVEL", EDA_LOG_INFO);
+}

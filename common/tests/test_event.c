@@ -1,5 +1,6 @@
 /*
- * Tests common/src/event.c: tables of envelopes that must parse and of bytes that
+ * Tests the event (common/src/event_envelope.c, event_contract.c and
+ * traceparent.c): tables of envelopes that must parse and of bytes that
  * must be refused with a given code (truncated JSON, wrong types, huge strings,
  * NUL bytes, invalid UTF-8, missing attributes, bad times), the round trip
  * new -> serialize -> parse, how causation, correlation and trace context pass

@@ -1,6 +1,6 @@
 /*
  * Holds the JSON Schemas in common/schemas/ and the C contract checks of
- * common/src/event.c to one standard: one sample event per type, built with
+ * common/src/event_contract.c to one standard: one sample event per type, built with
  * eda_event_new() and eda_event_serialize(), must pass both a real JSON Schema
  * validator (common/tests/validate_events.py, python3-jsonschema) and
  * eda_event_parse() + eda_event_validate_data(); every variant in the tables

@@ -229,6 +229,85 @@ START_TEST(env_port_and_level)
 }
 END_TEST
 
+/* The base settings of a daemon, one row per environment: what it reads and
+ * the first variable it refuses. */
+static const struct daemon_case {
+	const char *port, *threads, *level, *bind; /* NULL: unset */
+	bool zero_ok;
+	unsigned short want_port;
+	unsigned want_threads;
+	eda_log_level_t want_level;
+	const char *err; /* prefix of the error, NULL: none */
+} daemon_cases[] = {
+        {NULL, NULL, NULL, NULL, false, 8080, 2, EDA_LOG_INFO, NULL},
+        {"9000", "16", "debug", "127.0.0.1", false, 9000, 16, EDA_LOG_DEBUG, NULL},
+        {"0", NULL, NULL, NULL, true, 0, 2, EDA_LOG_INFO, NULL},
+        {"0", NULL, NULL, NULL, false, 8080, 2, EDA_LOG_INFO, "PORT: "},
+        {"65536", NULL, NULL, NULL, true, 8080, 2, EDA_LOG_INFO, "PORT: "},
+        {NULL, "64", NULL, NULL, false, 8080, 64, EDA_LOG_INFO, NULL},
+        {NULL, "65", NULL, NULL, false, 8080, 2, EDA_LOG_INFO, "HTTP_THREADS: "},
+        {NULL, "0", NULL, NULL, false, 8080, 2, EDA_LOG_INFO, "HTTP_THREADS: "},
+        {NULL, NULL, "loud", NULL, false, 8080, 2, EDA_LOG_INFO, "LOG_LEVEL: "},
+        {"x", "0", NULL, NULL, false, 8080, 2, EDA_LOG_INFO, "PORT: "}, /* the first kept */
+};
+
+static void set_or_unset(const char *name, const char *v)
+{
+	if (v != NULL)
+		setenv(name, v, 1);
+	else
+		unsetenv(name);
+}
+
+START_TEST(daemon_settings_table)
+{
+	const struct daemon_case *c = &daemon_cases[_i];
+	eda_daemon_defaults_t def = {.port = 8080,
+	                             .port_may_be_zero = c->zero_ok,
+	                             .http_threads = 2,
+	                             .http_threads_max = 64};
+	eda_daemon_settings_t s;
+	eda_env_t env;
+
+	set_or_unset("PORT", c->port);
+	set_or_unset("HTTP_THREADS", c->threads);
+	set_or_unset("LOG_LEVEL", c->level);
+	set_or_unset("BIND_ADDR", c->bind);
+	eda_env_init(&env);
+	eda_daemon_settings_load(&s, &env, &def);
+	ck_assert_int_eq(s.port, c->want_port);
+	ck_assert_uint_eq(s.http_threads, c->want_threads);
+	ck_assert_int_eq(s.log_level, c->want_level);
+	ck_assert_str_eq(s.bind_addr, c->bind != NULL ? c->bind : "0.0.0.0");
+	ck_assert_int_eq(env.failed, c->err != NULL);
+	if (c->err != NULL)
+		ck_assert_msg(strncmp(env.err, c->err, strlen(c->err)) == 0, "%s", env.err);
+}
+END_TEST
+
+/* A daemon's struct reaches the base members by name and as one struct. */
+START_TEST(daemon_settings_embedded)
+{
+	struct {
+		EDA_DAEMON_SETTINGS;
+		int own;
+	} s = {.own = 7};
+	eda_env_t env;
+
+	setenv("PORT", "8123", 1);
+	setenv("HTTP_THREADS", "3", 1);
+	eda_env_init(&env);
+	eda_daemon_settings_load(
+	        &s.daemon, &env,
+	        &(eda_daemon_defaults_t){.port = 1, .http_threads = 1, .http_threads_max = 8});
+	ck_assert(!env.failed);
+	ck_assert_int_eq(s.port, 8123);
+	ck_assert_uint_eq(s.http_threads, 3);
+	ck_assert_str_eq(s.bind_addr, "0.0.0.0");
+	ck_assert_int_eq(s.own, 7);
+}
+END_TEST
+
 START_TEST(env_too_long_value)
 {
 	char *big = malloc(5000);
@@ -338,6 +417,32 @@ START_TEST(kafka_env_table)
 }
 END_TEST
 
+/* linger.ms 1 unless KAFKA_LINGER_MS chose: each test runs in its own process,
+ * so the environment set here goes with it. */
+START_TEST(kafka_low_latency_default)
+{
+	char *envp[] = {"KAFKA_BOOTSTRAP_SERVERS=h:1", "KAFKA_LINGER_MS=7", NULL};
+	char err[256] = "", got[64];
+	size_t n = sizeof(got);
+	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(envp, err, sizeof(err));
+
+	ck_assert_msg(conf != NULL, "err: %s", err);
+	unsetenv("KAFKA_LINGER_MS");
+	ck_assert_int_eq(eda_kafka_conf_low_latency(conf, err, sizeof(err)), 0);
+	ck_assert_int_eq(rd_kafka_conf_get(conf, "linger.ms", got, &n), RD_KAFKA_CONF_OK);
+	ck_assert_str_eq(got, "1");
+
+	/* With KAFKA_LINGER_MS set, the deployment's value stays. */
+	ck_assert_int_eq(eda_kafka_conf_set(conf, "linger.ms", "7", err, sizeof(err)), 0);
+	setenv("KAFKA_LINGER_MS", "7", 1);
+	ck_assert_int_eq(eda_kafka_conf_low_latency(conf, err, sizeof(err)), 0);
+	n = sizeof(got);
+	ck_assert_int_eq(rd_kafka_conf_get(conf, "linger.ms", got, &n), RD_KAFKA_CONF_OK);
+	ck_assert_str_eq(got, "7");
+	rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("settings");
@@ -355,7 +460,11 @@ int main(void)
 	tcase_add_exit_test(tc, exit_on_error_status_2, 2);
 	tcase_add_test(tc, exit_on_error_returns_when_ok);
 	tcase_add_test(tc, env_instance_id);
+	tcase_add_loop_test(tc, daemon_settings_table, 0,
+	                    sizeof(daemon_cases) / sizeof(daemon_cases[0]));
+	tcase_add_test(tc, daemon_settings_embedded);
 	tcase_add_loop_test(tk, kafka_env_table, 0, sizeof(kafka_cases) / sizeof(kafka_cases[0]));
+	tcase_add_test(tk, kafka_low_latency_default);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tk);
 	return ts_run_suite(s);

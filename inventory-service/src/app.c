@@ -78,15 +78,14 @@ static int open_database(inv_app_t *a, char *err, size_t errsz)
 }
 
 /* The producer's configuration: result events should leave at once, since
- * an order waits on each, so linger 1 ms instead of librdkafka's 5 unless
- * KAFKA_LINGER_MS says otherwise. NULL with ERR on a bad setting. */
+ * an order waits on each (eda_kafka_conf_low_latency). NULL with ERR on a bad
+ * setting. */
 static rd_kafka_conf_t *producer_conf(char *err, size_t errsz)
 {
 	rd_kafka_conf_t *conf = eda_kafka_conf_from_env(NULL, err, errsz);
 	char why[256];
 
-	if (conf != NULL && getenv("KAFKA_LINGER_MS") == NULL &&
-	    eda_kafka_conf_set(conf, "linger.ms", "1", why, sizeof(why)) != 0) {
+	if (conf != NULL && eda_kafka_conf_low_latency(conf, why, sizeof(why)) != 0) {
 		snprintf(err, errsz, "linger.ms: %s", why);
 		rd_kafka_conf_destroy(conf);
 		return NULL;

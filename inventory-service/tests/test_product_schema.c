@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eda/event.h"
+#include "eda/identity.h"
 #include "models/product.h"
 #include "models/reservation.h"
 #include "routers/products.h"
@@ -35,7 +36,7 @@ static const struct {
 
 START_TEST(sku_rules)
 {
-	ck_assert_msg(inv_sku_valid(skus[_i].sku) == skus[_i].ok, "'%s'", skus[_i].sku);
+	ck_assert_msg(eda_sku_valid(skus[_i].sku) == skus[_i].ok, "'%s'", skus[_i].sku);
 }
 END_TEST
 
@@ -111,15 +112,24 @@ START_TEST(restock_bodies)
 }
 END_TEST
 
+/* The X-Roles values the admin routes (routers/products.c) accept. */
+static bool admin_in(const char *roles)
+{
+	unsigned mask;
+
+	(void)eda_roles_parse(roles, &mask);
+	return (mask & EDA_ROLE_ADMIN) != 0;
+}
+
 START_TEST(roles)
 {
-	ck_assert(inv_has_role("admin", "admin"));
-	ck_assert(inv_has_role("staff, admin", "admin"));
-	ck_assert(inv_has_role("admin,staff", "admin"));
-	ck_assert(!inv_has_role("administrator", "admin"));
-	ck_assert(!inv_has_role("", "admin"));
-	ck_assert(!inv_has_role(NULL, "admin"));
-	ck_assert(!inv_has_role("ADMIN", "admin"));
+	ck_assert(admin_in("admin"));
+	ck_assert(admin_in("staff, admin"));
+	ck_assert(admin_in("admin,staff"));
+	ck_assert(!admin_in("administrator"));
+	ck_assert(!admin_in(""));
+	ck_assert(!admin_in(NULL));
+	ck_assert(!admin_in("ADMIN"));
 }
 END_TEST
 

@@ -17,8 +17,15 @@
 #include "support/check_main.h"
 #include "support/inv_support.h"
 
+#define LONG_ID                                                                                    \
+	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" \
+	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" \
+	"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
 static const char *const no_role[] = {"X-Customer-Id: user-9", NULL};
 static const char *const nobody[] = {NULL};
+/* One character more than a customer id may have (eda/validate.h). */
+static const char *const long_id[] = {"X-Customer-Id: " LONG_ID "x", NULL};
 
 struct api_case {
 	const char *name;
@@ -58,6 +65,7 @@ static const struct api_case cases[] = {
          "{\"name\":\"x\",\"price\":\"1.00\",\"stock\":1}", 403, NULL},
         {"put without identity", "PUT", "/products/R-2", nobody,
          "{\"name\":\"x\",\"price\":\"1.00\",\"stock\":1}", 401, NULL},
+        {"customer id too long", "GET", "/products/SEEDED", long_id, NULL, 400, "X-Customer-Id"},
         {"restock without role", "POST", "/products/SEEDED/restock", no_role, "{\"quantity\":1}",
          403, NULL},
         {"restock non-integer quantity", "POST", "/products/SEEDED/restock", ts_admin_headers,

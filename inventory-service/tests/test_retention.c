@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "models/product.h"
 #include "repositories/outbox.h"
@@ -134,15 +135,16 @@ START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 	ck_assert_int_eq(stock(&f), 6);
 
 	/* Young rows stay. */
-	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S, inv_now_ms(), err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	        inv_retention_purge(f.ctx.db, RETENTION_S, eda_clock_wall_ms(), err, sizeof(err)),
+	        0);
 	ck_assert_int_eq(count(&f, INV_COLL_CLAIMS), 2);
 	ck_assert_int_eq(has_row(&f, "order-published"), 1);
 
 	/* Past the retention: the claims and the published decision go; the
 	 * decision still waiting for Kafka stays, and so does the ledger. */
 	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S,
-	                                     inv_now_ms() + (RETENTION_S + 1) * 1000LL, err,
+	                                     eda_clock_wall_ms() + (RETENTION_S + 1) * 1000LL, err,
 	                                     sizeof(err)),
 	                 3);
 	ck_assert_int_eq(count(&f, INV_COLL_CLAIMS), 0);
@@ -163,7 +165,7 @@ START_TEST(old_decided_rows_and_claims_go_the_rest_stays)
 	ck_assert_int_eq(inv_mark_published(f.ctx.db, INV_COLL_OUTBOX, &key, 1, err, sizeof(err)),
 	                 INV_REPO_OK);
 	ck_assert_int_eq(inv_retention_purge(f.ctx.db, RETENTION_S,
-	                                     inv_now_ms() + (RETENTION_S + 1) * 1000LL, err,
+	                                     eda_clock_wall_ms() + (RETENTION_S + 1) * 1000LL, err,
 	                                     sizeof(err)) >= 1,
 	                 1);
 	ck_assert_int_eq(has_row(&f, "order-published"), 0);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config/migrations.h"
+#include "eda/clock.h"
 #include "eda/kafka.h"
 #include "eda/log.h"
 #include "events/consumers.h"
@@ -73,8 +74,7 @@ static void *maintenance(void *arg)
 				eda_logf(EDA_LOG_INFO, "purged %lld old rows", n);
 			next_purge = time(NULL) + a->cfg.purge_interval_s;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 5;
+		ts = eda_clock_deadline(CLOCK_REALTIME, 5000);
 		pthread_mutex_lock(&a->lock);
 		if (!a->stopping)
 			pthread_cond_timedwait(&a->cond, &a->lock, &ts);

@@ -65,6 +65,8 @@ static long long count_for(const char *who)
 
 /* ---- validation table ------------------------------------------------------ */
 
+#define LOCAL64 "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
+
 static const struct http_case {
 	const char *name;
 	const char *content_type; /* NULL: application/json */
@@ -110,6 +112,12 @@ static const struct http_case {
          "{\"items\":[" ITEM("A", 1, "1") "],\"currency\":\"EUR\",\"'; DROP TABLE orders; --\":1}",
          422, "'; DROP TABLE orders; --"},
         {"SQL in email", NULL, "X-Customer-Email: x'@example.com; DROP TABLE orders", ORDER_BODY,
+         400, "X-Customer-Email"},
+        /* The event contract's local part is at most 64 characters: one more
+         * used to pass here and break the OrderPlaced event (422 on "body"). */
+        {"e-mail local part of 64", NULL, "X-Customer-Email: " LOCAL64 "@example.com", ORDER_BODY,
+         201, NULL},
+        {"e-mail local part of 65", NULL, "X-Customer-Email: " LOCAL64 "l@example.com", ORDER_BODY,
          400, "X-Customer-Email"},
         {"bad idempotency key", NULL, "Idempotency-Key: has space", ORDER_BODY, 400,
          "Idempotency-Key"},

@@ -14,6 +14,7 @@
 
 #include "config/database.h"
 #include "config/migrations.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "repositories/catalogue.h"
 #include "repositories/consumed_events.h"
@@ -88,7 +89,7 @@ static void new_order(os_order_t *o, const char *customer)
 	snprintf(o->customer_id, sizeof(o->customer_id), "%s", customer);
 	snprintf(o->customer_email, sizeof(o->customer_email), "ada@example.com");
 	o->status = OS_PENDING;
-	os_now_rfc3339(o->created_at);
+	eda_clock_rfc3339(o->created_at);
 	memcpy(o->updated_at, o->created_at, OS_TIME_LEN);
 }
 

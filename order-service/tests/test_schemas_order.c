@@ -247,19 +247,19 @@ END_TEST
 
 START_TEST(test_identity_checks)
 {
-	ck_assert(os_email_valid("ada@example.com"));
-	ck_assert(!os_email_valid("ada@localhost"));
-	ck_assert(!os_email_valid("a da@example.com"));
-	ck_assert(!os_email_valid("a@b@example.com"));
-	ck_assert(!os_email_valid("@example.com"));
-	ck_assert(os_customer_id_valid("c-1"));
-	ck_assert(os_customer_id_valid("x'; DROP TABLE orders;--"));
-	ck_assert(!os_customer_id_valid(""));
-	ck_assert(!os_customer_id_valid("a\tb"));
-	ck_assert(os_uuid_valid("1b4e28ba-2fa1-41d2-883f-0016d3cca427"));
-	ck_assert(!os_uuid_valid("1B4E28BA-2FA1-41D2-883F-0016D3CCA427"));
-	ck_assert(!os_uuid_valid("1b4e28ba2fa141d2883f0016d3cca427"));
-	ck_assert(!os_uuid_valid("1b4e28ba-2fa1-41d2-883f-0016d3cca42'"));
+	ck_assert(eda_email_valid("ada@example.com"));
+	ck_assert(!eda_email_valid("ada@localhost"));
+	ck_assert(!eda_email_valid("a da@example.com"));
+	ck_assert(!eda_email_valid("a@b@example.com"));
+	ck_assert(!eda_email_valid("@example.com"));
+	ck_assert(eda_customer_id_valid("c-1"));
+	ck_assert(eda_customer_id_valid("x'; DROP TABLE orders;--"));
+	ck_assert(!eda_customer_id_valid(""));
+	ck_assert(!eda_customer_id_valid("a\tb"));
+	ck_assert(eda_uuid_valid("1b4e28ba-2fa1-41d2-883f-0016d3cca427"));
+	ck_assert(!eda_uuid_valid("1B4E28BA-2FA1-41D2-883F-0016D3CCA427"));
+	ck_assert(!eda_uuid_valid("1b4e28ba2fa141d2883f0016d3cca427"));
+	ck_assert(!eda_uuid_valid("1b4e28ba-2fa1-41d2-883f-0016d3cca42'"));
 	{
 		char low[OS_UUID_LEN + 1];
 

@@ -102,11 +102,10 @@ static void load_jwt(gw_settings_t *s, eda_env_t *env)
 void gw_settings_load(gw_settings_t *s, eda_env_t *env)
 {
 	memset(s, 0, sizeof(*s));
-	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
-	s->port = eda_env_port(env, "PORT", 8080);
-	s->threads = (unsigned)eda_env_long(env, "HTTP_THREADS", 2, 1, 256);
+	eda_daemon_settings_load(
+	        &s->daemon, env,
+	        &(eda_daemon_defaults_t){.port = 8080, .http_threads = 2, .http_threads_max = 256});
 	s->per_ip_limit = (unsigned)eda_env_long(env, "HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 100000);
-	s->log_level = eda_env_log_level(env, "LOG_LEVEL", EDA_LOG_INFO);
 	s->max_body =
 	        (size_t)eda_env_long(env, "MAX_BODY_BYTES", 1024 * 1024, 1, 64L * 1024 * 1024);
 	s->order_url = eda_env_url(env, "ORDER_SERVICE_URL", "http://127.0.0.1:8001", http_schemes);

@@ -21,11 +21,9 @@ typedef enum {
 } gw_alg_t;
 
 typedef struct {
-	const char *bind_addr;
-	unsigned short port;
-	unsigned threads;
+	/* BIND_ADDR, PORT, HTTP_THREADS, LOG_LEVEL (eda_daemon_settings_load) */
+	EDA_DAEMON_SETTINGS;
 	unsigned per_ip_limit;
-	eda_log_level_t log_level;
 	size_t max_body;
 
 	const char *order_url;     /* ORDER_SERVICE_URL, no trailing '/' kept */

@@ -307,7 +307,7 @@ void ts_settings(gw_settings_t *s, const char *order_url, const char *inventory_
 	memset(s, 0, sizeof(*s));
 	s->bind_addr = "127.0.0.1";
 	s->port = 0;
-	s->threads = 2;
+	s->http_threads = 2;
 	s->log_level = EDA_LOG_WARN;
 	s->max_body = 1024 * 1024;
 	s->order_url = order_url;

@@ -25,6 +25,13 @@ void eda_kafka_conf_set_logger(rd_kafka_conf_t *conf);
 int eda_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                        size_t errsz);
 
+/* The producer defaults of a daemon whose events someone is waiting on (an
+ * order's next step waits on each): linger.ms 1 instead of librdkafka's 5, so
+ * a message leaves at once, unless KAFKA_LINGER_MS (the process environment)
+ * set it. Call after eda_kafka_conf_from_env. Returns 0, or -1 with ERR
+ * filled. */
+int eda_kafka_conf_low_latency(rd_kafka_conf_t *conf, char *err, size_t errsz);
+
 /* One Kafka message header, for the producer. */
 typedef struct eda_kafka_header {
 	const char *name;

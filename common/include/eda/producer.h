@@ -63,13 +63,8 @@ int eda_producer_flush(eda_producer_t *p, int timeout_ms);
 /* true once librdkafka raised a fatal error; WHY (may be NULL) gets its text. */
 bool eda_producer_fatal(eda_producer_t *p, char *why, size_t whysz);
 
-/* Number of messages queued or in flight. */
-int eda_producer_outq_len(eda_producer_t *p);
-
 /* Flushes for up to TIMEOUT_MS, then destroys the producer; messages still not
  * delivered get their delivery report with an error before this returns. */
 void eda_producer_free(eda_producer_t *p, int timeout_ms);
-
-const char *eda_producer_strerror(int code);
 
 #endif

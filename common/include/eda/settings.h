@@ -58,6 +58,45 @@ const char *eda_env_url(eda_env_t *env, const char *name, const char *def,
 void eda_env_fail(eda_env_t *env, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* The settings every daemon reads the same way: BIND_ADDR (default 0.0.0.0),
+ * PORT, HTTP_THREADS (its HTTP server's worker threads) and LOG_LEVEL (default
+ * info). A daemon's settings struct embeds them with EDA_DAEMON_SETTINGS, so
+ * that they are read by one function and still used by name (s->port). */
+#define EDA_DAEMON_SETTINGS_MEMBERS                                                                \
+	const char *bind_addr;                                                                     \
+	unsigned short port;                                                                       \
+	unsigned http_threads;                                                                     \
+	eda_log_level_t log_level;
+
+typedef struct eda_daemon_settings {
+	EDA_DAEMON_SETTINGS_MEMBERS
+} eda_daemon_settings_t;
+
+/* The base members, reachable by name and as one eda_daemon_settings_t named
+ * `daemon` (for eda_daemon_settings_load): the anonymous struct and the named
+ * one list the same members, so they have the same layout (the pattern of
+ * Linux's struct_group_tagged()). */
+#define EDA_DAEMON_SETTINGS                                                                        \
+	union {                                                                                    \
+		struct {                                                                           \
+			EDA_DAEMON_SETTINGS_MEMBERS                                                \
+		};                                                                                 \
+		eda_daemon_settings_t daemon;                                                      \
+	}
+
+/* What differs between the daemons in the base settings. */
+typedef struct eda_daemon_defaults {
+	unsigned short port;       /* PORT when unset */
+	bool port_may_be_zero;     /* PORT=0 (an ephemeral port) is allowed */
+	unsigned http_threads;     /* HTTP_THREADS when unset */
+	unsigned http_threads_max; /* the largest HTTP_THREADS accepted (>= 1) */
+} eda_daemon_defaults_t;
+
+/* Reads the base settings into S with DEF's defaults and bounds; an error is
+ * kept in ENV like any getter's. */
+void eda_daemon_settings_load(eda_daemon_settings_t *s, eda_env_t *env,
+                              const eda_daemon_defaults_t *def);
+
 /* If any getter failed: prints "SERVICE: configuration error: NAME: why" on
  * stderr and exits with status 2. Otherwise returns. */
 void eda_env_exit_on_error(const eda_env_t *env, const char *service);

@@ -35,10 +35,9 @@ void inv_settings_load(inv_settings_t *s, eda_env_t *env)
 	static const char *const mongo_schemes[] = {"mongodb", "mongodb+srv", NULL};
 
 	memset(s, 0, sizeof(*s));
-	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
-	s->port = eda_env_port(env, "PORT", 8002);
-	s->http_threads = (unsigned)eda_env_long(env, "HTTP_THREADS", 4, 1, 64);
-	s->log_level = eda_env_log_level(env, "LOG_LEVEL", EDA_LOG_INFO);
+	eda_daemon_settings_load(
+	        &s->daemon, env,
+	        &(eda_daemon_defaults_t){.port = 8002, .http_threads = 4, .http_threads_max = 64});
 	s->mongodb_url = eda_env_url(env, "MONGODB_URL", "mongodb://127.0.0.1:27017/inventory",
 	                             mongo_schemes);
 	s->mongodb_database = eda_env_string(env, "MONGODB_DATABASE", "");

@@ -15,10 +15,8 @@
 #define INV_MAX_CONSUMERS 16
 
 typedef struct inv_settings {
-	const char *bind_addr;
-	unsigned short port;
-	unsigned http_threads;
-	eda_log_level_t log_level;
+	/* BIND_ADDR, PORT, HTTP_THREADS, LOG_LEVEL (eda_daemon_settings_load) */
+	EDA_DAEMON_SETTINGS;
 	const char *mongodb_url;
 	const char *mongodb_database; /* "" = the database named in the URL, else "inventory" */
 	long mongodb_pool_size;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "eda/event_bus.h"
 #include "eda/log.h"
@@ -222,10 +223,7 @@ static void wait_for_company(inv_publisher_t *pub)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += MARK_WAIT_MS * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	until = eda_clock_deadline(CLOCK_MONOTONIC, MARK_WAIT_MS);
 	while (pub->queued < MARK_BATCH && !pub->draining && !pub->stopping)
 		if (pthread_cond_timedwait(&pub->cv, &pub->mu, &until) == ETIMEDOUT)
 			break;

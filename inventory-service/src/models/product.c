@@ -6,26 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-bool inv_sku_valid(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strlen(s);
-	if (n == 0 || n > INV_SKU_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum =
-		        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
 bool inv_currency_valid(const char *s)
 {
 	if (s == NULL || strlen(s) != INV_CURRENCY_LEN)
@@ -75,28 +55,6 @@ int inv_stock_add(int64_t balance, int64_t delta, int64_t *out)
 		return -2;
 	*out = r;
 	return 0;
-}
-
-void inv_time_format(int64_t ms, char out[static INV_TIME_STRLEN])
-{
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-
-	char buf[96];
-
-	gmtime_r(&secs, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	memcpy(out, buf, INV_TIME_STRLEN - 1);
-	out[INV_TIME_STRLEN - 1] = '\0';
-}
-
-int64_t inv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void inv_product_clear(inv_product_t *p)

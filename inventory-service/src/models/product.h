@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 #include "eda/event.h"
+#include "eda/validate.h"
 
-#define INV_SKU_MAX      64
-#define INV_NAME_MAX     200 /* characters (UTF-8 code points) */
+#define INV_SKU_MAX      EDA_SKU_MAX /* the event contract's */
+#define INV_NAME_MAX     200         /* characters (UTF-8 code points) */
 #define INV_STOCK_MAX    EDA_EVENT_MAX_STOCK
-#define INV_TIME_STRLEN  32
 #define INV_CURRENCY_LEN 3 /* ISO 4217 code: three upper-case letters */
 
 typedef struct inv_product {
@@ -33,9 +33,6 @@ typedef struct inv_product {
 	int64_t published_revision;
 } inv_product_t;
 
-/* 1 if S is a SKU: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
-bool inv_sku_valid(const char *s);
-
 /* 1 if S is a currency code: exactly three upper-case ASCII letters. */
 bool inv_currency_valid(const char *s);
 
@@ -50,12 +47,6 @@ bool inv_name_valid(const char *s);
 /* The balance after adding DELTA to BALANCE, in *OUT. Returns 0, -1 when it
  * would go below zero, -2 when above INV_STOCK_MAX. */
 int inv_stock_add(int64_t balance, int64_t delta, int64_t *out);
-
-/* Formats MS (Unix ms) as RFC 3339 UTC with milliseconds. */
-void inv_time_format(int64_t ms, char out[static INV_TIME_STRLEN]);
-
-/* Unix time now, in milliseconds. */
-int64_t inv_now_ms(void);
 
 void inv_product_clear(inv_product_t *p);
 

@@ -25,7 +25,7 @@ int inv_order_lines_from_placed(const json_t *data, inv_order_lines_t *out, char
 		json_int_t q = (json_int_t)json_number_value(json_object_get(it, "quantity"));
 		size_t j;
 
-		if (!inv_sku_valid(sku) || q <= 0) {
+		if (!eda_sku_valid(sku) || q <= 0) {
 			eda_errf(err, errsz, "data.items[%zu]: bad sku or quantity", i);
 			return -1;
 		}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
 
@@ -22,7 +23,8 @@ int inv_claims_insert(inv_db_t *db, const char *const *order_ids, size_t n, int 
 	coll = inv_db_collection(db, c, INV_COLL_CLAIMS);
 	docs = eda_xcalloc(n, sizeof(*docs));
 	for (size_t i = 0; i < n; i++)
-		docs[i] = BCON_NEW("_id", BCON_UTF8(order_ids[i]), "ts", BCON_INT64(inv_now_ms()));
+		docs[i] = BCON_NEW("_id", BCON_UTF8(order_ids[i]), "ts",
+		                   BCON_INT64(eda_clock_wall_ms()));
 	/* Only a refusal as a duplicate is an answer; anything else leaves
 	 * the claim's fate unknown. */
 	if (!inv_db_insert_unordered(coll, docs, n, rcs, &be)) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "models/product.h"
 #include "repositories/mongo.h"
@@ -19,7 +20,7 @@ static bson_t *row_doc(const char *id, const char *order_id, const char *outcome
                        const char *const *updates, size_t nupdates)
 {
 	bson_t *doc = BCON_NEW("_id", BCON_UTF8(id), "order_id", BCON_UTF8(order_id), "outcome",
-	                       BCON_UTF8(outcome), "ts", BCON_INT64(inv_now_ms()));
+	                       BCON_UTF8(outcome), "ts", BCON_INT64(eda_clock_wall_ms()));
 
 	if (event != NULL)
 		BSON_APPEND_UTF8(doc, "event", event);

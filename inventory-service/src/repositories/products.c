@@ -5,6 +5,7 @@
 #include <uuid/uuid.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "repositories/ledger.h"
 #include "repositories/mongo.h"
@@ -183,8 +184,9 @@ static bson_t *cache_update(int64_t stock, int64_t version, int64_t now_ms)
 int inv_products_cache_stock(inv_db_t *db, const char *sku, int64_t stock, int64_t version,
                              char *err, size_t errsz)
 {
-	return update(db, cache_filter(sku, version), cache_update(stock, version, inv_now_ms()),
-	              false, "products cache", err, errsz);
+	return update(db, cache_filter(sku, version),
+	              cache_update(stock, version, eda_clock_wall_ms()), false, "products cache",
+	              err, errsz);
 }
 
 struct cache_batch {
@@ -203,7 +205,7 @@ static void cache_statement(size_t i, bson_t **filter, bson_t **update, void *ct
 int inv_products_cache_many(inv_db_t *db, const inv_cached_stock_t *c, size_t n, char *err,
                             size_t errsz)
 {
-	struct cache_batch b = {.c = c, .now = inv_now_ms()};
+	struct cache_batch b = {.c = c, .now = eda_clock_wall_ms()};
 
 	if (n == 1)
 		return inv_products_cache_stock(db, c[0].sku, c[0].stock, c[0].version, err, errsz);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "eda/event.h"
 #include "models/product.h"
@@ -44,7 +45,7 @@ int inv_pending_add(inv_db_t *db, const char *collection, const char *const *key
 		char *id = marker_id(collection, keys[i]);
 
 		docs[i] = BCON_NEW("_id", BCON_UTF8(id), "coll", BCON_UTF8(collection), "key",
-		                   BCON_UTF8(keys[i]), "ts", BCON_INT64(inv_now_ms()));
+		                   BCON_UTF8(keys[i]), "ts", BCON_INT64(eda_clock_wall_ms()));
 		free(id);
 	}
 	inv_db_insert_unordered(coll, docs, n, rcs, &be);
@@ -197,7 +198,7 @@ int inv_unpublished(inv_db_t *db, const char *collection, size_t limit, inv_unpu
 	            .fn = fn,
 	            .ctx = ctx};
 	const char **keys = NULL;
-	int64_t old = inv_now_ms() - ORPHAN_AFTER_MS;
+	int64_t old = eda_clock_wall_ms() - ORPHAN_AFTER_MS;
 	size_t norphans = 0;
 	int rc = INV_REPO_ERR;
 

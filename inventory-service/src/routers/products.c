@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/identity.h"
 #include "eda/log.h"
 #include "schemas/product.h"
 #include "services/products.h"
@@ -11,40 +12,25 @@
 #define PAGE_DEFAULT 20
 #define PAGE_MAX     100
 
-int inv_has_role(const char *roles, const char *role)
-{
-	size_t n = strlen(role);
-
-	while (roles != NULL && *roles != '\0') {
-		const char *end = strchr(roles, ',');
-		size_t len = end != NULL ? (size_t)(end - roles) : strlen(roles);
-		const char *s = roles;
-
-		while (len > 0 && *s == ' ') {
-			s++;
-			len--;
-		}
-		while (len > 0 && s[len - 1] == ' ')
-			len--;
-		if (len == n && strncmp(s, role, n) == 0)
-			return 1;
-		roles = end != NULL ? end + 1 : NULL;
-	}
-	return 0;
-}
-
 /* Replies 401/403 and returns -1 unless the caller is authenticated (and an
  * admin when ADMIN). */
 static int authorize(eda_http_req_t *r, int admin)
 {
-	const char *who = eda_http_req_header(r, "X-Customer-Id");
+	eda_identity_t who;
+	int rc = eda_identity_read(r, &who);
 
-	if (who == NULL || who[0] == '\0') {
+	if (rc == EDA_IDENTITY_MISSING) {
 		eda_http_reply_problem(r, 401, NULL, "missing X-Customer-Id (set by the gateway)",
 		                       NULL);
 		return -1;
 	}
-	if (admin && !inv_has_role(eda_http_req_header(r, "X-Roles"), "admin")) {
+	if (rc != EDA_IDENTITY_OK) {
+		eda_http_reply_problem(r, 400, NULL, "X-Customer-Id is not a valid customer id",
+		                       eda_problem_field_error(NULL, "X-Customer-Id",
+		                                               "must be 1 to 256 characters"));
+		return -1;
+	}
+	if (admin && (who.roles & EDA_ROLE_ADMIN) == 0) {
 		eda_http_reply_problem(r, 403, NULL, "this operation needs the admin role", NULL);
 		return -1;
 	}
@@ -56,7 +42,7 @@ static const char *sku_param(eda_http_req_t *r)
 {
 	const char *sku = eda_http_req_param(r, "sku");
 
-	if (!inv_sku_valid(sku)) {
+	if (!eda_sku_valid(sku)) {
 		eda_http_reply_problem(r, 400, NULL, "invalid SKU",
 		                       eda_problem_field_error(NULL, "sku",
 		                                               "must match "
@@ -114,7 +100,7 @@ static void list_products(eda_http_req_t *r, void *ctx)
 			errors = eda_problem_field_error(errors, "limit",
 			                                 "must be an integer from 1 to 100");
 	}
-	if (cursor != NULL && !inv_sku_valid(cursor))
+	if (cursor != NULL && !eda_sku_valid(cursor))
 		errors = eda_problem_field_error(errors, "cursor", "not a cursor of this API");
 	if (errors != NULL)
 		return eda_http_reply_problem(r, 400, NULL, "invalid query", errors);

@@ -14,7 +14,4 @@
  * an EDA_HTTP_* code. */
 int inv_products_routes(eda_http_server_t *s, inv_ctx_t *ctx);
 
-/* 1 if the comma-separated ROLES (may be NULL) holds ROLE. */
-int inv_has_role(const char *roles, const char *role);
-
 #endif

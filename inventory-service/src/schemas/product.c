@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/http.h"
 #include "eda/money.h"
 
@@ -125,9 +126,9 @@ int inv_restock_from_json(const json_t *body, int64_t *quantity, json_t **errors
 
 json_t *inv_product_to_json(const inv_product_t *p)
 {
-	char when[INV_TIME_STRLEN];
+	char when[EDA_RFC3339_LEN];
 
-	inv_time_format(p->updated_ms, when);
+	eda_clock_rfc3339_at(p->updated_ms, when);
 	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:s}", "sku", p->sku, "name",
 	                 p->name != NULL ? p->name : "", "price", eda_money_to_json(p->price_cents),
 	                 "currency", p->currency, "stock", (json_int_t)p->stock, "updated_at",

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "repositories/products.h"
 #include "schemas/product.h"
@@ -108,7 +109,7 @@ inv_stock_rc_t inv_product_put(const inv_ctx_t *ctx, inv_product_t *p, const cha
 	rc = inv_stock_apply(ctx, &ch, &e, err, errsz);
 	if (rc != INV_STOCK_OK)
 		return rc;
-	p->updated_ms = inv_now_ms();
+	p->updated_ms = eda_clock_wall_ms();
 	if (inv_products_upsert(ctx->db, p, err, errsz) != 0)
 		return INV_STOCK_ERR;
 	if (changed) {
@@ -184,7 +185,7 @@ int inv_catalogue_load(const inv_ctx_t *ctx, const char *path, char *err, size_t
 		inv_stock_rc_t rc;
 
 		json_object_del(body, "sku");
-		if (!inv_sku_valid(sku)) {
+		if (!eda_sku_valid(sku)) {
 			eda_errf(err, errsz, "%s: products[%zu].sku: not a valid SKU", path, i);
 			json_decref(body);
 			goto out;

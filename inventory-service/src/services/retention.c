@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "eda/log.h"
 #include "models/product.h"
@@ -47,8 +48,7 @@ static bool wait_s(inv_retention_t *r, long s)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
+	ts = eda_clock_deadline(CLOCK_REALTIME, (int64_t)s * 1000);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stopping && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
 		;
@@ -64,7 +64,8 @@ static void *run(void *arg)
 
 	while (!wait_s(r, wait)) {
 		char err[256];
-		long n = inv_retention_purge(r->db, r->retention_s, inv_now_ms(), err, sizeof(err));
+		long n = inv_retention_purge(r->db, r->retention_s, eda_clock_wall_ms(), err,
+		                             sizeof(err));
 
 		if (n < 0)
 			eda_log(EDA_LOG_WARN, "purge failed", "why", err, NULL);

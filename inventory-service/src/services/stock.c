@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "models/product.h"
 #include "models/reservation.h"
@@ -230,7 +231,7 @@ inv_stock_rc_t inv_stock_apply(const inv_ctx_t *ctx, const inv_stock_change_t *c
 			return refuse(ctx, ch, add == -1 ? INV_STOCK_SHORT : INV_STOCK_TOO_MUCH,
 			              entry, &head, err, errsz);
 		}
-		e.ts_ms = inv_now_ms();
+		e.ts_ms = eda_clock_wall_ms();
 		event = inv_stock_updated_event(ch, &e);
 		arc = inv_ledger_append(ctx->db, &e, event, err, errsz);
 		if (arc == INV_REPO_OK) {
@@ -270,7 +271,7 @@ bool inv_stock_entry(const inv_stock_change_t *ch, const inv_cached_stock_t *c,
 		snprintf(e->order_id, sizeof(e->order_id), "%s", ch->order_id);
 	e->version = c->version + 1;
 	e->delta = ch->amount;
-	e->ts_ms = inv_now_ms();
+	e->ts_ms = eda_clock_wall_ms();
 	return true;
 }
 

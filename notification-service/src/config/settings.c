@@ -26,10 +26,9 @@ static void check_domain(eda_env_t *env, const char *name, const char *v)
 void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 {
 	memset(s, 0, sizeof(*s));
-	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
-	s->port = eda_env_port(env, "PORT", 8003);
-	s->http_threads = (unsigned)eda_env_long(env, "HTTP_THREADS", 2, 1, 64);
-	s->log_level = eda_env_log_level(env, "LOG_LEVEL", EDA_LOG_INFO);
+	eda_daemon_settings_load(
+	        &s->daemon, env,
+	        &(eda_daemon_defaults_t){.port = 8003, .http_threads = 2, .http_threads_max = 64});
 
 	s->topic_orders = eda_env_string(env, "TOPIC_ORDERS", "orders");
 	s->consumer_group = eda_env_string(env, "CONSUMER_GROUP", NOTIF_SERVICE_NAME);

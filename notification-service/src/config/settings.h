@@ -14,10 +14,8 @@
 
 /* Strings point into the environment or are static defaults. */
 typedef struct notif_settings {
-	const char *bind_addr;
-	unsigned short port;
-	unsigned http_threads;
-	eda_log_level_t log_level;
+	/* BIND_ADDR, PORT, HTTP_THREADS, LOG_LEVEL (eda_daemon_settings_load) */
+	EDA_DAEMON_SETTINGS;
 
 	const char *topic_orders;
 	const char *consumer_group;

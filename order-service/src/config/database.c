@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 #include "eda/log.h"
 #include "utils/pg.h"
@@ -106,14 +107,6 @@ PGconn *os_db_connect(const char *url, int timeout_ms, char *err, size_t errsz)
 	return c;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A connection within WAIT_MS for a free slot, then CONNECT_MS to open one
  * if the slot has none. */
 static PGconn *checkout(os_db_pool_t *p, int wait_ms, int connect_ms, char *err, size_t errsz)
@@ -122,13 +115,7 @@ static PGconn *checkout(os_db_pool_t *p, int wait_ms, int connect_ms, char *err,
 	int pick = -1;
 	PGconn *c;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = eda_clock_deadline(CLOCK_MONOTONIC, wait_ms);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		for (int i = 0; i < p->size; i++) {
@@ -172,9 +159,9 @@ PGconn *os_db_checkout(os_db_pool_t *p, int wait_ms, char *err, size_t errsz)
 
 int os_db_probe(os_db_pool_t *p, int budget_ms, char *err, size_t errsz)
 {
-	int64_t end = now_ms() + budget_ms;
+	int64_t end = eda_clock_mono_ms() + budget_ms;
 	PGconn *c = checkout(p, budget_ms, budget_ms, err, errsz);
-	int rc, left = (int)(end - now_ms());
+	int rc, left = (int)(end - eda_clock_mono_ms());
 
 	if (c == NULL)
 		return -1;

@@ -25,11 +25,12 @@ void os_settings_load(os_settings_t *s, eda_env_t *env)
 	char def[256];
 
 	memset(s, 0, sizeof(*s));
-	s->bind_addr = eda_env_string(env, "BIND_ADDR", "0.0.0.0");
-	/* 0 asks for an ephemeral port (tests). */
-	s->port = (unsigned short)eda_env_long(env, "PORT", 8001, 0, 65535);
-	s->log_level = eda_env_log_level(env, "LOG_LEVEL", EDA_LOG_INFO);
-	s->http_threads = (unsigned)eda_env_long(env, "HTTP_THREADS", 4, 1, 256);
+	/* PORT=0 asks for an ephemeral port (tests). */
+	eda_daemon_settings_load(&s->daemon, env,
+	                         &(eda_daemon_defaults_t){.port = 8001,
+	                                                  .port_may_be_zero = true,
+	                                                  .http_threads = 4,
+	                                                  .http_threads_max = 256});
 	s->database_url = eda_env_url(env, "DATABASE_URL", NULL, pg_schemes);
 	s->db_pool_size = (int)eda_env_long(env, "DB_POOL_SIZE", 8, 1, 256);
 	s->db_wait_ms = (int)eda_env_long(env, "DB_POOL_WAIT_MS", 5000, 1, 600000);

@@ -12,10 +12,8 @@
 #include "eda/settings.h"
 
 typedef struct os_settings {
-	const char *bind_addr;
-	unsigned short port;
-	eda_log_level_t log_level;
-	unsigned http_threads;
+	/* BIND_ADDR, PORT, HTTP_THREADS, LOG_LEVEL (eda_daemon_settings_load) */
+	EDA_DAEMON_SETTINGS;
 	const char *database_url;
 	int db_pool_size;
 	int db_wait_ms;           /* longest wait for a pooled connection */

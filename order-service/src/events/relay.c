@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/event.h"
 #include "eda/event_bus.h"
 #include "eda/log.h"
@@ -45,12 +46,10 @@ struct os_relay {
 	eda_metric_t *m_published, *m_lag, *m_pending, *m_leader;
 };
 
+/* Seconds since the epoch: the outbox cursor's and the relay's timestamps. */
 static double wall_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)eda_clock_wall_ms() / 1000.0;
 }
 
 os_relay_t *os_relay_new(const os_relay_config_t *cfg, char *err, size_t errsz)
@@ -91,8 +90,7 @@ int os_relay_tune_conf(rd_kafka_conf_t *conf, char *err, size_t errsz)
 {
 	if (eda_kafka_conf_set(conf, "message.timeout.ms", "0", err, errsz) != 0)
 		return -1;
-	if (getenv("KAFKA_LINGER_MS") == NULL &&
-	    eda_kafka_conf_set(conf, "linger.ms", "1", err, errsz) != 0)
+	if (eda_kafka_conf_low_latency(conf, err, errsz) != 0)
 		return -1;
 	return 0;
 }

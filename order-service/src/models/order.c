@@ -97,19 +97,6 @@ void os_order_new_id(char out[OS_UUID_LEN + 1])
 	uuid_unparse_lower(u, out);
 }
 
-bool os_uuid_valid(const char *s)
-{
-	if (strlen(s) != OS_UUID_LEN)
-		return false;
-	for (int i = 0; i < OS_UUID_LEN; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
-			return false;
-	}
-	return true;
-}
-
 bool os_uuid_lower(const char *s, char out[OS_UUID_LEN + 1])
 {
 	if (strlen(s) != OS_UUID_LEN)
@@ -117,5 +104,5 @@ bool os_uuid_lower(const char *s, char out[OS_UUID_LEN + 1])
 	for (int i = 0; i < OS_UUID_LEN; i++)
 		out[i] = (char)tolower((unsigned char)s[i]);
 	out[OS_UUID_LEN] = '\0';
-	return os_uuid_valid(out);
+	return eda_uuid_valid(out);
 }

@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OS_UUID_LEN        36
-#define OS_CUSTOMER_ID_MAX 256
-#define OS_EMAIL_MAX       254
-#define OS_SKU_MAX         64
+#include "eda/validate.h"
+
+/* The identifiers' limits are the event contract's (eda/validate.h). */
+#define OS_UUID_LEN        EDA_UUID_LEN
+#define OS_CUSTOMER_ID_MAX EDA_CUSTOMER_ID_MAX
+#define OS_EMAIL_MAX       EDA_EMAIL_MAX
+#define OS_SKU_MAX         EDA_SKU_MAX
 #define OS_TIME_LEN        40 /* RFC 3339 with microseconds and offset */
 #define OS_REASON_MAX      512
 #define OS_MAX_ITEMS       100
@@ -77,12 +80,9 @@ bool os_currency_known(const char *s);
 /* A new random order id (UUID v4, lower case) into OUT. */
 void os_order_new_id(char out[OS_UUID_LEN + 1]);
 
-/* 1 if S is a lower-case UUID in the canonical 8-4-4-4-12 form. */
-bool os_uuid_valid(const char *s);
-
 /* Writes S in lower case to OUT and returns true if it is a UUID in either
- * case (ids are stored and published in lower case; RFC 9562 compares them
- * without regard to case). */
+ * case (eda_uuid_valid once lowered) (ids are stored and published in lower case; RFC 9562 compares
+ * them without regard to case). */
 bool os_uuid_lower(const char *s, char out[OS_UUID_LEN + 1]);
 
 #endif

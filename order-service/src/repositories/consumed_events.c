@@ -19,7 +19,8 @@ int os_repo_consumed_insert(PGconn *c, const char *source, const char *id, const
 	                                    "$4::uuid, $5) ON CONFLICT DO NOTHING",
 	                                    5};
 	const char *p[5] = {source, id, type,
-	                    order_id != NULL && os_uuid_valid(order_id) ? order_id : NULL, outcome};
+	                    order_id != NULL && eda_uuid_valid(order_id) ? order_id : NULL,
+	                    outcome};
 	PGresult *r = os_pg_run(c, &insert, p, err, errsz, NULL);
 	int rc;
 

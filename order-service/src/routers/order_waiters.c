@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "models/order.h"
 #include "repositories/notify.h"
@@ -55,14 +56,6 @@ struct os_waiters {
 	size_t count;
 	bool stopping;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void kick(os_waiters_t *w)
 {
@@ -108,7 +101,7 @@ static void ensure_listen(os_waiters_t *w)
 {
 	char err[256];
 
-	if (w->listen_url == NULL || w->listen != NULL || now_ms() < w->next_listen_try)
+	if (w->listen_url == NULL || w->listen != NULL || eda_clock_mono_ms() < w->next_listen_try)
 		return;
 	w->listen = os_notify_listen(w->listen_url, OS_CHANNEL_STATUS,
 	                             w->db_timeout_ms < LISTEN_CONNECT_MS ? w->db_timeout_ms
@@ -119,7 +112,7 @@ static void ensure_listen(os_waiters_t *w)
 		return;
 	}
 	eda_log(EDA_LOG_WARN, "long-poll: cannot LISTEN", "error", err, NULL);
-	w->next_listen_try = now_ms() + w->listen_retry_ms;
+	w->next_listen_try = eda_clock_mono_ms() + w->listen_retry_ms;
 	if (w->listen_retry_ms < LISTEN_RETRY_MAX_MS)
 		w->listen_retry_ms *= 2;
 }
@@ -143,7 +136,7 @@ static void *run(void *arg)
 
 	for (;;) {
 		struct waiter *due = NULL, **pp;
-		int64_t now = now_ms(), next = now + 1000;
+		int64_t now = eda_clock_mono_ms(), next = now + 1000;
 		struct pollfd pfd[2];
 		int nfd = 1;
 
@@ -220,7 +213,7 @@ void os_waiters_add(os_waiters_t *w, eda_http_req_t *r, const char *order_id, in
 
 	x->req = r;
 	snprintf(x->order_id, sizeof(x->order_id), "%s", order_id);
-	x->deadline_ms = now_ms() + (int64_t)wait_s * 1000;
+	x->deadline_ms = eda_clock_mono_ms() + (int64_t)wait_s * 1000;
 	pthread_mutex_lock(&w->lock);
 	x->next = w->head;
 	w->head = x;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eda/identity.h"
 #include "eda/log.h"
+#include "eda/validate.h"
 #include "models/order.h"
 #include "schemas/order.h"
 
@@ -58,40 +60,21 @@ static int reply_error(eda_http_req_t *r, int rc, os_result_t *res)
 	return -1;
 }
 
-static bool has_role(const char *roles, const char *want)
-{
-	size_t n = strlen(want);
-
-	while (roles != NULL && *roles != '\0') {
-		const char *end = strchr(roles, ',');
-		size_t len = end != NULL ? (size_t)(end - roles) : strlen(roles);
-		const char *s = roles;
-
-		while (len > 0 && (*s == ' ' || *s == '\t')) {
-			s++;
-			len--;
-		}
-		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-			len--;
-		if (len == n && strncmp(s, want, n) == 0)
-			return true;
-		roles = end != NULL ? end + 1 : NULL;
-	}
-	return false;
-}
-
 /* Reads the caller; replies 401/400 and returns -1 when it cannot. */
 static int caller(eda_http_req_t *r, os_caller_t *who)
 {
-	who->customer_id = eda_http_req_header(r, "X-Customer-Id");
-	who->email = eda_http_req_header(r, "X-Customer-Email");
-	who->admin = has_role(eda_http_req_header(r, "X-Roles"), "admin");
-	if (who->customer_id == NULL || who->customer_id[0] == '\0') {
+	eda_identity_t id;
+	int rc = eda_identity_read(r, &id);
+
+	who->customer_id = id.customer_id;
+	who->email = id.email;
+	who->admin = (id.roles & EDA_ROLE_ADMIN) != 0;
+	if (rc == EDA_IDENTITY_MISSING) {
 		eda_http_reply_header(r, "WWW-Authenticate", "Bearer");
 		eda_http_reply_problem(r, 401, NULL, "X-Customer-Id is required", NULL);
 		return -1;
 	}
-	if (!os_customer_id_valid(who->customer_id)) {
+	if (rc != EDA_IDENTITY_OK) {
 		eda_http_reply_problem(r, 400, NULL, "X-Customer-Id is not a valid customer id",
 		                       eda_problem_field_error(NULL, "X-Customer-Id",
 		                                               "must be 1 to 256 characters"));
@@ -124,7 +107,7 @@ static void post_orders(eda_http_req_t *r, void *ctx)
 
 	if (caller(r, &who) != 0)
 		return;
-	if (who.email == NULL || !os_email_valid(who.email)) {
+	if (who.email == NULL || !eda_email_valid(who.email)) {
 		eda_http_reply_problem(
 		        r, 400, NULL, "X-Customer-Email must hold the customer's e-mail address",
 		        eda_problem_field_error(NULL, "X-Customer-Email",

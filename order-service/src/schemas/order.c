@@ -4,7 +4,6 @@
  */
 #include "schemas/order.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,42 +11,7 @@
 #include "eda/alloc.h"
 #include "eda/event.h"
 #include "eda/money.h"
-
-bool os_sku_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > OS_SKU_MAX || !isalnum((unsigned char)s[0]))
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
-bool os_customer_id_valid(const char *s)
-{
-	size_t chars = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	return chars >= 1 && chars <= OS_CUSTOMER_ID_MAX;
-}
-
-bool os_email_valid(const char *s)
-{
-	const char *at = strchr(s, '@'), *dot;
-	size_t n = strlen(s);
-
-	if (n > OS_EMAIL_MAX || at == NULL || at == s || strchr(at + 1, '@') != NULL)
-		return false;
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	dot = strrchr(at + 1, '.');
-	return dot != NULL && dot > at + 1 && dot[1] != '\0';
-}
+#include "eda/validate.h"
 
 json_t *os_field_error(json_t *errors, const char *field, const char *message)
 {
@@ -85,7 +49,7 @@ static void parse_item(const json_t *it, size_t i, os_item_t *out, json_t **erro
 	v = json_object_get(it, "sku");
 	if (v == NULL)
 		*errors = field(*errors, name, "is required");
-	else if (!json_is_string(v) || !os_sku_valid(json_string_value(v)))
+	else if (!json_is_string(v) || !eda_sku_valid(json_string_value(v)))
 		*errors = field(*errors, name,
 		                "must be 1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a "
 		                "letter or digit");

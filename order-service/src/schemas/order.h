@@ -31,16 +31,8 @@ json_t *os_order_to_json(const os_order_t *o);
  * carries the items, the others REASON when it is not NULL or empty. */
 json_t *os_order_event_data(const os_order_t *o, const char *type, const char *reason);
 
-/* The customer identity checks of eda/event.h: an id of 1..256 characters
- * without control characters, an ASCII e-mail local@domain.tld. */
-bool os_customer_id_valid(const char *s);
-bool os_email_valid(const char *s);
-
 /* Appends {field, message} to ERRORS (created when NULL) and returns it: the
  * shape of the "errors" member of a validation problem. */
 json_t *os_field_error(json_t *errors, const char *field, const char *message);
-
-/* SKU: 1..64 of [A-Za-z0-9._-], starting with a letter or digit. */
-bool os_sku_valid(const char *s);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "services/price_cache.h"
 
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "repositories/catalogue.h"
 
@@ -35,7 +36,7 @@ int os_catalogue_put(os_service_t *s, const char *sku, const char *name, int64_t
 
 		snprintf(p.sku, sizeof(p.sku), "%s", sku);
 		snprintf(p.currency, sizeof(p.currency), "%s", currency);
-		os_price_cache_put(s->prices, &p, os_price_cache_clock());
+		os_price_cache_put(s->prices, &p, eda_clock_mono_ms());
 	}
 	return rc;
 }

@@ -36,18 +36,6 @@ const char *os_strerror(int code)
 	}
 }
 
-void os_now_rfc3339(char out[OS_TIME_LEN])
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, OS_TIME_LEN, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
-}
-
 void os_service_status_changed(os_service_t *s, const char *order_id)
 {
 	if (s->hooks.status_changed != NULL)

@@ -69,9 +69,6 @@ typedef struct os_caller {
 	bool admin;
 } os_caller_t;
 
-/* Current UTC time as RFC 3339 with milliseconds ("2026-11-23T10:30:00.123Z"). */
-void os_now_rfc3339(char out[OS_TIME_LEN]);
-
 /* For services/ only. ---------------------------------------------------- */
 
 /* A pooled connection within S's wait, or NULL with DETAIL (for the client)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/log.h"
 #include "repositories/catalogue.h"
 #include "repositories/idempotency.h"
@@ -28,7 +29,7 @@
 static int price(os_service_t *s, PGconn *c, os_order_t *o, os_result_t *res)
 {
 	os_product_t *products = eda_xcalloc(o->nitems, sizeof(*products));
-	int64_t now = os_price_cache_clock();
+	int64_t now = eda_clock_mono_ms();
 	char err[512];
 	int n = 0, rc;
 
@@ -142,7 +143,7 @@ static void stamp_new(os_order_t *o, const os_caller_t *who)
 	snprintf(o->customer_id, sizeof(o->customer_id), "%s", who->customer_id);
 	snprintf(o->customer_email, sizeof(o->customer_email), "%s", who->email);
 	o->status = OS_PENDING;
-	os_now_rfc3339(o->created_at);
+	eda_clock_rfc3339(o->created_at);
 	memcpy(o->updated_at, o->created_at, OS_TIME_LEN);
 	memcpy(o->status_at[OS_PENDING], o->created_at, OS_TIME_LEN);
 }
@@ -251,7 +252,7 @@ int os_orders_get(os_service_t *s, const os_caller_t *who, const char *id, os_or
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	if (!os_uuid_valid(id))
+	if (!eda_uuid_valid(id))
 		return OS_ENOTFOUND;
 	rc = os_orders_read(s, id, o, detail, detailsz);
 	if (rc == OS_OK && !may_see(who, o)) {
@@ -383,7 +384,7 @@ int os_orders_cancel(os_service_t *s, const os_caller_t *who, const char *id,
 
 	memset(res, 0, sizeof(*res));
 	memset(&after, 0, sizeof(after));
-	if (!os_uuid_valid(id))
+	if (!eda_uuid_valid(id))
 		return OS_ENOTFOUND;
 	if ((c = os_service_checkout(s, res->detail, sizeof(res->detail))) == NULL)
 		return OS_EUNAVAILABLE;

@@ -47,14 +47,6 @@ static struct slot *find(os_price_cache_t *c, const char *sku)
 	return &c->slot[i];
 }
 
-int64_t os_price_cache_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 os_price_cache_t *os_price_cache_new(int ttl_ms)
 {
 	os_price_cache_t *c;

@@ -31,9 +31,6 @@ void os_price_cache_free(os_price_cache_t *c);
 /* SKU's entry into OUT if it is there and younger than the TTL at NOW_MS. */
 bool os_price_cache_get(os_price_cache_t *c, const char *sku, int64_t now_ms, os_product_t *out);
 
-/* The cache's clock (monotonic milliseconds), for NOW_MS. */
-int64_t os_price_cache_clock(void);
-
 /* Stores P as read or written at NOW_MS, unless the entry holds a newer version. */
 void os_price_cache_put(os_price_cache_t *c, const os_product_t *p, int64_t now_ms);
 

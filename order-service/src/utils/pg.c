@@ -19,19 +19,12 @@
 #include <time.h>
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
 
 /* For a connection not opened by os_pg_connect (a test's own): long, but
  * still a bound. */
 #define FALLBACK_TIMEOUT_MS 30000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What the daemon keeps with each connection, through libpq's event hooks so
  * that it goes when the connection does: the statements it has prepared and
@@ -104,7 +97,7 @@ static int wait_socket(PGconn *c, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = PQsocket(c), .events = events};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - eda_clock_mono_ms();
 		int n;
 
 		if (pfd.fd < 0)
@@ -142,7 +135,7 @@ void os_pg_abandon(PGconn *c)
 static PGresult *bounded(PGconn *c, int sent, char *err, size_t errsz)
 {
 	int timeout = os_pg_timeout(c);
-	int64_t deadline = now_ms() + timeout;
+	int64_t deadline = eda_clock_mono_ms() + timeout;
 	PGresult *keep = NULL, *r;
 	int flushing;
 
@@ -294,7 +287,7 @@ void os_pg_rollback(PGconn *c)
 PGconn *os_pg_connect(const char *const *keys, const char *const *vals, int timeout_ms, char *err,
                       size_t errsz)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = eda_clock_mono_ms() + timeout_ms;
 	PGconn *c = PQconnectStartParams(keys, vals, 1);
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
