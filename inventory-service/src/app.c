@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config/database.h"
-#include "config/migrations.h"
+#include "repositories/indexes.h"
 #include "eda/alloc.h"
 #include "eda/consumer.h"
 #include "eda/http.h"
@@ -67,7 +67,7 @@ static int open_database(inv_app_t *a, char *err, size_t errsz)
 	if (a->db == NULL)
 		return INV_APP_CONFIG;
 	for (int attempt = 0; attempt < 30; attempt++) {
-		if (inv_migrate(a->db, err, errsz) == 0)
+		if (inv_indexes_ensure(a->db, err, errsz) == 0)
 			return 0;
 		eda_log(EDA_LOG_WARN, "mongodb not ready, retrying", "why", err, NULL);
 		if (eda_shutdown_wait(1000) >= 0)

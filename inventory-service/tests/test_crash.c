@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config/database.h"
-#include "config/migrations.h"
+#include "repositories/indexes.h"
 #include "eda/log.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
@@ -102,7 +102,7 @@ static inv_db_t *open_db(const run_t *r)
 	                           r->t.db, 4, 0, err, sizeof(err));
 
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_int_eq(inv_migrate(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(inv_indexes_ensure(db, err, sizeof(err)), 0);
 	return db;
 }
 

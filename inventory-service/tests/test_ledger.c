@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/migrations.h"
+#include "repositories/indexes.h"
 #include "eda/log.h"
 #include "repositories/ledger.h"
 #include "support/check_main.h"
@@ -83,7 +83,7 @@ static void up(fixture_t *f)
 	f->db = inv_db_open(getenv("MONGODB_URL"), f->name, 4, 0, err, sizeof(err));
 	ck_assert_msg(f->db != NULL, "%s", err);
 	inv_db_observe(f->db, seen, &f->watch);
-	ck_assert_msg(inv_migrate(f->db, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(inv_indexes_ensure(f->db, err, sizeof(err)) == 0, "%s", err);
 }
 
 static void down(fixture_t *f)

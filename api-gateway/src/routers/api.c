@@ -14,7 +14,9 @@
 #include "routers/api.h"
 
 #include "eda/alloc.h"
+#include "eda/clock.h"
 #include "eda/errbuf.h"
+#include "eda/identity.h"
 #include "eda/log.h"
 #include "utils/trace.h"
 
@@ -253,10 +255,10 @@ static struct curl_slist *upstream_headers(eda_http_req_t *r, const gw_identity_
 	h = add_header(h, "traceparent", tp);
 	/* Identity comes from the verified token only; the client's own
 	 * X-Customer-* and X-Roles are never in the forwarded list. */
-	h = add_header(h, "X-Customer-Id", id->sub);
+	h = add_header(h, EDA_HEADER_CUSTOMER_ID, id->sub);
 	if (id->email[0] != '\0')
-		h = add_header(h, "X-Customer-Email", id->email);
-	h = add_header(h, "X-Roles", id->roles);
+		h = add_header(h, EDA_HEADER_CUSTOMER_EMAIL, id->email);
+	h = add_header(h, EDA_HEADER_ROLES, id->roles);
 	return h;
 }
 
@@ -279,14 +281,6 @@ static void unauthorized(gw_api_t *api, eda_http_req_t *r, const char *origin, i
 	cors_reply_headers(r, origin);
 	eda_http_reply_header(r, "WWW-Authenticate", challenge);
 	eda_http_reply_problem(r, 401, NULL, why, NULL);
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void forward(eda_http_req_t *r, void *ctx)
@@ -322,7 +316,8 @@ static void forward(eda_http_req_t *r, void *ctx)
 		return;
 	}
 	if (api->rate != NULL) {
-		unsigned wait = gw_rate_limit_take(api->rate, id.sub, mono_now());
+		unsigned wait =
+		        gw_rate_limit_take(api->rate, id.sub, (double)eda_clock_mono_ms() / 1000.0);
 
 		if (wait > 0) {
 			char secs[16];

@@ -8,6 +8,8 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "eda/identity.h"
+#include "eda/validate.h"
 #include "utils/file.h"
 
 #include <jansson.h>
@@ -135,15 +137,16 @@ void gw_auth_free(gw_auth_t *a)
 	free(a);
 }
 
-/* Header-safe text: printable, no control bytes (UTF-8 above 0x7f allowed). */
-static bool text_ok(const char *s, size_t max, bool allow_comma)
+/* Header-safe text: printable, no control bytes and no comma, the separator
+ * of the X-Roles list (UTF-8 above 0x7f allowed). */
+static bool text_ok(const char *s, size_t max)
 {
 	size_t n = 0;
 
 	for (; s[n] != '\0'; n++) {
 		unsigned char c = (unsigned char)s[n];
 
-		if (n >= max || c < 0x20 || c == 0x7f || (!allow_comma && c == ','))
+		if (n >= max || c < 0x20 || c == 0x7f || c == ',')
 			return false;
 	}
 	return n > 0;
@@ -236,7 +239,7 @@ static int read_roles(json_t *roles, gw_identity_t *id)
 		const char *r = json_string_value(v);
 		int n;
 
-		if (r == NULL || !text_ok(r, 64, false) || strchr(r, ' ') != NULL)
+		if (r == NULL || !text_ok(r, 64) || strchr(r, ' ') != NULL)
 			return -1;
 		n = snprintf(id->roles + used, sizeof(id->roles) - used, "%s%s", used ? "," : "",
 		             r);
@@ -297,7 +300,7 @@ static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t
 		eda_errf(why, whysz, "the token is not meant for this audience");
 		return -1;
 	}
-	if (sub == NULL || !text_ok(sub, sizeof(id->sub) - 1, true)) {
+	if (sub == NULL || !eda_customer_id_valid(sub) || strlen(sub) >= sizeof(id->sub)) {
 		eda_errf(why, whysz, "the token has no valid sub claim");
 		return -1;
 	}
@@ -306,8 +309,7 @@ static int check_claims(const gw_auth_t *a, json_t *c, time_t now, gw_identity_t
 	if (email != NULL && !json_is_null(email)) {
 		const char *e = json_string_value(email);
 
-		if (e == NULL || !text_ok(e, sizeof(id->email) - 1, false) ||
-		    strchr(e, '@') == NULL) {
+		if (e == NULL || !text_ok(e, sizeof(id->email) - 1) || strchr(e, '@') == NULL) {
 			eda_errf(why, whysz, "the token has an invalid email claim");
 			return -1;
 		}
@@ -444,16 +446,9 @@ out:
 
 bool gw_auth_has_role(const gw_identity_t *id, const char *role)
 {
-	size_t n = strlen(role);
+	unsigned mask, bit = eda_role_bit(role);
 
-	for (const char *p = id->roles; *p != '\0';) {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, role, n) == 0)
-			return true;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return false;
+	/* The services read X-Roles with the same parser (eda/identity.h). */
+	(void)eda_roles_parse(id->roles, &mask);
+	return bit != 0 && (mask & bit) != 0;
 }

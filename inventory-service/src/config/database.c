@@ -1,6 +1,6 @@
 /*
  * The process's mongoc client pool, its readiness probe and its command
- * observer; see database.h. The indexes are made by config/migrations.c.
+ * observer; see database.h. The indexes are made by repositories/indexes.c.
  */
 #include "config/database.h"
 
@@ -24,7 +24,7 @@ struct inv_db {
 	char name[128];
 	inv_db_command_fn observer;
 	void *observer_ctx;
-	/* Written once by inv_migrate, before any query thread runs. */
+	/* Written once by inv_indexes_ensure, before any query thread runs. */
 	bool ferretdb;
 };
 

@@ -2,7 +2,7 @@
  * MongoDB connection handling: one mongoc client pool for the process, the
  * database name, which server it is (MongoDB or FerretDB), a bounded ping
  * for /readyz and a hook for the tests to watch the commands sent. The
- * indexes are created by config/migrations.h; the query and write helpers
+ * indexes are created by repositories/indexes.h; the query and write helpers
  * the repositories share are in repositories/mongo.h.
  */
 #ifndef INV_DATABASE_H
@@ -33,11 +33,11 @@ inv_db_t *inv_db_open(const char *url, const char *dbname, long pool_size, long 
 /* true when the server is FerretDB (its buildInfo names a ferretdbVersion),
  * which hands only equality filters to its backend, and answers none of
  * them from an index (repositories/mongo.h).
- * Learnt by inv_migrate (config/migrations.h), which a process calls before
+ * Learnt by inv_indexes_ensure (repositories/indexes.h), which a process calls before
  * it queries. */
 bool inv_db_is_ferretdb(const inv_db_t *db);
 
-/* Sets what inv_migrate learnt from the server; tests override it to run
+/* Sets what inv_indexes_ensure learnt from the server; tests override it to run
  * the strategy meant for the other server against the stack's (both answer
  * the same reads; only their cost differs). */
 void inv_db_set_ferretdb(inv_db_t *db, bool ferretdb);
@@ -53,7 +53,7 @@ typedef void (*inv_db_command_fn)(const char *name, const bson_t *command, void 
 
 /* Has FN see every command sent through DB's pool from now on: the tests
  * check with it which queries a lookup sends. Call it once, before the
- * first inv_db_acquire (inv_migrate included). */
+ * first inv_db_acquire (inv_indexes_ensure included). */
 void inv_db_observe(inv_db_t *db, inv_db_command_fn fn, void *ctx);
 
 void inv_db_close(inv_db_t *db);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "config/migrations.h"
+#include "repositories/indexes.h"
 #include "repositories/ledger.h"
 #include "services/products.h"
 #include "support/kafka_support.h"
@@ -566,7 +566,7 @@ inv_db_t *ts_inv_db_new(const char *prefix, char name[64])
 	snprintf(name, 64, "%s_%d_%ld_%d", prefix, (int)getpid(), (long)time(NULL) % 100000, seq++);
 	db = inv_db_open(url, name, 4, 0, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_msg(inv_migrate(db, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(inv_indexes_ensure(db, err, sizeof(err)) == 0, "%s", err);
 	return db;
 }
 

@@ -4,8 +4,8 @@
  * answers (MongoDB or FerretDB, whose costs differ; config/database.h).
  * The collections themselves are made by their first insert.
  */
-#ifndef INV_MIGRATIONS_H
-#define INV_MIGRATIONS_H
+#ifndef INV_REPO_INDEXES_H
+#define INV_REPO_INDEXES_H
 
 #include <stddef.h>
 
@@ -13,6 +13,6 @@
 
 /* Learns which server DB is (inv_db_is_ferretdb) and creates the indexes
  * (idempotent). Returns 0, or -1 with ERR. */
-int inv_migrate(inv_db_t *db, char *err, size_t errsz);
+int inv_indexes_ensure(inv_db_t *db, char *err, size_t errsz);
 
 #endif

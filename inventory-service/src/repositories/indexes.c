@@ -12,7 +12,7 @@
  * server measured (mongo-java-server); databases created before keep theirs,
  * which is harmless.
  */
-#include "config/migrations.h"
+#include "repositories/indexes.h"
 
 #include <stdbool.h>
 
@@ -42,7 +42,7 @@ static int create_index(mongoc_database_t *d, const char *coll, const char *fiel
 	return 0;
 }
 
-int inv_migrate(inv_db_t *db, char *err, size_t errsz)
+int inv_indexes_ensure(inv_db_t *db, char *err, size_t errsz)
 {
 	static const struct {
 		const char *coll, *field;
