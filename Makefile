@@ -271,7 +271,7 @@ format-check:
 # (WarningsAsErrors in .clang-tidy); its output is shown only then. Tests drive
 # the stack through the shell on purpose (system, popen), so cert-env33-c is off
 # for files under a tests/ folder only.
-TIDY_SRCS    = $(shell git ls-files '*.c')
+TIDY_SRCS    = $(shell git ls-files '*.c' 2>/dev/null)
 TIDY_CFLAGS := $(filter-out -MMD -MP,$(CFLAGS))
 tidy_top     = $(firstword $(subst /, ,$(1)))
 tidy_checks  = $(if $(findstring /tests/,/$(1)),--checks=-cert-env33-c)
