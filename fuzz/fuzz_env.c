@@ -138,7 +138,7 @@ static void check_getters(const char *name)
 static void check_shared(char names[][8], size_t n)
 {
 	eda_env_t env;
-	char first[sizeof(env.err)];
+	char first[sizeof(env.err)] = ""; /* n may be 0: nothing to compare then */
 
 	eda_env_init(&env);
 	for (size_t i = 0; i < n; i++) {

@@ -466,7 +466,7 @@ START_TEST(threads_exact_totals)
 	for (int i = 0; i < NEW_SERIES; i++) {
 		snprintf(label, sizeof(label), "n%d", i);
 		ck_assert(eda_metric_value(shared, EDA_LABELS(label)) ==
-		          THREADS * (ITERATIONS / NEW_SERIES));
+		          (double)THREADS * ITERATIONS / NEW_SERIES);
 	}
 	ck_assert(eda_metric_value(gauge, NULL) == 0);
 	ck_assert(eda_metric_value(hist, NULL) == THREADS * ITERATIONS);

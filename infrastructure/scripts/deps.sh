@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything this project needs on a Debian 12 machine, idempotently:
-# the Debian packages (C libraries, PostgreSQL, JDK, Maven, kcat, jq, ...), the
+# the Debian packages (C libraries, PostgreSQL, JDK, Maven, kcat, jq, clang-tidy,
+# podman, buildah and debootstrap for make images, ...), the
 # Apache Kafka broker, assembled from Maven Central, and FerretDB (the MongoDB-
 # protocol server), built from the Go module proxy, both into a cache folder
 # outside the clone (so a fresh clone reuses them).
@@ -24,6 +25,7 @@ debian_packages=(
 	openjdk-17-jdk-headless maven
 	kcat jq curl wrk
 	clang clang-format clang-tidy libclang-rt-14-dev
+	podman buildah debootstrap
 	python3-aiosmtpd python3-jsonschema python3-yaml python3-venv docker-compose
 )
 
