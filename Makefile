@@ -77,7 +77,7 @@ TEST_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(subst /tests/,/,$(TEST_SRCS)))
 TEST_BINS  := $(patsubst $(BUILD)/tests/tests/%,$(BUILD)/tests/system/%,$(TEST_BINS))
 BINS       := $(DAEMONS:%=$(BUILD)/bin/%) $(TOOLS)
 
-.PHONY: all test asan asan-suites asan-suites-run images tidy tidy-files deps infra-up infra-down infra-status infra-clean dlq up down status logs demo bench chaos \
+.PHONY: all test asan asan-suites asan-suites-run images layers tidy tidy-files deps infra-up infra-down infra-status infra-clean dlq up down status logs demo bench chaos \
 	tests fuzz fuzz-smoke \
 	format format-check clean
 .DEFAULT_GOAL := all
@@ -156,6 +156,7 @@ fuzz: FUZZ_SECONDS = 300
 test:
 	@infrastructure/scripts/deps.sh
 	@$(MAKE) --no-print-directory all
+	@infrastructure/scripts/layers.sh
 	$(if $(filter 1,$(SAN)),,@$(MAKE) --no-print-directory fuzz-smoke)
 	@$(STACK) up
 	@EDA_BIN_DIR=$(abspath $(BUILD))/bin infrastructure/scripts/run-tests.sh $(TEST_BINS)
@@ -175,6 +176,10 @@ asan-suites:
 asan-suites-run: $(BINS) $(SUITE_BINS)
 	@$(STACK) up
 	@EDA_BIN_DIR=$(abspath $(BUILD))/bin infrastructure/scripts/run-tests.sh $(SUITE_BINS)
+
+# Every daemon's #includes against ARCHITECTURE.md's layers (make test runs it).
+layers:
+	@infrastructure/scripts/layers.sh
 
 # Every image docker-compose.yml builds, for real, with podman (make test runs it).
 images:

@@ -114,8 +114,8 @@ struct field {
 /* One line per rule reads best as a table; clang-format would spread each over four. */
 /* clang-format off */
 #define REQ(n, k)            {.name = (n), .kind = (k), .required = true}
-#define TEXT(n, req, lo, hi) {.name = n, .kind = K_TEXT, .required = req, .min = lo, .max = hi}
-#define INT(n, lo, hi)       {.name = n, .kind = K_INT, .required = true, .min = lo, .max = hi}
+#define TEXT(n, req, lo, hi) {.name = (n), .kind = K_TEXT, .required = (req), .min = (lo), .max = (hi)}
+#define INT(n, lo, hi)       {.name = (n), .kind = K_INT, .required = true, .min = (lo), .max = (hi)}
 #define ENUM(n, v)           {.name = (n), .kind = K_ENUM, .required = true, .values = (v)}
 #define OBJECT(n, m)         {.name = (n), .kind = K_OBJECT, .required = true, .members = (m)}
 #define ARRAY(n, lo, m)                                                                            \

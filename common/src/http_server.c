@@ -273,6 +273,36 @@ static void reply_early(eda_http_req_t *r, bool has_body, int status, const char
 	eda_http_reply_problem(r, status, NULL, detail, NULL);
 }
 
+/* Finds R's route and reads its query string. Returns 0, or the status to
+ * refuse R with (DETAIL says why; a 405 has its Allow header set). */
+static int match_route(eda_http_server_t *s, eda_http_req_t *r, char *detail, size_t detailsz)
+{
+	const char *why;
+	int rc = eda_router_match(s->router, r->method, r->path, strlen(r->path), &r->match);
+
+	r->route = r->match.pattern;
+	switch (rc) {
+	case 0:
+		break;
+	case EDA_HTTP_EBADPATH:
+		snprintf(detail, detailsz, "malformed request path: %s", r->match.why);
+		return 400;
+	case EDA_HTTP_EMETHOD:
+		eda_http_reply_header(r, MHD_HTTP_HEADER_ALLOW, r->match.allow);
+		snprintf(detail, detailsz, "%s is not allowed here; allowed: %s", r->method,
+		         r->match.allow);
+		return 405;
+	default:
+		snprintf(detail, detailsz, "no route matches the request path");
+		return 404;
+	}
+	if (r->query != NULL && eda_http_query_parse(r->query, &r->args, &why) != 0) {
+		snprintf(detail, detailsz, "malformed query string: %s", why);
+		return 400;
+	}
+	return 0;
+}
+
 static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const char *method,
                                   const char *version)
 {
@@ -281,8 +311,7 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 	                MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                            MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
 	char detail[320];
-	const char *why;
-	int rc;
+	int status;
 
 	set_request_id(r);
 	snprintf(r->method, sizeof(r->method), "%s", method);
@@ -306,28 +335,8 @@ static enum MHD_Result on_headers(eda_http_server_t *s, eda_http_req_t *r, const
 		reply_early(r, has_body, 501, "unsupported request method");
 		goto answered;
 	}
-	rc = eda_router_match(s->router, r->method, r->path, strlen(r->path), &r->match);
-	r->route = r->match.pattern;
-	switch (rc) {
-	case 0:
-		break;
-	case EDA_HTTP_EBADPATH:
-		snprintf(detail, sizeof(detail), "malformed request path: %s", r->match.why);
-		reply_early(r, has_body, 400, detail);
-		goto answered;
-	case EDA_HTTP_EMETHOD:
-		eda_http_reply_header(r, MHD_HTTP_HEADER_ALLOW, r->match.allow);
-		snprintf(detail, sizeof(detail), "%s is not allowed here; allowed: %s", r->method,
-		         r->match.allow);
-		reply_early(r, has_body, 405, detail);
-		goto answered;
-	default:
-		reply_early(r, has_body, 404, "no route matches the request path");
-		goto answered;
-	}
-	if (r->query != NULL && eda_http_query_parse(r->query, &r->args, &why) != 0) {
-		snprintf(detail, sizeof(detail), "malformed query string: %s", why);
-		reply_early(r, has_body, 400, detail);
+	if ((status = match_route(s, r, detail, sizeof(detail))) != 0) {
+		reply_early(r, has_body, status, detail);
 		goto answered;
 	}
 	/* An announced oversized body. A client that asked for "100 Continue"

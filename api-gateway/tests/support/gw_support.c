@@ -38,6 +38,7 @@ static void count_accept(int lfd)
 	socklen_t len = sizeof(ss);
 	int port;
 
+	memset(&ss, 0, sizeof(ss)); /* the analyser cannot see getsockname fill it */
 	if (getsockname(lfd, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

@@ -38,8 +38,13 @@ static int keep_unpublished(inv_db_t *db, ids_t *k, char *err, size_t errsz)
 	for (size_t i = 0; i < k->n; i++) {
 		int rc = inv_pending_has(db, INV_COLL_OUTBOX, k->id[i], err, errsz);
 
-		if (rc < 0)
+		if (rc < 0) {
+			/* K keeps each id it still owns once, for the caller to
+			 * free: the kept ones, then those not looked at yet. */
+			memmove(&k->id[kept], &k->id[i], (k->n - i) * sizeof(k->id[0]));
+			k->n = kept + (k->n - i);
 			return -1;
+		}
 		if (rc == 1) {
 			free(k->id[i]);
 			continue;

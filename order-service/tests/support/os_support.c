@@ -185,8 +185,9 @@ void ost_app_start(os_app_t *app)
 	os_settings_t cfg;
 	eda_env_t env;
 	char err[512];
+	const char *port = getenv("OST_PORT");
 
-	setenv("PORT", getenv("OST_PORT") != NULL ? getenv("OST_PORT") : "0", 1);
+	setenv("PORT", port != NULL ? port : "0", 1);
 	setenv("BIND_ADDR", "127.0.0.1", 1);
 	if (getenv("KAFKA_BOOTSTRAP_SERVERS") == NULL)
 		setenv("KAFKA_BOOTSTRAP_SERVERS", ts_bootstrap(), 1);
