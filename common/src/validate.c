@@ -1,7 +1,9 @@
 /*
  * SKU, UUID, e-mail and customer id shapes of the event contract (see eda/validate.h). The
  * contract's JSON Schemas in common/schemas/ say the same in patterns;
- * test_event_schemas.c runs bad events through both.
+ * test_event_schemas.c runs bad events through both. The e-mail rule is the
+ * one notification-service needs to put an address into a mail header, so an
+ * order accepted at the edge can always be mailed.
  */
 #include "eda/validate.h"
 
@@ -46,29 +48,59 @@ bool eda_uuid_valid(const char *s)
 	return true;
 }
 
-bool eda_email_valid(const char *s)
+/* RFC 5322 atext: what the words of a dot-atom are made of. */
+static bool is_atext(char c)
 {
-	const char *at, *domain;
-	size_t n, dn;
+	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
 
-	if (s == NULL)
-		return false;
-	at = strchr(s, '@');
-	n = strlen(s);
-	if (n > EDA_EMAIL_MAX || at == NULL || strchr(at + 1, '@') != NULL || at == s ||
-	    at - s > EDA_EMAIL_LOCAL_MAX)
+/* The N characters at S as an RFC 5322 dot-atom: words of atext joined by
+ * single dots. */
+static bool dot_atom(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '!' || s[i] > '~')
+		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext(s[i]))
 			return false;
 	}
-	domain = at + 1;
-	dn = strlen(domain);
-	for (size_t i = 1; i + 1 < dn; i++) {
-		if (domain[i] == '.')
-			return true;
+	return true;
+}
+
+bool eda_email_valid(const char *s)
+{
+	const char *at;
+
+	if (s == NULL || strlen(s) > EDA_EMAIL_MAX)
+		return false;
+	at = strchr(s, '@');
+	/* A second '@' is not a domain character, so the domain check refuses it. */
+	return at != NULL && at - s <= EDA_EMAIL_LOCAL_MAX && dot_atom(s, (size_t)(at - s)) &&
+	       eda_email_domain_valid(at + 1);
+}
+
+bool eda_email_domain_valid(const char *d)
+{
+	size_t label = 0, labels = 0;
+
+	if (d == NULL)
+		return false;
+	for (const char *p = d;; p++) {
+		if (*p == '.' || *p == '\0') {
+			/* An empty label is a leading, doubled or trailing dot. */
+			if (label == 0 || p[-1] == '-')
+				return false;
+			labels++;
+			label = 0;
+			if (*p == '\0')
+				break;
+		} else if (!is_alnum(*p) && (*p != '-' || label == 0)) {
+			return false;
+		} else if (++label > EDA_EMAIL_LABEL_MAX) {
+			return false;
+		}
 	}
-	return false;
+	return labels >= 2;
 }
 
 bool eda_customer_id_valid(const char *s)

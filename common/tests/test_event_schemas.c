@@ -24,6 +24,10 @@
 #define ORDER    "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
 #define PAYMENT  "7d444840-9dc0-41d2-8e8a-0016d3cca427"
 #define CUSTOMER "\"customer\":{\"id\":\"c-1\",\"email\":\"ada@example.com\"}"
+/* For the e-mail length edges: a local part of 64, domain labels of 62 and 63. */
+#define LOCAL64 "llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll"
+#define LABEL62 "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define LABEL63 LABEL62 "d"
 
 /* One event of each type, as its producer would send it. */
 static const struct sample {
@@ -98,6 +102,13 @@ static const struct variant {
         V("time on a leap day, ns", "OrderPlaced", {"time", "\"2028-02-29T10:30:00.123456789Z\""}),
         V("email with plus and subdomains", "OrderPlaced",
           {"data.customer.email", "\"first.last+tag@mail.example.co.uk\""}),
+        V("email with every atext character", "OrderPlaced",
+          {"data.customer.email", "\"!#$%&'*+-/=?^_`{|}~@x.io\""}),
+        V("email local part of 64", "OrderPlaced", {"data.customer.email", "\"" LOCAL64 "@x.io\""}),
+        V("email domain label of 63", "OrderPlaced",
+          {"data.customer.email", "\"a@" LABEL63 ".com\""}),
+        V("email of 254 characters", "OrderPlaced",
+          {"data.customer.email", "\"ab@" LABEL62 "." LABEL62 "." LABEL62 "." LABEL62 "\""}),
         V("customer id in Unicode", "OrderPlaced",
           {"data.customer.id", "\"m\\u00fcller-\\u00e9\""}),
         V("free items", "OrderPlaced", {"data.total", "\"0.00\""},
@@ -175,6 +186,36 @@ static const struct variant invalid_variants[] = {
         V("email without a dot", "OrderPlaced", {"data.customer.email", "\"ada@localhost\""}),
         V("email with two @", "OrderPlaced", {"data.customer.email", "\"a@b@example.com\""}),
         V("email in Unicode", "OrderPlaced", {"data.customer.email", "\"\\u00e9@example.com\""}),
+        /* e-mail: the mail-safe rule notification-service needs to write the
+         * address into a To: header (common/src/validate.c, eda_email_valid) */
+        V("email with a doubled dot", "OrderPlaced",
+          {"data.customer.email", "\"a..b@example.com\""}),
+        V("email with a leading dot", "OrderPlaced",
+          {"data.customer.email", "\".ab@example.com\""}),
+        V("email with a trailing dot", "OrderPlaced",
+          {"data.customer.email", "\"ab.@example.com\""}),
+        V("email domain ending in a dot", "OrderPlaced", {"data.customer.email", "\"x@a.b.\""}),
+        V("email domain with an empty label", "OrderPlaced",
+          {"data.customer.email", "\"x@example..com\""}),
+        V("email domain label starting with -", "OrderPlaced",
+          {"data.customer.email", "\"x@-a.com\""}),
+        V("email domain label ending with -", "OrderPlaced",
+          {"data.customer.email", "\"x@a-.com\""}),
+        V("email domain with _", "OrderPlaced", {"data.customer.email", "\"x@a_b.com\""}),
+        V("email domain an IP literal", "OrderPlaced",
+          {"data.customer.email", "\"x@[127.0.0.1]\""}),
+        V("email domain label of 64", "OrderPlaced",
+          {"data.customer.email", "\"a@d" LABEL63 ".com\""}),
+        V("email local part of 65", "OrderPlaced",
+          {"data.customer.email", "\"l" LOCAL64 "@x.io\""}),
+        V("email of 255 characters", "OrderPlaced",
+          {"data.customer.email", "\"abc@" LABEL62 "." LABEL62 "." LABEL62 "." LABEL62 "\""}),
+        V("email with a comma", "OrderConfirmed", {"data.customer.email", "\"a,b@example.com\""}),
+        V("email with angle brackets", "OrderConfirmed",
+          {"data.customer.email", "\"a<b>@example.com\""}),
+        V("email quoted", "OrderCancelled", {"data.customer.email", "\"\\\"q\\\"@example.com\""}),
+        V("email with a semicolon", "OrderRejected",
+          {"data.customer.email", "\"a;b@example.com\""}),
         V("empty customer id", "OrderPlaced", {"data.customer.id", "\"\""}),
         V("customer as a string", "OrderCancelled", {"data.customer", "\"c-1\""}),
         V("customer with a name", "OrderConfirmed", {"data.customer.name", "\"Ada\""}),

@@ -6,6 +6,7 @@
  * a duplicate, none asks for a retry, and the first flush succeeds. The
  * crash is real: a child process handles the batch and _exits at the crash
  * point without any clean-up; the parent plays the restarted process.
+ * Also: a recipient no mail header may carry never gives an e-mail.
  */
 #include <check.h>
 #include <stdio.h>
@@ -183,6 +184,43 @@ START_TEST(crash_then_redelivery_finishes_in_one_pass)
 }
 END_TEST
 
+/* The notifier checks the recipient itself (eda_email_valid, the event
+ * contract's rule) because it writes it into a header: an event that reaches
+ * it without the consumer's contract check, carrying an address no mail header
+ * may hold, is dead with its reason, counted and never written. */
+static const char *const unmailable[] = {"a..b@example.com", "x@a.b.", "a,b@example.com",
+                                         "ada@example.com\r\nBcc: victim@evil.example"};
+
+START_TEST(unmailable_recipient_is_dead)
+{
+	fixture_t f;
+	eda_metrics_t *reg = eda_metrics_new();
+	notif_notifier_t *n;
+	eda_event_t *ev;
+	char order[37], reason[256] = "", err[256], *json, *text;
+
+	fixture_init(&f);
+	n = new_notifier(&f, false, reg);
+	ts_uuid(order);
+	json = ts_order_event(EDA_EVENT_ORDER_CONFIRMED, order, unmailable[_i], NULL, NULL);
+	ck_assert_msg(eda_event_parse(json, strlen(json), &ev, err, sizeof(err)) == 0, "%s", err);
+	free(json);
+	ck_assert_int_eq(notif_notifier_handle(n, ev, reason, sizeof(reason)), NOTIF_NOTIFY_DEAD);
+	ck_assert_msg(strstr(reason, "data.customer.email") != NULL, "%s", reason);
+	ck_assert_msg(notif_notifier_flush(n, reason, sizeof(reason)) == 0, "%s", reason);
+	ck_assert_int_eq(ts_count_eml(f.spool), 0);
+	text = eda_metrics_render(reg, NULL);
+	ck_assert_msg(strstr(text, "notification_failures_total{reason=\"invalid_recipient\"} 1") !=
+	                      NULL,
+	              "%s", text);
+	free(text);
+	eda_event_free(ev);
+	notif_notifier_free(n);
+	eda_metrics_free(reg);
+	fixture_free(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notifier");
@@ -192,6 +230,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, crash_then_redelivery_finishes_in_one_pass, 0,
 	                    sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, unmailable_recipient_is_dead, 0,
+	                    sizeof(unmailable) / sizeof(unmailable[0]));
 	suite_add_tcase(s, tc);
 	return ts_run_suite(s);
 }

@@ -119,6 +119,17 @@ static const struct http_case {
          201, NULL},
         {"e-mail local part of 65", NULL, "X-Customer-Email: " LOCAL64 "l@example.com", ORDER_BODY,
          400, "X-Customer-Email"},
+        /* The contract's e-mail rule is the one notification-service needs to
+         * write the address into a To: header: an address it could not mail
+         * is refused here, not accepted and then never mailed. */
+        {"e-mail with a doubled dot", NULL, "X-Customer-Email: a..b@example.com", ORDER_BODY, 400,
+         "X-Customer-Email"},
+        {"e-mail domain ending in a dot", NULL, "X-Customer-Email: x@a.b.", ORDER_BODY, 400,
+         "X-Customer-Email"},
+        {"e-mail with a comma", NULL, "X-Customer-Email: a,b@example.com", ORDER_BODY, 400,
+         "X-Customer-Email"},
+        {"e-mail domain label of 64", NULL, "X-Customer-Email: a@" LOCAL64 ".com", ORDER_BODY, 400,
+         "X-Customer-Email"},
         {"bad idempotency key", NULL, "Idempotency-Key: has space", ORDER_BODY, 400,
          "Idempotency-Key"},
 };

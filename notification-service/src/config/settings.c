@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "models/email.h"
+#include "eda/validate.h"
 
 static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
 
@@ -19,7 +19,7 @@ static void check_domain(eda_env_t *env, const char *name, const char *v)
 	char probe[300];
 
 	snprintf(probe, sizeof(probe), "x@%s", v);
-	if (!mail_address_valid(probe))
+	if (!eda_email_valid(probe))
 		eda_env_fail(env, name, "not a domain name");
 }
 
@@ -59,7 +59,7 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 	s->smtp_timeout_ms = eda_env_long(env, "SMTP_TIMEOUT_MS", 10000, 100, 600000);
 
 	s->mail_from = eda_env_string(env, "MAIL_FROM", "orders@shop.example");
-	if (!mail_address_valid(s->mail_from))
+	if (!eda_email_valid(s->mail_from))
 		eda_env_fail(env, "MAIL_FROM", "not a plain local@domain address");
 	s->mail_from_name = eda_env_string(env, "MAIL_FROM_NAME", "Shop");
 	s->message_id_domain = eda_env_string(env, "MESSAGE_ID_DOMAIN", "notification-service.eda");

@@ -11,6 +11,7 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "eda/validate.h"
 #include "utils/strbuf.h"
 
 /* Raw bytes per encoded-word: 39 bytes are 52 base64 characters, so a word
@@ -21,62 +22,12 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* RFC 5322 atext, for display names and Message-IDs; addresses are checked
+ * whole by eda_email_valid() (common/, the rule the event contract uses too). */
 static bool is_atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-static bool domain_valid(const char *d)
-{
-	size_t label = 0, dots = 0;
-
-	if (*d == '\0' || *d == '.' || *d == '-')
-		return false;
-	for (const char *p = d; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-			dots++;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-'))
-			return false;
-		if (label == 0 && c == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return dots > 0 && label > 0 && d[strlen(d) - 1] != '-';
-}
-
-bool mail_address_valid(const char *addr)
-{
-	const char *at;
-	size_t local = 0;
-
-	if (addr == NULL || strlen(addr) > 254)
-		return false;
-	at = strchr(addr, '@');
-	if (at == NULL || at == addr || strchr(at + 1, '@') != NULL)
-		return false;
-	for (const char *p = addr; p < at; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '.') {
-			/* dot-atom: no leading, trailing or doubled dots */
-			if (p == addr || p + 1 == at || p[1] == '.')
-				return false;
-		} else if (!is_atext(c)) {
-			return false;
-		}
-		local++;
-	}
-	return local <= 64 && domain_valid(at + 1);
 }
 
 void notif_mail_id_token(const char *id, char out[static 201])
@@ -214,7 +165,7 @@ static bool message_id_valid(const char *id)
 	for (const char *p = id; p < at; p++)
 		if (!is_atext((unsigned char)*p) && *p != '.')
 			return false;
-	return domain_valid(at + 1);
+	return eda_email_domain_valid(at + 1);
 }
 
 /* Quoted-printable (RFC 2045 6.7) with CRLF line ends; any LF, CRLF or lone CR
@@ -303,11 +254,11 @@ char *notif_mail_message_render(const notif_mail_message_t *m, size_t *len, char
 	char boundary[64];
 	uint64_t h = UINT64_C(1469598103934665603);
 
-	if (!mail_address_valid(m->from_addr)) {
+	if (!eda_email_valid(m->from_addr)) {
 		eda_errf(err, errsz, "invalid sender address");
 		return NULL;
 	}
-	if (!mail_address_valid(m->to_addr)) {
+	if (!eda_email_valid(m->to_addr)) {
 		eda_errf(err, errsz, "invalid recipient address");
 		return NULL;
 	}

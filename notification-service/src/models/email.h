@@ -5,7 +5,9 @@
  * Nothing a customer or an event controls can add a header or a recipient:
  * every header value is unfolded (control characters become spaces) and
  * encoded as RFC 2047 encoded-words when it is not plain printable ASCII, and
- * addresses are checked by mail_address_valid() before they reach a header.
+ * addresses are checked by eda_email_valid() (common/, eda/validate.h: a
+ * dot-atom local part and a domain of LDH labels, nothing else) before they
+ * reach a header.
  * Bodies are quoted-printable, so their lines stay short and carry no bare CR
  * or LF, and the boundary ("=_" inside) can never occur in an encoded part.
  */
@@ -19,8 +21,8 @@
 /* Borrowed strings; only from_name may be NULL or empty. */
 typedef struct notif_mail_message {
 	const char *from_name;  /* display name, any UTF-8 */
-	const char *from_addr;  /* checked with mail_address_valid */
-	const char *to_addr;    /* checked with mail_address_valid */
+	const char *from_addr;  /* checked with eda_email_valid */
+	const char *to_addr;    /* checked with eda_email_valid */
 	const char *subject;    /* any UTF-8; folded and encoded as needed */
 	const char *message_id; /* "local@domain" without angle brackets */
 	const char *text;       /* the text/plain part, UTF-8 */
@@ -32,13 +34,6 @@ enum {
 	NOTIF_MAIL_OK = 0,
 	NOTIF_MAIL_EINVAL = -1, /* an address or the Message-ID is not acceptable */
 };
-
-/* true when ADDR is a plain "local@domain" mailbox: a dot-atom local part of
- * at most 64 characters (RFC 5322 atext and single inner dots), a domain of
- * LDH labels with at least one dot, 254 characters in all. Quoted local parts,
- * comments, display names, IP literals and anything with spaces, commas or
- * angle brackets are refused: they are where injection hides. */
-bool mail_address_valid(const char *addr);
 
 /* A Message-ID left part for an opaque ID (an event id): letters, digits and
  * '-' are kept, every other byte becomes "_XX" (hex), so distinct ids give

@@ -10,6 +10,7 @@
 
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
+#include "eda/validate.h"
 #include "models/email.h"
 #include "services/template.h"
 #include "utils/strbuf.h"
@@ -66,7 +67,7 @@ notif_mailer_t *notif_mailer_new(const notif_mailer_config_t *cfg, char *err, si
 	notif_mailer_t *m = eda_xcalloc(1, sizeof(*m));
 	char why[256];
 
-	if (!mail_address_valid(cfg->from_addr)) {
+	if (!eda_email_valid(cfg->from_addr)) {
 		eda_errf(err, errsz, "sender address is not a plain local@domain address");
 		goto fail;
 	}

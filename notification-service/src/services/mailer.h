@@ -21,7 +21,7 @@ typedef struct notif_mailer notif_mailer_t;
 
 typedef struct notif_mailer_config {
 	const char *template_dir;
-	const char *from_addr; /* must pass mail_address_valid */
+	const char *from_addr; /* must pass eda_email_valid */
 	const char *from_name; /* may be NULL */
 	const char *id_domain; /* right side of Message-IDs, a domain name */
 } notif_mailer_config_t;

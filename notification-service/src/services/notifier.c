@@ -26,7 +26,7 @@
 #include "eda/alloc.h"
 #include "eda/errbuf.h"
 #include "eda/log.h"
-#include "models/email.h"
+#include "eda/validate.h"
 #include "repositories/sent_ids.h"
 #include "schemas/order_mail.h"
 #include "services/dedupe.h"
@@ -151,9 +151,9 @@ static char *build_mail(notif_notifier_t *n, const eda_event_t *ev, notif_mail_k
 	json_t *values;
 	char *msg, why[512];
 
-	/* common/ checks the address loosely (no spaces, one '@'); a mail header
-	 * needs a plain dot-atom mailbox, so anything else is refused here. */
-	if (to == NULL || !mail_address_valid(to)) {
+	/* The event contract has the same rule (eda_email_valid), so this refuses
+	 * only events that broke the contract; kept because the header depends on it. */
+	if (to == NULL || !eda_email_valid(to)) {
 		eda_counter_add(n->failures, EDA_LABELS("invalid_recipient"), 1);
 		eda_errf(reason, reasonsz, "data.customer.email: %s",
 		         to == NULL ? "missing" : "not a deliverable local@domain address");
