@@ -94,10 +94,9 @@ bool eda_email_domain_valid(const char *d)
 			label = 0;
 			if (*p == '\0')
 				break;
-		} else if (!is_alnum(*p) && (*p != '-' || label == 0)) {
-			return false;
-		} else if (++label > EDA_EMAIL_LABEL_MAX) {
-			return false;
+		} else if ((!is_alnum(*p) && (*p != '-' || label == 0)) ||
+		           ++label > EDA_EMAIL_LABEL_MAX) {
+			return false; /* not a label character, or the label is too long */
 		}
 	}
 	return labels >= 2;

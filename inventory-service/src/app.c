@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "config/database.h"
-#include "repositories/indexes.h"
 #include "eda/alloc.h"
 #include "eda/consumer.h"
 #include "eda/http.h"
@@ -25,6 +24,7 @@
 #include "events/consumers.h"
 #include "events/kafka_ready.h"
 #include "events/producers.h"
+#include "repositories/indexes.h"
 #include "routers/products.h"
 #include "services/catalogue.h"
 #include "services/context.h"

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "config/database.h"
-#include "repositories/indexes.h"
 #include "eda/log.h"
+#include "repositories/indexes.h"
 #include "repositories/ledger.h"
 #include "repositories/outbox.h"
 #include "repositories/published.h"

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repositories/indexes.h"
 #include "eda/log.h"
+#include "repositories/indexes.h"
 #include "repositories/ledger.h"
 #include "support/check_main.h"
 #include "support/inv_support.h"

@@ -460,7 +460,8 @@ static char **sent_event_ids(const char *dir, size_t *n)
 		ids[(*n)++] = strndup(p, (size_t)(at - p));
 	}
 	free(all);
-	qsort(ids, *n, sizeof(*ids), cmp_str);
+	if (*n > 0)
+		qsort(ids, *n, sizeof(*ids), cmp_str);
 	return ids;
 }
 

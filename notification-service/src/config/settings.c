@@ -25,6 +25,8 @@ static void check_domain(eda_env_t *env, const char *name, const char *v)
 
 void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 {
+	const char *smtp_url;
+
 	memset(s, 0, sizeof(*s));
 	eda_daemon_settings_load(
 	        &s->daemon, env,
@@ -39,8 +41,9 @@ void notif_settings_load(notif_settings_t *s, eda_env_t *env)
 		eda_env_fail(env, "RETRY_MAX_MS", "must not be below RETRY_INITIAL_MS");
 
 	/* Unset or empty selects the spool: eda_env_url would refuse "" as a URL. */
+	smtp_url = getenv("SMTP_URL");
 	s->smtp_url = NULL;
-	if (getenv("SMTP_URL") != NULL && getenv("SMTP_URL")[0] != '\0')
+	if (smtp_url != NULL && smtp_url[0] != '\0')
 		s->smtp_url = eda_env_url(env, "SMTP_URL", NULL, smtp_schemes);
 	s->smtp_username = eda_env_string(env, "SMTP_USERNAME", "");
 	s->smtp_password = eda_env_string(env, "SMTP_PASSWORD", "");

@@ -150,15 +150,14 @@ static int sync_dir(notif_sent_ids_t *r, char *err, size_t errsz)
 static int open_dir(notif_sent_ids_t *r, char *err, size_t errsz)
 {
 	const char *slash = strrchr(r->path, '/');
-	char *dir = slash == NULL      ? eda_xstrdup(".")
-	            : slash == r->path ? eda_xstrdup("/")
-	                               : eda_xstrndup(r->path, (size_t)(slash - r->path));
+	/* The folder of the file: ".", "/", or the path up to its last slash. */
+	char *dir = slash == NULL ? eda_xstrdup(".")
+	                          : eda_xstrndup(r->path,
+	                                         slash == r->path ? 1 : (size_t)(slash - r->path));
 	int rc = 0;
 
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-		eda_errf(err, errsz, "%s: %s", dir, strerror(errno));
-		rc = -1;
-	} else if ((r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((mkdir(dir, 0750) != 0 && errno != EEXIST) ||
+	    (r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		eda_errf(err, errsz, "%s: %s", dir, strerror(errno));
 		rc = -1;
 	}

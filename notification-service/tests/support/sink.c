@@ -174,7 +174,7 @@ static char *scan(const char *dir, const char *needle)
 			size_t tl = strlen(text);
 
 			all = realloc(all, len + tl + 8);
-			memcpy(all + len, "\n=====\n", 7);
+			strcpy(all + len, "\n=====\n");
 			memcpy(all + len + 7, text, tl + 1);
 			len += tl + 7;
 			free(text);
