@@ -7,9 +7,9 @@
  * upstream connections are reused.
  */
 #include "app.h"
+#include "eda/event.h"
 #include "services/upstream.h"
 #include "support/gw_support.h"
-#include "utils/trace.h"
 
 #include "support/check_main.h"
 #include <check.h>
@@ -255,7 +255,7 @@ START_TEST(traceparent_continued)
 	snprintf(tph, sizeof(tph), "traceparent: %s", tp);
 	j = upstream_echo(hdrs);
 	up = jstr(j, "headers", "traceparent");
-	ck_assert(gw_traceparent_valid(up));
+	ck_assert(eda_traceparent_valid(up));
 	ck_assert_int_eq(strncmp(up, tp, 36), 0);           /* same version and trace id */
 	ck_assert_int_ne(strncmp(up + 36, tp + 36, 16), 0); /* the gateway's own span */
 	ck_assert_str_eq(up + 52, "-01");
@@ -282,7 +282,7 @@ START_TEST(traceparent_started)
 			hdrs[1] = "X-Nothing: 1";
 		j = upstream_echo(hdrs);
 		up = jstr(j, "headers", "traceparent");
-		ck_assert_msg(gw_traceparent_valid(up), "case %zu: %s", i, up ? up : "none");
+		ck_assert_msg(eda_traceparent_valid(up), "case %zu: %s", i, up ? up : "none");
 		ck_assert_str_ne(up + 3, "0af7651916cd43dd8448eb211c80319c");
 		/* tracestate belongs to the trace it came with. */
 		ck_assert(

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <uuid/uuid.h>
@@ -18,43 +19,71 @@ static bool hex_run(const char *s, size_t n)
 	return strspn(s, LOWER_HEX) >= n;
 }
 
-static void random_bytes(unsigned char *buf, size_t n)
+/* Ids come from a per-thread xoshiro256** generator seeded once from
+ * getrandom(2): trace ids must not collide across processes, which a good
+ * 256-bit-state generator with a random seed ensures, and a syscall per id
+ * would cost the gateway more than the rest of its header handling. */
+static _Thread_local uint64_t rng[4];
+static _Thread_local bool seeded;
+
+static uint64_t rotl(uint64_t x, int k)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = getrandom(buf + got, n - got, 0);
-
-		if (r > 0) {
-			got += (size_t)r;
-		} else if (r < 0 && errno != EINTR) {
-			/* No getrandom(2) (old kernel or seccomp): libuuid has its own
-			 * sources, and a trace id needs no more than that. */
-			uuid_t u;
-
-			uuid_generate_random(u);
-			for (size_t i = 0; i < sizeof(u) && got < n; i++)
-				buf[got++] = u[i];
-		}
-	}
+	return (x << k) | (x >> (64 - k));
 }
 
-/* N random bytes as 2N lower-case hex digits, never all zero (W3C forbids it). */
+static void seed(void)
+{
+	ssize_t r;
+
+	do
+		r = getrandom(rng, sizeof(rng), 0);
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)sizeof(rng)) {
+		/* No getrandom(2) (old kernel or seccomp): libuuid has its own
+		 * sources, and a trace id needs no more than that. */
+		uuid_t u[2];
+
+		uuid_generate_random(u[0]);
+		uuid_generate_random(u[1]);
+		memcpy(rng, u, sizeof(rng));
+	}
+	seeded = true;
+}
+
+static uint64_t next64(void)
+{
+	uint64_t result, t;
+
+	if (!seeded)
+		seed();
+	result = rotl(rng[1] * 5, 7) * 9;
+	t = rng[1] << 17;
+	rng[2] ^= rng[0];
+	rng[3] ^= rng[1];
+	rng[1] ^= rng[2];
+	rng[0] ^= rng[3];
+	rng[2] ^= t;
+	rng[3] = rotl(rng[3], 45);
+	return result;
+}
+
+/* N (8 or 16) random bytes as 2N lower-case hex digits, never all zero (W3C
+ * forbids it). */
 static void random_hex(char *out, size_t n)
 {
-	unsigned char b[16];
-	bool zero;
+	bool zero = true;
 
-	do {
-		random_bytes(b, n);
-		zero = true;
-		for (size_t i = 0; i < n; i++)
-			zero = zero && b[i] == 0;
-	} while (zero);
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = LOWER_HEX[b[i] >> 4];
-		out[2 * i + 1] = LOWER_HEX[b[i] & 15];
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t v = next64();
+
+		zero = zero && v == 0;
+		for (int k = 15; k >= 0; k--) {
+			out[2 * i + (size_t)k] = LOWER_HEX[v & 15];
+			v >>= 4;
+		}
 	}
+	if (zero)
+		out[0] = '1';
 }
 
 int eda_traceparent_valid(const char *s)

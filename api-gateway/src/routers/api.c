@@ -16,9 +16,9 @@
 #include "eda/alloc.h"
 #include "eda/clock.h"
 #include "eda/errbuf.h"
+#include "eda/event.h"
 #include "eda/identity.h"
 #include "eda/log.h"
-#include "utils/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +233,7 @@ static struct curl_slist *upstream_headers(eda_http_req_t *r, const gw_identity_
 	struct curl_slist *h = NULL;
 	const char *incoming = eda_http_req_header(r, "traceparent");
 	const char *tracestate = eda_http_req_header(r, "tracestate");
-	char tp[GW_TRACEPARENT_LEN];
+	char tp[EDA_TRACEPARENT_LEN + 1];
 
 	for (size_t i = 0; i < sizeof(forwarded_headers) / sizeof(forwarded_headers[0]); i++) {
 		const char *v = eda_http_req_header(r, forwarded_headers[i]);
@@ -250,7 +250,9 @@ static struct curl_slist *upstream_headers(eda_http_req_t *r, const gw_identity_
 	if (eda_http_req_header(r, "Accept") == NULL)
 		h = curl_slist_append(h, "Accept:");
 	h = add_header(h, "X-Request-Id", eda_http_req_id(r));
-	if (gw_traceparent_next(incoming, tp) && tracestate != NULL)
+	/* A valid incoming trace is continued with the gateway's own span (and
+	 * its tracestate kept); anything else starts a new trace. */
+	if (eda_traceparent_child(incoming, tp) == 0 && tracestate != NULL)
 		h = add_header(h, "tracestate", tracestate);
 	h = add_header(h, "traceparent", tp);
 	/* Identity comes from the verified token only; the client's own

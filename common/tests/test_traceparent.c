@@ -1,11 +1,12 @@
 /*
- * Tests for src/utils/trace.c: which traceparent values are continued and
- * what a started or continued one looks like.
+ * Tests for src/traceparent.c: which traceparent values are continued and
+ * what a started or continued one looks like (the gateway's use of it).
  */
-#include "utils/trace.h"
+#include "eda/event.h"
 
 #include "support/check_main.h"
 #include <check.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const struct {
@@ -28,7 +29,7 @@ static const struct {
 
 START_TEST(validity)
 {
-	ck_assert_msg(gw_traceparent_valid(cases[_i].h) == cases[_i].valid, "%s",
+	ck_assert_msg((eda_traceparent_valid(cases[_i].h) != 0) == cases[_i].valid, "%s",
 	              cases[_i].h ? cases[_i].h : "NULL");
 }
 END_TEST
@@ -36,18 +37,18 @@ END_TEST
 START_TEST(continue_and_start)
 {
 	const char *in = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
-	char a[GW_TRACEPARENT_LEN], b[GW_TRACEPARENT_LEN];
+	char a[EDA_TRACEPARENT_LEN + 1], b[EDA_TRACEPARENT_LEN + 1];
 
-	ck_assert(gw_traceparent_next(in, a));
-	ck_assert(gw_traceparent_valid(a));
+	ck_assert_int_eq(eda_traceparent_child(in, a), 0);
+	ck_assert(eda_traceparent_valid(a));
 	ck_assert_int_eq(strncmp(a, in, 36), 0);
 	ck_assert_int_ne(strncmp(a + 36, in + 36, 16), 0);
 	ck_assert_str_eq(a + 52, "-00"); /* flags kept: the caller decided sampling */
 
-	ck_assert(!gw_traceparent_next("bad", a));
-	ck_assert(!gw_traceparent_next(NULL, b));
-	ck_assert(gw_traceparent_valid(a));
-	ck_assert(gw_traceparent_valid(b));
+	ck_assert_int_ne(eda_traceparent_child("bad", a), 0);
+	ck_assert_int_ne(eda_traceparent_child(NULL, b), 0);
+	ck_assert(eda_traceparent_valid(a));
+	ck_assert(eda_traceparent_valid(b));
 	ck_assert_str_eq(a + 52, "-01");
 	ck_assert_int_ne(strncmp(a + 3, b + 3, 32), 0); /* fresh trace ids differ */
 }
@@ -55,7 +56,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("api-gateway trace context");
+	Suite *s = suite_create("traceparent");
 	TCase *tc = tcase_create("traceparent");
 
 	tcase_add_loop_test(tc, validity, 0, (int)(sizeof(cases) / sizeof(cases[0])));
