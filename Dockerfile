@@ -64,9 +64,14 @@ FROM runtime AS inventory-service
 RUN useradd --system --uid 10002 --no-create-home inventory
 COPY --from=build /out/bin/inventory-service /usr/local/bin/inventory-service
 COPY inventory-service/seed/catalogue.json /usr/share/inventory-service/catalogue.json
+ENV PORT=8002
 USER inventory
 EXPOSE 8002
-HEALTHCHECK CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8002"]
+# The port answers (bash, not sh: dash has no /dev/tcp); compose checks /readyz.
+HEALTHCHECK CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8002"]
+# SIGTERM: stop HTTP, stop the consumers (commit stored offsets), flush and
+# mark pending events (the rest stay in the outbox for the replay), exit 0.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/inventory-service"]
 
 # docker run -e KAFKA_BOOTSTRAP_SERVERS=kafka:9092 -e SMTP_URL=smtp://mailpit:1025 eda/notification-service

@@ -97,7 +97,7 @@ $(LIBEDA): $(COMMON_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# Operator tools (eda-topics, eda-dlq): one C file each, linked with the library.
+# Operator tools (eda-topics, eda-dlq, eda-demo): one C file each, linked with the library.
 $(BUILD)/bin/%: infrastructure/tools/%.c $(LIBEDA)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -235,11 +235,10 @@ status:
 logs:
 	@$(SERVICES) logs
 
-# The three sagas through the gateway of a running `make up`, as a report.
+# The four sagas through the gateway of a running `make up`, as a report.
 demo: $(BUILD)/bin/eda-demo
 	@. $${EDA_STACK_DIR:-.stack}/env && eval "$$($(SERVICES) tokens)" && $(BUILD)/bin/eda-demo
 
-# Lists every dead-letter topic of infrastructure/kafka/topics.conf.
 # The whole-system benchmark (bench/system/run.sh): a JSON result file and a table.
 bench:
 	@infrastructure/scripts/deps.sh
@@ -254,6 +253,7 @@ chaos:
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/chaos/run.sh
 
+# Lists every dead-letter topic of infrastructure/kafka/topics.conf.
 dlq: $(BUILD)/bin/eda-dlq
 	@. $${EDA_STACK_DIR:-.stack}/env 2>/dev/null; \
 	for t in $$(awk '$$1 ~ /^dlq\./ {print $$1}' infrastructure/kafka/topics.conf); do \

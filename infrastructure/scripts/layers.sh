@@ -41,8 +41,8 @@ sql_free=" routers events services schemas models "
 
 # FILE:INCLUDE pairs allowed against the table, each for the reason given.
 declare -A exception=(
-	# The gateway's one service is forwarding HTTP requests: its engine
-	# parks and resumes the server's requests.
+	# The gateway's upstream engine forwards the server's HTTP requests
+	# themselves: it parks and resumes them.
 	["api-gateway/src/services/upstream.h:eda/http.h"]=1
 	# Long-polls wake on another replica's status change: the LISTEN session
 	# belongs to the waiters that it wakes.

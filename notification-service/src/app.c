@@ -16,6 +16,7 @@
 #include "eda/kafka.h"
 #include "eda/log.h"
 #include "eda/producer.h"
+#include "eda/shutdown.h"
 #include "events/consumers.h"
 #include "services/mailer.h"
 #include "services/notifier.h"
@@ -24,6 +25,7 @@
 #define CONSUMER_QUEUE_KB "2048"
 
 struct notif_app {
+	const notif_settings_t *s; /* borrowed */
 	eda_metrics_t *metrics;
 	eda_http_server_t *http;
 	eda_producer_t *dlq;
@@ -153,6 +155,7 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz)
 	notif_app_t *a = eda_xcalloc(1, sizeof(*a));
 	char why[512];
 
+	a->s = s;
 	pthread_once(&curl_once, init_curl);
 	if (curl_init_rc != CURLE_OK) {
 		eda_errf(err, errsz, "curl_global_init: %s", curl_easy_strerror(curl_init_rc));
@@ -195,6 +198,23 @@ int notif_app_start(notif_app_t *a, char *err, size_t errsz)
 		eda_errf(err, errsz, "consumer: %s", why);
 		return -1;
 	}
+	return 0;
+}
+
+int notif_app_run(notif_app_t *a)
+{
+	char err[1024];
+	int sig;
+
+	if (notif_app_start(a, err, sizeof(err)) != 0) {
+		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
+		return 1;
+	}
+	eda_log(EDA_LOG_INFO, "started", "transport", a->s->smtp_url ? "smtp" : "spool", "topic",
+	        a->s->topic_orders, "group", a->s->consumer_group, NULL);
+	sig = eda_shutdown_wait(-1);
+	eda_logf(EDA_LOG_INFO, "signal %d: shutting down", sig);
+	eda_shutdown_deadline((unsigned)a->s->shutdown_timeout_s);
 	return 0;
 }
 

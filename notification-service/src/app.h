@@ -20,6 +20,12 @@ notif_app_t *notif_app_new(const notif_settings_t *s, char *err, size_t errsz);
 /* Starts the HTTP server and the consumer. 0, or -1 with ERR. */
 int notif_app_start(notif_app_t *a, char *err, size_t errsz);
 
+/* The daemon's life after notif_app_new(): starts, serves until SIGTERM or
+ * SIGINT, then arms the shutdown watchdog (SHUTDOWN_TIMEOUT_S) so that
+ * notif_app_free() cannot hang the process. 0, or 1 if it could not start
+ * (logged). */
+int notif_app_run(notif_app_t *a);
+
 /* The HTTP port (useful with PORT=0 in tests) and the metrics registry. */
 unsigned short notif_app_port(const notif_app_t *a);
 eda_metrics_t *notif_app_metrics(const notif_app_t *a);

@@ -19,7 +19,7 @@ int main(void)
 	eda_env_t env;
 	notif_app_t *app;
 	char err[1024];
-	int sig;
+	int rc;
 
 	if (eda_shutdown_init() != 0) {
 		fprintf(stderr, NOTIF_SERVICE_NAME ": cannot block signals\n");
@@ -36,17 +36,9 @@ int main(void)
 		fprintf(stderr, NOTIF_SERVICE_NAME ": configuration error: %s\n", err);
 		return 2;
 	}
-	if (notif_app_start(app, err, sizeof(err)) != 0) {
-		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
-		notif_app_free(app);
-		return 1;
-	}
-	eda_log(EDA_LOG_INFO, "started", "transport", s.smtp_url ? "smtp" : "spool", "topic",
-	        s.topic_orders, "group", s.consumer_group, NULL);
-	sig = eda_shutdown_wait(-1);
-	eda_logf(EDA_LOG_INFO, "signal %d: shutting down", sig);
-	eda_shutdown_deadline((unsigned)s.shutdown_timeout_s);
+	rc = notif_app_run(app);
 	notif_app_free(app);
-	eda_log(EDA_LOG_INFO, "stopped", NULL);
-	return 0;
+	if (rc == 0)
+		eda_log(EDA_LOG_INFO, "stopped", NULL);
+	return rc;
 }

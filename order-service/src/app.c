@@ -13,9 +13,11 @@
 #include <time.h>
 
 #include "config/migrations.h"
+#include "eda/alloc.h"
 #include "eda/clock.h"
 #include "eda/kafka.h"
 #include "eda/log.h"
+#include "eda/shutdown.h"
 #include "events/consumers.h"
 #include "services/maintenance.h"
 #include "services/price_cache.h"
@@ -281,4 +283,32 @@ void os_app_stop(os_app_t *a)
 	a->metrics = NULL;
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
+}
+
+os_app_t *os_app_new(const os_settings_t *cfg, char *err, size_t errsz)
+{
+	os_app_t *a = eda_xcalloc(1, sizeof(*a));
+
+	if (os_app_start(a, cfg, err, errsz) != 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int os_app_run(os_app_t *a)
+{
+	int sig = eda_shutdown_wait(-1);
+
+	eda_logf(EDA_LOG_INFO, "signal %d: shutting down", sig);
+	eda_shutdown_deadline((unsigned)a->cfg.shutdown_timeout_s);
+	return 0;
+}
+
+void os_app_free(os_app_t *a)
+{
+	if (a == NULL)
+		return;
+	os_app_stop(a);
+	free(a);
 }

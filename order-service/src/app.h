@@ -1,8 +1,7 @@
 /*
  * The running daemon as one object: every component wired together in the
  * order main() needs, so that tests can start and stop the same daemon
- * in-process. main.c only reads settings, starts an app and waits for a
- * signal.
+ * in-process. main.c only reads settings and calls os_app_new/run/free.
  */
 #ifndef OS_APP_H
 #define OS_APP_H
@@ -57,5 +56,15 @@ void os_app_stop(os_app_t *a);
 
 /* The HTTP port (useful when started with PORT=0 in tests). */
 unsigned short os_app_port(const os_app_t *a);
+
+/* What main() uses, the shape every daemon has: os_app_new() allocates and
+ * starts the app (NULL with ERR if it could not; nothing is left running),
+ * os_app_run() serves until SIGTERM or SIGINT and then arms the shutdown
+ * watchdog (SHUTDOWN_TIMEOUT_SECONDS) so that os_app_free(), which stops and
+ * frees it, cannot hang the process. The tests embed an os_app_t and use
+ * os_app_start()/os_app_stop() on it. */
+os_app_t *os_app_new(const os_settings_t *cfg, char *err, size_t errsz);
+int os_app_run(os_app_t *a);
+void os_app_free(os_app_t *a);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * order-service: orders in PostgreSQL, a transactional outbox relayed to
- * Kafka, and the order saga's consumers. Wiring only: settings, logging,
- * start, wait for SIGTERM/SIGINT, stop within a bounded time.
+ * Kafka, and the order saga's consumers. The command line and the settings
+ * only; app.c wires and runs the daemon.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,9 @@ int main(void)
 {
 	os_settings_t cfg;
 	eda_env_t env;
-	os_app_t app;
+	os_app_t *app;
 	char err[512];
+	int rc;
 
 	if (eda_shutdown_init() != 0) {
 		fprintf(stderr, "order-service: cannot set the signal mask\n");
@@ -27,14 +28,13 @@ int main(void)
 	os_settings_load(&cfg, &env);
 	eda_env_exit_on_error(&env, "order-service");
 	eda_log_init("order-service", cfg.log_level);
-	if (os_app_start(&app, &cfg, err, sizeof(err)) != 0) {
+	app = os_app_new(&cfg, err, sizeof(err));
+	if (app == NULL) {
 		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
 		return 1;
 	}
-	eda_shutdown_wait(-1);
-	eda_log(EDA_LOG_INFO, "shutting down", NULL);
-	eda_shutdown_deadline((unsigned)cfg.shutdown_timeout_s);
-	os_app_stop(&app);
+	rc = os_app_run(app);
+	os_app_free(app);
 	eda_log(EDA_LOG_INFO, "stopped", NULL);
-	return 0;
+	return rc;
 }
