@@ -49,7 +49,8 @@ void inv_decision_publish(const inv_ctx_t *ctx, const char *id, const char *even
 	if (n > EDA_EVENT_MAX_ITEMS)
 		n = EDA_EVENT_MAX_ITEMS;
 	events[0] = event;
-	memcpy(events + 1, updates, n * sizeof(*updates));
+	if (n > 0) /* UPDATES may be NULL then, and memcpy's arguments must not be */
+		memcpy(events + 1, updates, n * sizeof(*updates));
 	ctx->publish(ctx->pub, INV_COLL_OUTBOX, id, events, 1 + n);
 }
 
