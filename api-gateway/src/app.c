@@ -109,15 +109,12 @@ int gw_app_start(gw_app_t *g, char *err, size_t errsz)
 int gw_app_run(gw_app_t *g)
 {
 	char err[512];
-	int sig;
 
 	if (gw_app_start(g, err, sizeof(err)) != 0) {
 		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
 		return 1;
 	}
-	sig = eda_shutdown_wait(-1);
-	eda_logf(EDA_LOG_INFO, "shutting down on signal %d", sig);
-	eda_shutdown_deadline(SHUTDOWN_DEADLINE_S);
+	eda_shutdown_await(SHUTDOWN_DEADLINE_S);
 	return 0;
 }
 

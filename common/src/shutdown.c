@@ -69,6 +69,14 @@ void eda_shutdown_trigger(void)
 	kill(getpid(), SIGTERM);
 }
 
+int eda_shutdown_await(unsigned seconds)
+{
+	int sig = eda_shutdown_wait(-1);
+
+	eda_shutdown_deadline(seconds);
+	return sig;
+}
+
 bool eda_shutdown_requested(void)
 {
 	return atomic_load(&requested);

@@ -308,9 +308,7 @@ int inv_app_run(inv_app_t *a)
 	eda_logf(EDA_LOG_INFO, "listening on %s:%u, consuming %s as %s (%ld members), database %s",
 	         cfg->bind_addr, eda_http_server_port(a->http), cfg->topic_orders,
 	         cfg->consumer_group, a->nconsumers, inv_db_name(a->db));
-	eda_shutdown_wait(-1);
-	eda_log(EDA_LOG_INFO, "shutting down", NULL);
-	eda_shutdown_deadline((unsigned)cfg->shutdown_timeout_s);
+	eda_shutdown_await((unsigned)cfg->shutdown_timeout_s);
 	return 0;
 }
 

@@ -204,7 +204,6 @@ int notif_app_start(notif_app_t *a, char *err, size_t errsz)
 int notif_app_run(notif_app_t *a)
 {
 	char err[1024];
-	int sig;
 
 	if (notif_app_start(a, err, sizeof(err)) != 0) {
 		eda_log(EDA_LOG_ERROR, "cannot start", "error", err, NULL);
@@ -212,9 +211,7 @@ int notif_app_run(notif_app_t *a)
 	}
 	eda_log(EDA_LOG_INFO, "started", "transport", a->s->smtp_url ? "smtp" : "spool", "topic",
 	        a->s->topic_orders, "group", a->s->consumer_group, NULL);
-	sig = eda_shutdown_wait(-1);
-	eda_logf(EDA_LOG_INFO, "signal %d: shutting down", sig);
-	eda_shutdown_deadline((unsigned)a->s->shutdown_timeout_s);
+	eda_shutdown_await((unsigned)a->s->shutdown_timeout_s);
 	return 0;
 }
 

@@ -298,10 +298,7 @@ os_app_t *os_app_new(const os_settings_t *cfg, char *err, size_t errsz)
 
 int os_app_run(os_app_t *a)
 {
-	int sig = eda_shutdown_wait(-1);
-
-	eda_logf(EDA_LOG_INFO, "signal %d: shutting down", sig);
-	eda_shutdown_deadline((unsigned)a->cfg.shutdown_timeout_s);
+	eda_shutdown_await((unsigned)a->cfg.shutdown_timeout_s);
 	return 0;
 }
 

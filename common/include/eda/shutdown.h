@@ -33,4 +33,9 @@ bool eda_shutdown_requested(void);
  * logs and exits with status 1. */
 void eda_shutdown_deadline(unsigned seconds);
 
+/* What every daemon's <prefix>_app_run() ends with: waits for SIGTERM/SIGINT
+ * (logged), then arms the watchdog for SECONDS, so that stopping the app
+ * cannot hang the process. Returns the signal. */
+int eda_shutdown_await(unsigned seconds);
+
 #endif
